@@ -1,0 +1,135 @@
+#include "core/factory.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "core/cpu/parallel.h"
+#include "core/ops/copy.h"
+
+namespace recgrad {
+
+Tensor empty(const Shape& shape, TensorOptions options) { return Tensor::empty(shape, options.dtype, options.device); }
+
+Tensor full(const Shape& shape, double value, TensorOptions options) {
+  Tensor out = empty(shape, options);
+  raw::fill_(out, value);
+  return out;
+}
+
+Tensor zeros(const Shape& shape, TensorOptions options) { return full(shape, 0.0, options); }
+Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, 1.0, options); }
+Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
+Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), {like.dtype(), like.device()}); }
+Tensor ones_like(const Tensor& like) { return ones(like.shape(), {like.dtype(), like.device()}); }
+Tensor empty_like(const Tensor& like) { return empty(like.shape(), {like.dtype(), like.device()}); }
+
+Tensor arange(double start, double end, double step, TensorOptions options) {
+  RG_CHECK(step != 0.0, "arange: step must be non-zero");
+  const double span = (end - start) / step;
+  const std::int64_t count = span > 0 ? static_cast<std::int64_t>(std::ceil(span)) : 0;
+  Tensor host = Tensor::empty({count}, options.dtype);
+  visit_numeric(options.dtype, "arange", [&]<typename T>(T) {
+    T* data = host.data<T>();
+    for (std::int64_t i = 0; i < count; ++i) data[i] = static_cast<T>(start + step * static_cast<double>(i));
+  });
+  return raw::to_device(host, options.device);
+}
+
+template <typename T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device) {
+  RG_CHECK(static_cast<std::int64_t>(values.size()) == numel_of(shape), "from_vector: ", values.size(),
+           " values do not fill shape ", shape, " (", numel_of(shape), " elements)");
+  Tensor host = Tensor::empty(shape, dtype_of<T>());
+  T* data = host.data<T>();
+  for (std::size_t i = 0; i < values.size(); ++i) data[i] = values[i];
+  return raw::to_device(host, device);
+}
+template Tensor from_vector(const std::vector<float>&, const Shape&, Device);
+template Tensor from_vector(const std::vector<double>&, const Shape&, Device);
+template Tensor from_vector(const std::vector<std::int64_t>&, const Shape&, Device);
+template Tensor from_vector(const std::vector<std::int32_t>&, const Shape&, Device);
+template Tensor from_vector(const std::vector<std::uint8_t>&, const Shape&, Device);
+
+template <>
+Tensor from_vector(const std::vector<bool>& values, const Shape& shape, Device device) {
+  RG_CHECK(static_cast<std::int64_t>(values.size()) == numel_of(shape), "from_vector: ", values.size(),
+           " values do not fill shape ", shape);
+  Tensor host = Tensor::empty(shape, DType::b8);
+  bool* data = host.data<bool>();
+  for (std::size_t i = 0; i < values.size(); ++i) data[i] = values[i];
+  return raw::to_device(host, device);
+}
+
+namespace {
+Generator& pick(Generator* generator) { return generator != nullptr ? *generator : default_generator(); }
+}  // namespace
+
+// Element i uses Philox block (start + i / 2); its two 64-bit halves give the
+// two uniforms of a Box-Muller pair, so element i takes the cosine branch when
+// i is even and the sine branch when odd.
+Tensor randn(const Shape& shape, TensorOptions options, Generator* generator) {
+  Generator& gen = pick(generator);
+  const std::int64_t n = numel_of(shape);
+  const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>((n + 1) / 2));
+  const std::uint64_t seed = gen.seed();
+  Tensor host = Tensor::empty(shape, options.dtype);
+  visit_floating(options.dtype, "randn", [&]<typename T>(T) {
+    T* data = host.data<T>();
+    cpu::parallel_for(n, 64, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const auto words = philox4x32(seed, start + static_cast<std::uint64_t>(i / 2), 0);
+        const double u1 = 1.0 - uniform_from_bits64(words[0], words[1]);  // (0, 1]
+        const double u2 = uniform_from_bits64(words[2], words[3]);
+        const double radius = std::sqrt(-2.0 * std::log(u1));
+        const double angle = 2.0 * std::numbers::pi * u2;
+        data[i] = static_cast<T>(i % 2 == 0 ? radius * std::cos(angle) : radius * std::sin(angle));
+      }
+    });
+  });
+  return raw::to_device(host, options.device);
+}
+
+// Element i uses word (i % 4) of Philox block (start + i / 4).
+Tensor rand(const Shape& shape, double low, double high, TensorOptions options, Generator* generator) {
+  Generator& gen = pick(generator);
+  const std::int64_t n = numel_of(shape);
+  const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>((n + 3) / 4));
+  const std::uint64_t seed = gen.seed();
+  Tensor host = Tensor::empty(shape, options.dtype);
+  visit_floating(options.dtype, "rand", [&]<typename T>(T) {
+    T* data = host.data<T>();
+    cpu::parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const auto words = philox4x32(seed, start + static_cast<std::uint64_t>(i / 4), 0);
+        const double u = uniform_from_bits(words[static_cast<std::size_t>(i % 4)]);
+        data[i] = static_cast<T>(low + (high - low) * u);
+      }
+    });
+  });
+  return raw::to_device(host, options.device);
+}
+
+// Element i uses the 64-bit half (i % 2) of Philox block (start + i / 2),
+// reduced modulo the range (bias below 2^-32 for ranges under 2^32).
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOptions options,
+               Generator* generator) {
+  RG_CHECK(high > low, "randint: empty range [", low, ", ", high, ")");
+  Generator& gen = pick(generator);
+  const std::int64_t n = numel_of(shape);
+  const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>((n + 1) / 2));
+  const std::uint64_t seed = gen.seed();
+  const auto range = static_cast<std::uint64_t>(high - low);
+  Tensor host = Tensor::empty(shape, options.dtype);
+  visit_numeric(options.dtype, "randint", [&]<typename T>(T) {
+    T* data = host.data<T>();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto words = philox4x32(seed, start + static_cast<std::uint64_t>(i / 2), 0);
+      const std::size_t h = static_cast<std::size_t>(i % 2) * 2;
+      const std::uint64_t bits = (static_cast<std::uint64_t>(words[h]) << 32) | words[h + 1];
+      data[i] = static_cast<T>(low + static_cast<std::int64_t>(bits % range));
+    }
+  });
+  return raw::to_device(host, options.device);
+}
+
+}  // namespace recgrad

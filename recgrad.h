@@ -1,0 +1,7 @@
+// The whole public API of recgrad in one include.
+#pragma once
+
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "core/factory.h"
+#include "core/tensor.h"

@@ -21,6 +21,21 @@ Tensor SavedTensor::unpack(const std::string& op) const {
 Node::Node(std::string name, std::vector<Edge> edges, Backward backward)
     : name_(std::move(name)), edges_(std::move(edges)), backward_(std::move(backward)) {}
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> orphans;
+  for (Edge& edge : edges_) {
+    if (edge.node != nullptr) orphans.push_back(std::move(edge.node));
+  }
+  while (!orphans.empty()) {
+    std::shared_ptr<Node> node = std::move(orphans.back());
+    orphans.pop_back();
+    if (node.use_count() != 1) continue;  // still owned elsewhere
+    for (Edge& edge : node->edges_) {
+      if (edge.node != nullptr) orphans.push_back(std::move(edge.node));
+    }
+  }  // each node dies here with no children left to destroy recursively
+}
+
 std::vector<Tensor> Node::apply(const Tensor& grad_output) {
   RG_CHECK(backward_ != nullptr, "backward through ", name_,
            " a second time: the graph was freed after the first backward; pass retain_graph=true to keep it");

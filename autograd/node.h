@@ -47,6 +47,10 @@ class Node {
   using Backward = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
   Node(std::string name, std::vector<Edge> edges, Backward backward);
+  /// Frees the graph below iteratively, so a chain of a million ops cannot overflow the stack.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   const std::string& name() const { return name_; }
   const std::vector<Edge>& edges() const { return edges_; }

@@ -1,0 +1,124 @@
+#include "optim/adam.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "core/cpu/parallel.h"
+#include "core/factory.h"
+#include "core/ops/copy.h"
+
+namespace recgrad {
+
+namespace {
+
+// The per-step numbers every element of a parameter shares.
+struct AdamScalars {
+  double weight_decay;
+  double beta1, beta2;
+  double bias_correction2_sqrt;  // sqrt(1 - beta2^t)
+  double eps;
+  double neg_step_size;  // -lr / (1 - beta1^t)
+};
+
+// One Adam update of n contiguous elements. Each line is one torch op of
+// _single_tensor_adam (torch 1.13), evaluated in the same order and in the
+// parameter's precision, so f64 trajectories agree with torch to rounding.
+template <typename T>
+void adam_cpu(T* p, const T* grad, T* m, T* v, T* v_max, std::int64_t n, const AdamScalars& s) {
+  const T weight_decay = static_cast<T>(s.weight_decay), beta1 = static_cast<T>(s.beta1);
+  const T beta2 = static_cast<T>(s.beta2);
+  const T one_minus_beta1 = static_cast<T>(1 - s.beta1), one_minus_beta2 = static_cast<T>(1 - s.beta2);
+  const T bc2_sqrt = static_cast<T>(s.bias_correction2_sqrt), eps = static_cast<T>(s.eps);
+  const T neg_step_size = static_cast<T>(s.neg_step_size);
+  cpu::parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T g = s.weight_decay != 0 ? grad[i] + weight_decay * p[i] : grad[i];  // grad.add(param, alpha=wd)
+      m[i] = m[i] * beta1 + one_minus_beta1 * g;      // exp_avg.mul_(b1).add_(g, alpha=1-b1)
+      v[i] = v[i] * beta2 + one_minus_beta2 * g * g;  // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
+      T second_moment = v[i];
+      if (v_max != nullptr) {  // amsgrad: torch.maximum(v_max, v, out=v_max)
+        v_max[i] = v_max[i] < v[i] ? v[i] : v_max[i];
+        second_moment = v_max[i];
+      }
+      const T denom = std::sqrt(second_moment) / bc2_sqrt + eps;  // (v.sqrt() / bc2_sqrt).add_(eps)
+      p[i] = p[i] + neg_step_size * m[i] / denom;                 // param.addcdiv_(m, denom, value=-step_size)
+    }
+  });
+}
+
+}  // namespace
+
+std::map<std::string, double> AdamOptions::to_map() const {
+  return {{"lr", lr},
+          {"beta1", beta1},
+          {"beta2", beta2},
+          {"eps", eps},
+          {"weight_decay", weight_decay},
+          {"amsgrad", amsgrad ? 1.0 : 0.0}};
+}
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Adam({ParamGroup{std::move(params), {}, {}}}, options) {}
+
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions defaults)
+    : Optimizer("Adam", defaults.to_map(), {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}) {
+  for (ParamGroup& group : groups) add_param_group(std::move(group));
+}
+
+void Adam::check_options(const ParamGroup& group, std::size_t g) const {
+  check_option_range(name(), g, "lr", group.option("lr"), 0, INFINITY, false);
+  check_option_range(name(), g, "beta1", group.option("beta1"), 0, 1, false);
+  check_option_range(name(), g, "beta2", group.option("beta2"), 0, 1, false);
+  check_option_range(name(), g, "eps", group.option("eps"), 0, INFINITY, false);
+  check_option_range(name(), g, "weight_decay", group.option("weight_decay"), 0, INFINITY, false);
+  check_option_range(name(), g, "amsgrad", group.option("amsgrad"), 0, 1, true);
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  const std::vector<ParamGroup>& groups = param_groups();
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const ParamGroup& group = groups[g];
+    const double lr = group.option("lr"), beta1 = group.option("beta1"), beta2 = group.option("beta2");
+    const double eps = group.option("eps"), weight_decay = group.option("weight_decay");
+    const bool amsgrad = group.option("amsgrad") != 0;
+    for (std::size_t i = 0; i < group.params.size(); ++i) {
+      const Tensor& param = group.params[i];
+      if (!param.grad().defined()) continue;
+      const Tensor grad = raw::contiguous(param.grad());
+
+      ParamState& state = this->state(param);
+      if (state.step == 0) {  // first update: m = v = 0
+        state.buffers["exp_avg"] = zeros_like(param);
+        state.buffers["exp_avg_sq"] = zeros_like(param);
+        if (amsgrad) state.buffers["max_exp_avg_sq"] = zeros_like(param);
+      }
+      state.step += 1;
+      const double t = static_cast<double>(state.step);
+      const double bias_correction1 = 1 - std::pow(beta1, t);
+      const double bias_correction2 = 1 - std::pow(beta2, t);
+      const AdamScalars scalars{weight_decay, beta1, beta2, std::sqrt(bias_correction2), eps, -(lr / bias_correction1)};
+      const Tensor& exp_avg = buffer(state, "exp_avg", g, i);
+      const Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", g, i);
+      Tensor max_exp_avg_sq;
+      if (amsgrad) {  // amsgrad may be switched on after some steps: v_max then starts at zero
+        Tensor& v_max = state.buffers["max_exp_avg_sq"];
+        if (!v_max.defined()) v_max = zeros_like(param);
+        max_exp_avg_sq = v_max;
+      }
+
+      switch (param.device().type) {
+        case DeviceType::CPU:
+          visit_floating(param.dtype(), "Adam.step", [&]<typename T>(T) {
+            adam_cpu<T>(param.data<T>(), grad.data<T>(), exp_avg.data<T>(), exp_avg_sq.data<T>(),
+                        amsgrad ? max_exp_avg_sq.data<T>() : nullptr, param.numel(), scalars);
+          });
+          break;
+        case DeviceType::CUDA:
+          throw_no_kernel(name(), param_key(g, i), param.device());
+      }
+      param.bump_version();
+    }
+  }
+}
+
+}  // namespace recgrad

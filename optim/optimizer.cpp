@@ -1,0 +1,212 @@
+#include "optim/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "core/ops/copy.h"
+
+namespace recgrad {
+
+double ParamGroup::option(const std::string& key) const {
+  const auto it = options.find(key);
+  RG_CHECK(it != options.end(), "ParamGroup: no option '", key, "'");
+  return it->second;
+}
+
+void check_option_range(const std::string& optimizer, std::size_t group_index, const std::string& option, double value,
+                        double lo, double hi, bool hi_inclusive) {
+  const bool ok = value >= lo && (hi_inclusive ? value <= hi : value < hi);  // false for NaN
+  RG_CHECK(ok, optimizer, ": invalid ", option, " = ", value, " in param group ", group_index, " (expected ", lo,
+           " <= ", option, hi_inclusive ? " <= " : " < ", hi, ")");
+}
+
+void throw_no_kernel(const std::string& optimizer, const std::string& param, Device device) {
+  throw Error(detail::concat(optimizer, ".step: parameter '", param, "' is on ", device, "; ", optimizer,
+                             " has no kernel for that device yet (CPU only)"));
+}
+
+Optimizer::Optimizer(std::string name, std::map<std::string, double> defaults, std::vector<std::string> buffers)
+    : name_(std::move(name)), defaults_(std::move(defaults)), buffer_names_(std::move(buffers)) {}
+
+const Tensor& Optimizer::buffer(const ParamState& state, const std::string& buffer, std::size_t group,
+                                std::size_t index) const {
+  const auto it = state.buffers.find(buffer);
+  RG_CHECK(it != state.buffers.end() && it->second.defined(), name_, ".step: parameter '", param_key(group, index),
+           "' has taken ", state.step, " steps but has no '", buffer,
+           "' state (was a state_dict of another optimizer loaded?)");
+  return it->second;
+}
+
+void Optimizer::zero_grad() {
+  for (const ParamGroup& group : groups_) {
+    for (const Tensor& param : group.params) param.set_grad(Tensor());
+  }
+}
+
+std::string Optimizer::param_key(std::size_t group, std::size_t index) const {
+  RG_CHECK(group < groups_.size() && index < groups_[group].params.size(), name_, ": no parameter ", index,
+           " in param group ", group);
+  if (!groups_[group].names.empty()) return groups_[group].names[index];
+  std::size_t position = index;
+  for (std::size_t g = 0; g < group; ++g) position += groups_[g].params.size();
+  return std::to_string(position);
+}
+
+void Optimizer::add_param_group(ParamGroup group) {
+  const std::size_t group_index = groups_.size();
+  RG_CHECK(!group.params.empty(), name_, ": param group ", group_index, " has no parameters");
+  RG_CHECK(group.names.empty() || group.names.size() == group.params.size(), name_, ": param group ", group_index,
+           " has ", group.params.size(), " parameters but ", group.names.size(), " names");
+  // "initial_lr" is where lr_schedule.h keeps the base learning rate.
+  for (const auto& [key, value] : group.options) {
+    RG_CHECK(defaults_.count(key) || key == "initial_lr", name_, ": unknown option '", key, "' in param group ",
+             group_index);
+  }
+  for (const auto& [key, value] : defaults_) group.options.try_emplace(key, value);
+
+  std::set<const TensorImpl*> seen;
+  std::set<std::string> names;
+  for (const ParamGroup& other : groups_) {
+    for (const Tensor& p : other.params) seen.insert(p.impl_ptr().get());
+    names.insert(other.names.begin(), other.names.end());
+  }
+  for (std::size_t i = 0; i < group.params.size(); ++i) {
+    const Tensor& p = group.params[i];
+    const std::string label = group.names.empty() ? std::to_string(i) : "'" + group.names[i] + "'";
+    RG_CHECK(p.defined(), name_, ": parameter ", label, " of param group ", group_index, " is undefined");
+    RG_CHECK(is_floating(p.dtype()), name_, ": parameter ", label, " has dtype ", p.dtype(),
+             "; only f32 and f64 tensors can be optimized");
+    RG_CHECK(p.is_leaf(), name_, ": parameter ", label, " (shape ", p.shape(),
+             ") is not a leaf; optimize the tensor it was computed from");
+    RG_CHECK(p.is_contiguous(), name_, ": parameter ", label, " (shape ", p.shape(), ", strides ", p.strides(),
+             ") is not contiguous");
+    RG_CHECK(seen.insert(p.impl_ptr().get()).second, name_, ": parameter ", label,
+             " appears in more than one param group (or twice in one)");
+    if (!group.names.empty()) {
+      RG_CHECK(names.insert(group.names[i]).second, name_, ": parameter name '", group.names[i], "' is used twice");
+    }
+  }
+  check_options(group, group_index);
+  groups_.push_back(std::move(group));
+}
+
+ParamState& Optimizer::state(const Tensor& param) { return state_[param.impl_ptr().get()]; }
+
+const ParamState* Optimizer::find_state(const Tensor& param) const {
+  const auto it = state_.find(param.impl_ptr().get());
+  return it == state_.end() ? nullptr : &it->second;
+}
+
+OptimizerStateDict Optimizer::state_dict() const {
+  OptimizerStateDict dict;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::string prefix = "param_groups." + std::to_string(g) + ".";
+    for (const auto& [key, value] : groups_[g].options) dict.scalars[prefix + key] = value;
+    dict.scalars[prefix + "num_params"] = static_cast<double>(groups_[g].params.size());
+    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const ParamState* s = find_state(groups_[g].params[i]);
+      if (s == nullptr) continue;
+      const std::string state_prefix = "state." + param_key(g, i) + ".";
+      dict.scalars[state_prefix + "step"] = static_cast<double>(s->step);
+      for (const auto& [buffer, tensor] : s->buffers) {
+        if (tensor.defined()) dict.tensors[state_prefix + buffer] = raw::clone(tensor);
+      }
+    }
+  }
+  return dict;
+}
+
+namespace {
+// Splits "<prefix><middle>.<last>" into (middle, last); false when `key` has another form.
+bool split_key(const std::string& key, const std::string& prefix, std::string& middle, std::string& last) {
+  if (key.compare(0, prefix.size(), prefix) != 0) return false;
+  const std::size_t dot = key.rfind('.');
+  if (dot == std::string::npos || dot < prefix.size() + 1) return false;
+  middle = key.substr(prefix.size(), dot - prefix.size());
+  last = key.substr(dot + 1);
+  return true;
+}
+}  // namespace
+
+void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
+  // Where each parameter lives, by its state_dict label.
+  std::map<std::string, std::pair<std::size_t, std::size_t>> where;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) where[param_key(g, i)] = {g, i};
+  }
+
+  // 1. Group options: same number of groups and of parameters per group.
+  std::vector<std::map<std::string, double>> options(groups_.size());
+  std::vector<bool> size_seen(groups_.size(), false);
+  std::map<std::string, std::int64_t> steps;  // param label -> step
+  for (const auto& [key, value] : dict.scalars) {
+    std::string middle, last;
+    if (split_key(key, "param_groups.", middle, last)) {
+      RG_CHECK(!middle.empty() && middle.size() < 10 && middle.find_first_not_of("0123456789") == std::string::npos,
+               name_, ".load_state_dict: malformed key '", key, "'");
+      const std::size_t g = std::stoul(middle);
+      RG_CHECK(g < groups_.size(), name_, ".load_state_dict: the state_dict has param group ", g,
+               " but this optimizer has ", groups_.size(), " groups");
+      if (last == "num_params") {
+        RG_CHECK(static_cast<std::size_t>(value) == groups_[g].params.size(), name_, ".load_state_dict: param group ",
+                 g, " has ", groups_[g].params.size(), " parameters but the state_dict's has ", value);
+        size_seen[g] = true;
+      } else {
+        RG_CHECK(defaults_.count(last) || last == "initial_lr", name_, ".load_state_dict: unknown option '", last,
+                 "' in key '", key, "'");
+        options[g][last] = value;
+      }
+    } else if (split_key(key, "state.", middle, last) && last == "step") {
+      RG_CHECK(where.count(middle), name_, ".load_state_dict: the state_dict has state for parameter '", middle,
+               "', which this optimizer does not have");
+      RG_CHECK(value >= 0 && value == std::floor(value), name_, ".load_state_dict: '", key,
+               "' is not a step count: ", value);
+      steps[middle] = static_cast<std::int64_t>(value);
+    } else {
+      throw Error(detail::concat(name_, ".load_state_dict: unexpected scalar '", key, "'"));
+    }
+  }
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    RG_CHECK(size_seen[g], name_, ".load_state_dict: the state_dict has no param group ", g, " (this optimizer has ",
+             groups_.size(), " groups)");
+  }
+
+  // 2. State tensors: each belongs to a parameter with a step and has its shape.
+  std::unordered_map<const TensorImpl*, ParamState> state;
+  for (const auto& [label, step] : steps) {
+    const auto [g, i] = where.at(label);
+    state[groups_[g].params[i].impl_ptr().get()].step = step;
+  }
+  for (const auto& [key, tensor] : dict.tensors) {
+    std::string label, buffer;
+    RG_CHECK(split_key(key, "state.", label, buffer), name_, ".load_state_dict: unexpected tensor '", key, "'");
+    RG_CHECK(where.count(label), name_, ".load_state_dict: the state_dict has state for parameter '", label,
+             "', which this optimizer does not have");
+    RG_CHECK(std::find(buffer_names_.begin(), buffer_names_.end(), buffer) != buffer_names_.end(), name_,
+             ".load_state_dict: unknown state '", buffer, "' in key '", key, "'");
+    RG_CHECK(steps.count(label), name_, ".load_state_dict: '", key, "' has no matching 'state.", label, ".step'");
+    const auto [g, i] = where.at(label);
+    const Tensor& param = groups_[g].params[i];
+    RG_CHECK(tensor.defined() && tensor.shape() == param.shape(), name_, ".load_state_dict: state '", buffer,
+             "' of parameter '", label, "' has shape ", tensor.defined() ? tensor.shape() : Shape{},
+             " but the parameter has shape ", param.shape());
+    RG_CHECK(is_floating(tensor.dtype()), name_, ".load_state_dict: state '", buffer, "' of parameter '", label,
+             "' has dtype ", tensor.dtype(), "; expected a floating dtype");
+    RG_CHECK(tensor.device() == param.device(), name_, ".load_state_dict: state '", buffer, "' of parameter '", label,
+             "' is on ", tensor.device(), " but the parameter is on ", param.device());
+    state[param.impl_ptr().get()].buffers[buffer] = raw::clone(raw::to_dtype(tensor, param.dtype()));
+  }
+
+  // 3. Every option must be valid before anything changes.
+  std::vector<ParamGroup> groups = groups_;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (const auto& [key, value] : options[g]) groups[g].options[key] = value;
+    check_options(groups[g], g);
+  }
+  for (std::size_t g = 0; g < groups.size(); ++g) groups_[g].options = std::move(groups[g].options);
+  state_ = std::move(state);
+}
+
+}  // namespace recgrad

@@ -1,0 +1,231 @@
+#include "core/ops/matmul.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "core/cpu/parallel.h"
+#include "core/ops/copy.h"
+#include "core/ops/view.h"
+
+namespace recgrad::raw {
+
+namespace {
+
+// How BLAS reads one matrix operand: a row-major matrix with leading dimension
+// `ld` (no_trans), or the transpose of one (a column-major view, e.g. x.t()).
+struct BlasLayout {
+  bool usable = false;
+  CBLAS_TRANSPOSE trans = CblasNoTrans;
+  blasint ld = 1;
+};
+
+// The BLAS layout of a [rows, cols] matrix with strides (row_stride, col_stride).
+BlasLayout blas_layout(std::int64_t rows, std::int64_t cols, std::int64_t row_stride, std::int64_t col_stride) {
+  const std::int64_t max_ld = std::numeric_limits<blasint>::max();
+  if ((col_stride == 1 || cols == 1) &&
+      (rows == 1 || (row_stride >= std::max<std::int64_t>(1, cols) && row_stride <= max_ld))) {
+    return {true, CblasNoTrans, static_cast<blasint>(rows == 1 ? std::max<std::int64_t>(1, cols) : row_stride)};
+  }
+  if ((row_stride == 1 || rows == 1) &&
+      (cols == 1 || (col_stride >= std::max<std::int64_t>(1, rows) && col_stride <= max_ld))) {
+    return {true, CblasTrans, static_cast<blasint>(cols == 1 ? std::max<std::int64_t>(1, rows) : col_stride)};
+  }
+  return {};
+}
+
+// The layout of the last two dims of `t` (rank >= 2).
+BlasLayout matrix_layout(const Tensor& t) {
+  const std::int64_t r = t.dim();
+  return blas_layout(t.shape()[r - 2], t.shape()[r - 1], t.strides()[r - 2], t.strides()[r - 1]);
+}
+
+void check_operands(const Tensor& a, const Tensor& b, std::string_view op) {
+  RG_CHECK(a.device() == b.device(), op, ": operands are on different devices (", a.device(), " and ", b.device(), ")");
+  RG_CHECK(a.dtype() == b.dtype(), op, ": operands have different dtypes (", a.dtype(), " ", a.shape(), " and ",
+           b.dtype(), " ", b.shape(), "); convert one with to_dtype");
+  RG_CHECK(is_floating(a.dtype()), op, ": expected floating operands (f32 or f64), got ", a.dtype(), " ", a.shape(),
+           " and ", b.dtype(), " ", b.shape());
+  RG_CHECK(a.device().is_cpu(), op, ": device ", a.device(), " not supported in this build");
+}
+
+// C[n, m] = alpha * op(A)[n, k] @ op(B)[k, m] + beta * C, row-major, on raw pointers.
+template <typename T>
+void gemm_kernel(BlasLayout la, BlasLayout lb, std::int64_t n, std::int64_t m, std::int64_t k, T alpha, const T* a,
+                 const T* b, T beta, T* c, std::int64_t ldc) {
+  if (n == 0 || m == 0) return;
+  if (k == 0) {  // an empty sum: C = beta * C
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j < m; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+    return;
+  }
+  const auto bn = static_cast<blasint>(n), bm = static_cast<blasint>(m), bk = static_cast<blasint>(k);
+  const auto bldc = static_cast<blasint>(ldc);
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, la.trans, lb.trans, bn, bm, bk, alpha, a, la.ld, b, lb.ld, beta, c, bldc);
+  } else {
+    cblas_dgemm(CblasRowMajor, la.trans, lb.trans, bn, bm, bk, alpha, a, la.ld, b, lb.ld, beta, c, bldc);
+  }
+}
+
+// A 2-D operand that BLAS can read: the view itself, or a dense copy.
+Tensor blas_ready(const Tensor& t) { return matrix_layout(t).usable ? t : raw::contiguous(t); }
+
+// Offset (in elements) of matrix `index` of a batch of `shape` with `strides`.
+std::int64_t batch_offset(std::int64_t index, const Shape& shape, const Strides& strides) {
+  std::int64_t offset = 0;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    offset += (index % shape[d]) * strides[d];
+    index /= shape[d];
+  }
+  return offset;
+}
+
+// Per-matrix flops below which a batch of GEMMs is spread over threads (each
+// GEMM then runs single-threaded inside OpenBLAS).
+constexpr std::int64_t kSmallGemmFlops = 64 * 64 * 64;
+
+// out[batch..., n, m] = a[batch..., n, k] @ b[batch..., k, m] where the batch
+// dims of a and b broadcast to out's.
+Tensor batched_matmul(Tensor a, Tensor b) {
+  const std::int64_t n = a.size(-2), k = a.size(-1), m = b.size(-1);
+  if (b.dim() == 2 && a.dim() > 2) {
+    // [..., n, k] @ [k, m]: fold the batch into the rows, one GEMM.
+    const Shape rows_shape{a.numel() / std::max<std::int64_t>(k, 1), k};
+    if (k > 0) {
+      if (auto strides = raw::view_strides(a, rows_shape)) {
+        const Tensor rows = a.as_strided(rows_shape, *strides, a.offset());
+        if (matrix_layout(rows).usable) {
+          Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+          out_shape.push_back(m);
+          Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+          gemm_into(raw::view(out, {rows_shape[0], m}), rows, b);
+          return out;
+        }
+      }
+    }
+  }
+  if (a.dim() == 2 && b.dim() == 2) {
+    Tensor out = Tensor::empty({n, m}, a.dtype(), a.device());
+    gemm_into(out, a, b);
+    return out;
+  }
+  const Shape batch = broadcast_shapes(Shape(a.shape().begin(), a.shape().end() - 2),
+                                       Shape(b.shape().begin(), b.shape().end() - 2), "matmul");
+  if (!matrix_layout(a).usable) a = raw::contiguous(a);
+  if (!matrix_layout(b).usable) b = raw::contiguous(b);
+  Shape a_shape = batch, b_shape = batch, out_shape = batch;
+  a_shape.insert(a_shape.end(), {n, k});
+  b_shape.insert(b_shape.end(), {k, m});
+  out_shape.insert(out_shape.end(), {n, m});
+  const Tensor ae = raw::expand(a, a_shape), be = raw::expand(b, b_shape);
+  Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+  const BlasLayout la = matrix_layout(ae), lb = matrix_layout(be);
+  const std::int64_t batches = numel_of(batch);
+  const Strides a_strides(ae.strides().begin(), ae.strides().end() - 2);
+  const Strides b_strides(be.strides().begin(), be.strides().end() - 2);
+  visit_floating(a.dtype(), "matmul", [&]<typename T>(T) {
+    const T* a_data = ae.data<T>();
+    const T* b_data = be.data<T>();
+    T* out_data = out.data<T>();
+    auto run = [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        gemm_kernel<T>(la, lb, n, m, k, T(1), a_data + batch_offset(i, batch, a_strides),
+                       b_data + batch_offset(i, batch, b_strides), T(0), out_data + i * n * m, m);
+      }
+    };
+    if (n * m * k < kSmallGemmFlops) {
+      cpu::parallel_for(batches, n * m * k + 1, run);
+    } else {
+      run(0, batches);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
+  check_operands(a, b, "gemm");
+  RG_CHECK(a.dim() == 2 && b.dim() == 2 && c.dim() == 2 && a.size(1) == b.size(0) && c.size(0) == a.size(0) &&
+               c.size(1) == b.size(1),
+           "gemm: cannot compute ", c.shape(), " = ", a.shape(), " @ ", b.shape());
+  RG_CHECK(c.dtype() == a.dtype(), "gemm: output dtype ", c.dtype(), " differs from the operands' ", a.dtype());
+  const BlasLayout lc = blas_layout(c.size(0), c.size(1), c.stride(0), c.stride(1));
+  RG_CHECK(lc.usable && lc.trans == CblasNoTrans, "gemm: the output ", c.shape(), " with strides ", c.strides(),
+           " must be row-major with unit column stride");
+  const Tensor ra = blas_ready(a), rb = blas_ready(b);
+  visit_floating(a.dtype(), "gemm", [&]<typename T>(T) {
+    gemm_kernel<T>(matrix_layout(ra), matrix_layout(rb), a.size(0), b.size(1), a.size(1), static_cast<T>(alpha),
+                   ra.data<T>(), rb.data<T>(), static_cast<T>(beta), c.data<T>(), lc.ld);
+  });
+  c.bump_version();
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  check_operands(a, b, "mm");
+  RG_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), "mm: shapes ", a.shape(), " and ", b.shape(),
+           " cannot be multiplied");
+  Tensor out = Tensor::empty({a.size(0), b.size(1)}, a.dtype(), a.device());
+  gemm_into(out, a, b);
+  return out;
+}
+
+Shape matmul_shape(const Shape& a, const Shape& b) {
+  RG_CHECK(!a.empty() && !b.empty(), "matmul: both operands need at least one dimension, got shapes ", a, " and ", b);
+  const std::int64_t ka = a.back();
+  const std::int64_t kb = b.size() == 1 ? b[0] : b[b.size() - 2];
+  RG_CHECK(ka == kb, "matmul: shapes ", a, " and ", b, " cannot be multiplied (", ka, " != ", kb, ")");
+  if (a.size() == 1 && b.size() == 1) return {};
+  const Shape batch_a = a.size() > 2 ? Shape(a.begin(), a.end() - 2) : Shape{};
+  const Shape batch_b = b.size() > 2 ? Shape(b.begin(), b.end() - 2) : Shape{};
+  Shape out = broadcast_shapes(batch_a, batch_b, "matmul");
+  if (a.size() >= 2) out.push_back(a[a.size() - 2]);
+  if (b.size() >= 2) out.push_back(b.back());
+  return out;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_operands(a, b, "matmul");
+  const Shape out_shape = matmul_shape(a.shape(), b.shape());
+  const Tensor a2 = a.dim() == 1 ? raw::unsqueeze(a, 0) : a;
+  const Tensor b2 = b.dim() == 1 ? raw::unsqueeze(b, 1) : b;
+  return raw::view(batched_matmul(a2, b2), out_shape);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_operands(x, weight, "linear");
+  RG_CHECK(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ", x.shape(),
+           " does not match weight of shape ", weight.shape(), " (expected input [..., ",
+           weight.dim() == 2 ? weight.size(1) : -1, "] and weight [out, in])");
+  const std::int64_t in = weight.size(1), out_features = weight.size(0);
+  if (bias.defined()) {
+    RG_CHECK(bias.dtype() == x.dtype() && bias.dim() == 1 && bias.size(0) == out_features, "linear: bias of shape ",
+             bias.shape(), " ", bias.dtype(), " does not match weight ", weight.shape(), " ", weight.dtype(),
+             " (expected [", out_features, "])");
+  }
+  const std::int64_t rows = in == 0 ? numel_of(Shape(x.shape().begin(), x.shape().end() - 1)) : x.numel() / in;
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  out_shape.push_back(out_features);
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  const Tensor out2d = raw::view(out, {rows, out_features});
+  const Tensor x2d = raw::reshape(x, {rows, in});
+  if (bias.defined()) {
+    // Every output row starts as the bias; the GEMM then accumulates onto it (beta = 1).
+    visit_floating(x.dtype(), "linear", [&]<typename T>(T) {
+      const Tensor dense_bias = raw::contiguous(bias);
+      const T* b = dense_bias.data<T>();
+      T* o = out2d.data<T>();
+      cpu::parallel_for(rows, out_features, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t r = begin; r < end; ++r) std::copy(b, b + out_features, o + r * out_features);
+      });
+    });
+    gemm_into(out2d, x2d, raw::transpose(weight, 0, 1), 1.0, 1.0);
+  } else {
+    gemm_into(out2d, x2d, raw::transpose(weight, 0, 1), 1.0, 0.0);
+  }
+  return out;
+}
+
+}  // namespace recgrad::raw

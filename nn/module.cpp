@@ -1,0 +1,189 @@
+#include "nn/module.h"
+
+#include <sstream>
+#include <unordered_set>
+
+#include "autograd/grad_mode.h"
+#include "core/ops/copy.h"
+#include "nn/safetensors.h"
+
+namespace recgrad::nn {
+
+namespace {
+
+// "a, b, c" for an error message.
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
+}  // namespace
+
+void Module::check_new_name(const std::string& name, const char* what) const {
+  RG_CHECK(!name.empty(), "Module::register_", what, ": the name must not be empty");
+  RG_CHECK(name.find('.') == std::string::npos, "Module::register_", what, ": name '", name,
+           "' must not contain '.' (dots separate the levels of hierarchical names)");
+  auto taken = [&](const auto& entries) {
+    for (const auto& entry : entries) {
+      if (entry.first == name) return true;
+    }
+    return false;
+  };
+  RG_CHECK(!taken(parameters_) && !taken(buffers_) && !taken(children_), "Module::register_", what, ": name '", name,
+           "' is already registered in this module");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
+  check_new_name(name, "parameter");
+  RG_CHECK(value.defined(), "Module::register_parameter: parameter '", name, "' is an undefined tensor");
+  RG_CHECK(is_floating(value.dtype()), "Module::register_parameter: parameter '", name,
+           "' must have a floating dtype, got ", value.dtype(), " with shape ", value.shape());
+  RG_CHECK(value.is_leaf(), "Module::register_parameter: parameter '", name,
+           "' is the result of an operation; register a leaf (use detach())");
+  value.requires_grad_(requires_grad);
+  parameters_.emplace_back(name, value);
+  return value;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  check_new_name(name, "buffer");
+  RG_CHECK(value.defined(), "Module::register_buffer: buffer '", name, "' is an undefined tensor");
+  buffers_.emplace_back(name, value);
+  return value;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
+  check_new_name(name, "module");
+  RG_CHECK(module != nullptr, "Module::register_module: module '", name, "' is null");
+  RG_CHECK(module.get() != this, "Module::register_module: a module cannot be its own child ('", name, "')");
+  children_.emplace_back(name, std::move(module));
+}
+
+void Module::collect(const std::string& prefix, bool buffers, bool recurse,
+                     std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (const auto& [name, tensor] : buffers ? buffers_ : parameters_) out.emplace_back(prefix + name, tensor);
+  if (!recurse) return;
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", buffers, true, out);
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+  std::vector<std::pair<std::string, Tensor>> all;
+  collect("", false, recurse, all);
+  std::vector<std::pair<std::string, Tensor>> unique;
+  std::unordered_set<const TensorImpl*> seen;
+  for (auto& entry : all) {
+    if (seen.insert(entry.second.impl_ptr().get()).second) unique.push_back(std::move(entry));
+  }
+  return unique;
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const {
+  std::vector<Tensor> result;
+  for (auto& entry : named_parameters(recurse)) result.push_back(std::move(entry.second));
+  return result;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+  std::vector<std::pair<std::string, Tensor>> result;
+  collect("", true, recurse, result);
+  return result;
+}
+
+std::vector<std::shared_ptr<Module>> Module::children() const {
+  std::vector<std::shared_ptr<Module>> result;
+  for (const auto& entry : children_) result.push_back(entry.second);
+  return result;
+}
+
+std::int64_t Module::num_parameters() const {
+  std::int64_t total = 0;
+  for (const auto& entry : named_parameters()) total += entry.second.numel();
+  return total;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (const auto& entry : children_) entry.second->train(on);
+}
+
+void Module::zero_grad() {
+  for (const auto& entry : named_parameters()) entry.second.set_grad(Tensor());
+}
+
+void Module::to_dtype(DType dtype) {
+  RG_CHECK(is_floating(dtype), "Module::to_dtype: target dtype must be floating (f32 or f64), got ", dtype);
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  collect("", false, true, tensors);
+  collect("", true, true, tensors);
+  std::unordered_set<const TensorImpl*> done;
+  for (const auto& [name, tensor] : tensors) {
+    if (!is_floating(tensor.dtype()) || !done.insert(tensor.impl_ptr().get()).second) continue;
+    if (tensor.dtype() == dtype) continue;
+    const Tensor converted = raw::to_dtype(tensor, dtype);
+    TensorImpl& impl = tensor.impl();
+    impl.storage = converted.storage();
+    impl.offset = converted.offset();
+    impl.strides = converted.strides();
+    impl.dtype = dtype;
+    impl.grad.reset();
+  }
+}
+
+StateDict Module::state_dict() const {
+  StateDict state;
+  // Own parameters, own buffers, then each child's, as PyTorch orders them.
+  for (const auto& [name, tensor] : parameters_) state.insert(name, tensor.detach());
+  for (const auto& [name, tensor] : buffers_) state.insert(name, tensor.detach());
+  for (const auto& [child_name, child] : children_) {
+    for (const auto& [name, tensor] : child->state_dict()) state.insert(child_name + "." + name, tensor);
+  }
+  return state;
+}
+
+LoadStateDictResult Module::load_state_dict(const StateDict& state, bool strict) {
+  const StateDict own = state_dict();
+  LoadStateDictResult result;
+  std::vector<std::string> mismatches;
+  for (const auto& [name, target] : own) {
+    const Tensor* source = state.find(name);
+    if (source == nullptr) {
+      result.missing_keys.push_back(name);
+      continue;
+    }
+    if (!source->defined() || source->shape() != target.shape() || source->dtype() != target.dtype()) {
+      std::ostringstream message;
+      message << "'" << name << "': expected shape " << target.shape() << " " << target.dtype() << ", got ";
+      if (source->defined()) {
+        message << "shape " << source->shape() << " " << source->dtype();
+      } else {
+        message << "an undefined tensor";
+      }
+      mismatches.push_back(message.str());
+    }
+  }
+  for (const auto& entry : state) {
+    if (!own.contains(entry.first)) result.unexpected_keys.push_back(entry.first);
+  }
+  std::string problems;
+  if (strict && !result.missing_keys.empty()) problems += " missing keys: " + join(result.missing_keys) + ";";
+  if (strict && !result.unexpected_keys.empty()) problems += " unexpected keys: " + join(result.unexpected_keys) + ";";
+  if (!mismatches.empty()) problems += " shape or dtype mismatch for " + join(mismatches) + ";";
+  RG_CHECK(problems.empty(), "Module::load_state_dict:", problems);
+
+  NoGradGuard no_grad;
+  for (const auto& [name, target] : own) {
+    if (const Tensor* source = state.find(name)) raw::copy_(target, *source);
+  }
+  return result;
+}
+
+void Module::save(const std::string& path, const std::map<std::string, std::string>& metadata) const {
+  save_safetensors(path, state_dict(), metadata);
+}
+
+LoadStateDictResult Module::load(const std::string& path, bool strict) {
+  return load_state_dict(load_safetensors(path), strict);
+}
+
+}  // namespace recgrad::nn

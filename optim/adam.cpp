@@ -90,22 +90,22 @@ void Adam::step() {
       if (state.step == 0) {  // first update: m = v = 0
         state.buffers["exp_avg"] = zeros_like(param);
         state.buffers["exp_avg_sq"] = zeros_like(param);
-        if (amsgrad) state.buffers["max_exp_avg_sq"] = zeros_like(param);
       }
+      if (amsgrad && !state.buffers.count("max_exp_avg_sq")) state.buffers["max_exp_avg_sq"] = zeros_like(param);
+      const Tensor& exp_avg = buffer(state, "exp_avg", g, i);
+      const Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", g, i);
+      const Tensor max_exp_avg_sq = amsgrad ? buffer(state, "max_exp_avg_sq", g, i) : Tensor();
+
       state.step += 1;
       const double t = static_cast<double>(state.step);
       const double bias_correction1 = 1 - std::pow(beta1, t);
       const double bias_correction2 = 1 - std::pow(beta2, t);
-      const AdamScalars scalars{weight_decay, beta1, beta2, std::sqrt(bias_correction2), eps, -(lr / bias_correction1)};
-      const Tensor& exp_avg = buffer(state, "exp_avg", g, i);
-      const Tensor& exp_avg_sq = buffer(state, "exp_avg_sq", g, i);
-      Tensor max_exp_avg_sq;
-      if (amsgrad) {  // amsgrad may be switched on after some steps: v_max then starts at zero
-        Tensor& v_max = state.buffers["max_exp_avg_sq"];
-        if (!v_max.defined()) v_max = zeros_like(param);
-        max_exp_avg_sq = v_max;
-      }
-
+      const AdamScalars scalars{.weight_decay = weight_decay,
+                                .beta1 = beta1,
+                                .beta2 = beta2,
+                                .bias_correction2_sqrt = std::sqrt(bias_correction2),
+                                .eps = eps,
+                                .neg_step_size = -(lr / bias_correction1)};
       switch (param.device().type) {
         case DeviceType::CPU:
           visit_floating(param.dtype(), "Adam.step", [&]<typename T>(T) {

@@ -35,4 +35,68 @@ Tensor sum(const Tensor& input, const std::vector<std::int64_t>& dims = {}, bool
 /// leading extra dims and dims where shape has 1 are summed out.
 Tensor sum_to(const Tensor& input, const Shape& shape);
 
+/// A dense tensor seen as [outer, size, inner] around one dim: element
+/// (o, j, i) sits at o * size * inner + j * inner + i. Ops along one dim
+/// (max, softmax, topk) walk this layout. A 0-d tensor is [1, 1, 1].
+struct AxisLayout {
+  int dim = 0;             // the normalised dim
+  std::int64_t outer = 1;  // product of the extents before dim
+  std::int64_t size = 1;   // extent of dim
+  std::int64_t inner = 1;  // product of the extents after dim
+};
+/// The layout of `shape` around `dim`; throws naming `op` for a bad dim.
+AxisLayout axis_layout(const Shape& shape, std::int64_t dim, std::string_view op);
+/// `shape` with dimension `dim` set to `extent` (dropped when !keepdim and extent == 1).
+Shape shape_along(const Shape& shape, int dim, std::int64_t extent, bool keepdim);
+
+/// Values and i64 indices of a selection along one dim (max, min, topk).
+struct ValuesIndices {
+  Tensor values;
+  Tensor indices;
+};
+
+/// Largest element along `dim` and the index of its first occurrence; NaN
+/// counts as larger than any number (like torch.max).
+ValuesIndices max_dim(const Tensor& input, std::int64_t dim, bool keepdim = false);
+/// Smallest element along `dim` and the index of its first occurrence; NaN wins.
+ValuesIndices min_dim(const Tensor& input, std::int64_t dim, bool keepdim = false);
+
+/// Largest (amax) or smallest (amin) element over `dims` (all when empty); NaN wins.
+Tensor amax(const Tensor& input, const std::vector<std::int64_t>& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& input, const std::vector<std::int64_t>& dims = {}, bool keepdim = false);
+
+/// Variance over `dims`: sum((x - mean)^2) / max(0, n - correction), two-pass in double.
+Tensor var(const Tensor& input, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim);
+
+/// Vector p-norm over `dims`: (sum |x|^p)^(1/p); p = inf is max |x|, p = -inf
+/// min |x|, p = 0 counts the non-zeros.
+Tensor norm(const Tensor& input, double p, const std::vector<std::int64_t>& dims, bool keepdim);
+
+/// log(sum(exp(x))) over `dims`, computed as m + log(sum(exp(x - m))) with m the max.
+Tensor logsumexp(const Tensor& input, const std::vector<std::int64_t>& dims, bool keepdim);
+
+/// The gradient of a selection along `dim`: a zero tensor of `shape` with
+/// out[..., index[..., j, ...], ...] += src[..., j, ...]. `src` and `index`
+/// (i64) share a shape that equals `shape` except along `dim`.
+Tensor scatter_selected(const Tensor& src, const Tensor& index, const Shape& shape, std::int64_t dim);
+
+/// out = grad * [x == selected] / count, where selected (kept shape) is the
+/// amax/amin/inf-norm of x over the reduced dims and count the number of ties
+/// per output: the gradient is shared evenly between tied extrema.
+Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tensor& grad_kept,
+                        const std::vector<std::int64_t>& dims);
+
+// Backward kernels of the reductions above; `*_kept` tensors have the
+// keepdim=true output shape and broadcast against x.
+
+/// d var / dx = grad * 2 (x - mean) / max(0, n - correction).
+Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<std::int64_t>& dims,
+                    std::int64_t correction);
+/// d ||x||_p / dx = grad * sign(x) |x|^(p-1) / ||x||^(p-1) (x / ||x|| for p = 2,
+/// sign(x) for p = 1, shared among the extreme |x| for p = +-inf, 0 for p = 0 or a zero norm).
+Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& grad_kept, double p,
+                     const std::vector<std::int64_t>& dims);
+/// d logsumexp / dx = grad * exp(x - logsumexp) (the softmax of x).
+Tensor logsumexp_backward(const Tensor& x, const Tensor& lse_kept, const Tensor& grad_kept);
+
 }  // namespace recgrad::raw

@@ -1,0 +1,127 @@
+#include "core/ops/compare.h"
+
+#include "core/cpu/loops.h"
+#include "core/ops/binary.h"
+#include "core/ops/unary.h"
+#include "core/ops/view.h"
+
+namespace recgrad::raw {
+
+namespace {
+
+void check_mask(const Tensor& mask, std::string_view op, std::string_view role) {
+  RG_CHECK(mask.dtype() == DType::b8, op, ": the ", role, " must be a bool (b8) tensor, got ", mask.dtype(),
+           " of shape ", mask.shape());
+}
+
+// out[i] = compare(a[i], b[i]) as bool over the broadcast shape.
+template <typename Compare>
+Tensor compare_tensors(const Tensor& a, const Tensor& b, std::string_view op, Compare compare) {
+  const Shape shape = check_binary(a, b, op);
+  Tensor out = Tensor::empty(shape, DType::b8, a.device());
+  visit_dtype(a.dtype(), [&]<typename T>(T) {
+    cpu::map<bool, T, T>(
+        out, [compare](T x, T y) -> bool { return compare(x, y); }, raw::expand(a, shape), raw::expand(b, shape));
+  });
+  return out;
+}
+
+// out[i] = compare(a[i], scalar); floating a compares in its own dtype, others in double.
+template <typename Compare>
+Tensor compare_scalar(const Tensor& a, double scalar, Compare compare) {
+  Tensor out = Tensor::empty(a.shape(), DType::b8, a.device());
+  visit_dtype(a.dtype(), [&]<typename T>(T) {
+    if constexpr (std::is_floating_point_v<T>) {
+      const T s = static_cast<T>(scalar);
+      cpu::map<bool, T>(
+          out, [compare, s](T x) -> bool { return compare(x, s); }, a);
+    } else {
+      cpu::map<bool, T>(
+          out, [compare, scalar](T x) -> bool { return compare(static_cast<double>(x), scalar); }, a);
+    }
+  });
+  return out;
+}
+
+constexpr auto kEqual = [](auto x, auto y) { return x == y; };
+constexpr auto kNotEqual = [](auto x, auto y) { return x != y; };
+constexpr auto kLess = [](auto x, auto y) { return x < y; };
+constexpr auto kLessEqual = [](auto x, auto y) { return x <= y; };
+constexpr auto kGreater = [](auto x, auto y) { return x > y; };
+constexpr auto kGreaterEqual = [](auto x, auto y) { return x >= y; };
+
+}  // namespace
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare_tensors(a, b, "eq", kEqual); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare_tensors(a, b, "ne", kNotEqual); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare_tensors(a, b, "lt", kLess); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare_tensors(a, b, "le", kLessEqual); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare_tensors(a, b, "gt", kGreater); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare_tensors(a, b, "ge", kGreaterEqual); }
+
+Tensor eq(const Tensor& a, double b) { return compare_scalar(a, b, kEqual); }
+Tensor ne(const Tensor& a, double b) { return compare_scalar(a, b, kNotEqual); }
+Tensor lt(const Tensor& a, double b) { return compare_scalar(a, b, kLess); }
+Tensor le(const Tensor& a, double b) { return compare_scalar(a, b, kLessEqual); }
+Tensor gt(const Tensor& a, double b) { return compare_scalar(a, b, kGreater); }
+Tensor ge(const Tensor& a, double b) { return compare_scalar(a, b, kGreaterEqual); }
+
+Tensor logical_not(const Tensor& mask) {
+  check_mask(mask, "logical_not", "input");
+  Tensor out = Tensor::empty(mask.shape(), DType::b8, mask.device());
+  cpu::map<bool, bool>(
+      out, [](bool m) { return !m; }, mask);
+  return out;
+}
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  check_mask(condition, "where", "condition");
+  RG_CHECK(condition.device() == a.device(), "where: condition on ", condition.device(), " but values on ", a.device());
+  const Shape shape = broadcast_shapes(condition.shape(), check_binary(a, b, "where"), "where");
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  visit_dtype(a.dtype(), [&]<typename T>(T) {
+    cpu::map<T, bool, T, T>(
+        out, [](bool c, T x, T y) { return c ? x : y; }, raw::expand(condition, shape), raw::expand(a, shape),
+        raw::expand(b, shape));
+  });
+  return out;
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  check_mask(mask, "masked_fill", "mask");
+  RG_CHECK(mask.device() == x.device(), "masked_fill: mask on ", mask.device(), " but input on ", x.device());
+  RG_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill: mask of shape ",
+           mask.shape(), " does not broadcast to the input's shape ", x.shape(), " (", x.dtype(), ")");
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  visit_dtype(x.dtype(), [&]<typename T>(T) {
+    const T fill = static_cast<T>(value);
+    cpu::map<T, T, bool>(
+        out, [fill](T v, bool m) { return m ? fill : v; }, x, raw::expand(mask, x.shape()));
+  });
+  return out;
+}
+
+// `a != a` is true only for NaN, which then wins (as in PyTorch); a NaN b
+// fails both comparisons and is taken as the fallback.
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return numeric_map(
+      "maximum", [](auto x, auto y) { return (x != x || x > y) ? x : y; }, a, b);
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return numeric_map(
+      "minimum", [](auto x, auto y) { return (x != x || x < y) ? x : y; }, a, b);
+}
+
+Tensor extremum_backward(const Tensor& g, const Tensor& self, const Tensor& other, bool is_maximum) {
+  if (is_maximum) {
+    return floating_map(
+        "maximum_backward", [](auto dy, auto s, auto o) { return s == o ? dy / 2 : (s < o ? decltype(dy){0} : dy); }, g,
+        self, other);
+  }
+  return floating_map(
+      "minimum_backward", [](auto dy, auto s, auto o) { return s == o ? dy / 2 : (s > o ? decltype(dy){0} : dy); }, g,
+      self, other);
+}
+
+}  // namespace recgrad::raw

@@ -1,0 +1,254 @@
+#include "core/ops/unary.h"
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "core/cpu/vec_math.h"
+
+namespace recgrad::raw {
+
+namespace vmath = cpu::vmath;
+
+void check_floating(const Tensor& x, std::string_view op) {
+  RG_CHECK(is_floating(x.dtype()), op, ": expected a floating tensor (f32 or f64), got ", x.dtype(), " of shape ",
+           x.shape());
+}
+
+void check_numeric(const Tensor& x, std::string_view op) {
+  RG_CHECK(is_floating(x.dtype()) || is_integral(x.dtype()), op,
+           ": expected a numeric tensor (f32, f64, i64, i32), got ", x.dtype(), " of shape ", x.shape());
+}
+
+namespace {
+
+constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi), the normal density at 0
+constexpr double kGeluCubic = 0.044715;
+
+// `bound` converted to T; for integer T the bound saturates and is rounded
+// inwards (x >= 0.5 means x >= 1), so the conversion never overflows.
+template <typename T>
+T clamp_bound(double bound, bool is_lower) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(bound);
+  } else {
+    constexpr double lowest = static_cast<double>(std::numeric_limits<T>::lowest());
+    constexpr double highest = static_cast<double>(std::numeric_limits<T>::max());
+    const double rounded = is_lower ? std::ceil(bound) : std::floor(bound);
+    if (rounded <= lowest) return std::numeric_limits<T>::lowest();
+    if (rounded >= highest) return std::numeric_limits<T>::max();
+    return static_cast<T>(rounded);
+  }
+}
+
+void check_clamp_bounds(double lo, double hi, const Tensor& x, std::string_view op) {
+  RG_CHECK(!std::isnan(lo) && !std::isnan(hi) && lo <= hi, op, ": needs lo <= hi, got lo = ", lo, " and hi = ", hi,
+           " (input ", x.dtype(), " of shape ", x.shape(), ")");
+}
+
+// u = sqrt(2/pi) (x + 0.044715 x^3), the argument of tanh in the tanh-form gelu.
+template <typename T>
+T gelu_tanh_argument(T x) {
+  return static_cast<T>(kSqrt2OverPi) * (x + static_cast<T>(kGeluCubic) * x * x * x);
+}
+
+}  // namespace
+
+// ---- math ----
+
+Tensor exp(const Tensor& x) {
+  return floating_map(
+      "exp", [](auto v) { return vmath::exp(v); }, x);
+}
+
+Tensor log(const Tensor& x) {
+  return floating_map(
+      "log", [](auto v) { return std::log(v); }, x);
+}
+
+Tensor sqrt(const Tensor& x) {
+  return floating_map(
+      "sqrt", [](auto v) { return std::sqrt(v); }, x);
+}
+
+Tensor rsqrt(const Tensor& x) {
+  return floating_map(
+      "rsqrt", [](auto v) { return 1 / std::sqrt(v); }, x);
+}
+
+Tensor abs(const Tensor& x) {
+  return numeric_map(
+      "abs", [](auto v) { return v < 0 ? -v : v; }, x);
+}
+
+Tensor square(const Tensor& x) {
+  return numeric_map(
+      "square", [](auto v) { return v * v; }, x);
+}
+
+Tensor pow(const Tensor& x, double exponent) {
+  constexpr std::string_view op = "pow";
+  if (exponent == 0.0)
+    return floating_map(
+        op, [](auto v) { return decltype(v){1}; }, x);
+  if (exponent == 1.0)
+    return floating_map(
+        op, [](auto v) { return v; }, x);
+  if (exponent == 2.0)
+    return floating_map(
+        op, [](auto v) { return v * v; }, x);
+  if (exponent == 3.0)
+    return floating_map(
+        op, [](auto v) { return v * v * v; }, x);
+  if (exponent == -1.0)
+    return floating_map(
+        op, [](auto v) { return 1 / v; }, x);
+  if (exponent == 0.5)
+    return floating_map(
+        op, [](auto v) { return std::sqrt(v); }, x);
+  if (exponent == -0.5)
+    return floating_map(
+        op, [](auto v) { return 1 / std::sqrt(v); }, x);
+  return floating_map(
+      op, [exponent](auto v) { return std::pow(v, static_cast<decltype(v)>(exponent)); }, x);
+}
+
+Tensor pow(const Tensor& x, const Tensor& exponent) {
+  return floating_map(
+      "pow", [](auto v, auto e) { return std::pow(v, e); }, x, exponent);
+}
+
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  check_numeric(x, "clamp");
+  check_clamp_bounds(lo, hi, x, "clamp");
+  return visit_numeric(x.dtype(), "clamp", [&]<typename T>(T) {
+    const T low = clamp_bound<T>(lo, true), high = clamp_bound<T>(hi, false);
+    return detail::map_as<T>(
+        x.shape(), [low, high](T v) { return v < low ? low : (v > high ? high : v); }, x);
+  });
+}
+
+// ---- activations ----
+
+Tensor relu(const Tensor& x) {
+  return floating_map(
+      "relu", [](auto v) { return v < 0 ? decltype(v){0} : v; }, x);
+}
+
+Tensor sigmoid(const Tensor& x) {
+  return floating_map(
+      "sigmoid", [](auto v) { return vmath::sigmoid(v); }, x);
+}
+
+Tensor tanh(const Tensor& x) {
+  return floating_map(
+      "tanh", [](auto v) { return vmath::tanh(v); }, x);
+}
+
+Tensor silu(const Tensor& x) {
+  return floating_map(
+      "silu", [](auto v) { return v * vmath::sigmoid(v); }, x);
+}
+
+// Tanh form: 0.5 x (1 + tanh(u)) is computed as x * sigmoid(2u), the same
+// value without the cancellation of 1 + tanh(u) for negative x.
+Tensor gelu(const Tensor& x, GeluApproximation approximation) {
+  if (approximation == GeluApproximation::Tanh) {
+    return floating_map(
+        "gelu", [](auto v) { return v * vmath::sigmoid(2 * gelu_tanh_argument(v)); }, x);
+  }
+  return floating_map(
+      "gelu", [](auto v) { return v * vmath::normal_cdf(v); }, x);
+}
+
+// ---- backward kernels ----
+
+Tensor abs_backward(const Tensor& g, const Tensor& x) {
+  return floating_map(
+      "abs_backward", [](auto dy, auto v) { return dy * static_cast<decltype(v)>((v > 0) - (v < 0)); }, g, x);
+}
+
+Tensor pow_backward(const Tensor& g, const Tensor& x, double exponent) {
+  constexpr std::string_view op = "pow_backward";
+  if (exponent == 0.0)
+    return floating_map(
+        op, [](auto dy, auto) { return decltype(dy){0}; }, g, x);
+  if (exponent == 1.0)
+    return floating_map(
+        op, [](auto dy, auto) { return dy; }, g, x);
+  if (exponent == 2.0)
+    return floating_map(
+        op, [](auto dy, auto v) { return 2 * dy * v; }, g, x);
+  if (exponent == 0.5)
+    return floating_map(
+        op, [](auto dy, auto v) { return dy / (2 * std::sqrt(v)); }, g, x);
+  return floating_map(
+      op,
+      [exponent](auto dy, auto v) {
+        using T = decltype(v);
+        return dy * static_cast<T>(exponent) * std::pow(v, static_cast<T>(exponent - 1));
+      },
+      g, x);
+}
+
+Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi) {
+  check_clamp_bounds(lo, hi, x, "clamp_backward");
+  return floating_map(
+      "clamp_backward",
+      [lo, hi](auto dy, auto v) {
+        using T = decltype(v);
+        const bool inside = (v >= static_cast<T>(lo)) & (v <= static_cast<T>(hi));
+        return inside ? dy : T{0};
+      },
+      g, x);
+}
+
+Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  return floating_map(
+      "relu_backward", [](auto dy, auto v) { return v > 0 ? dy : decltype(dy){0}; }, g, y);
+}
+
+Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
+  return floating_map(
+      "sigmoid_backward", [](auto dy, auto s) { return dy * s * (1 - s); }, g, y);
+}
+
+Tensor tanh_backward(const Tensor& g, const Tensor& y) {
+  return floating_map(
+      "tanh_backward", [](auto dy, auto t) { return dy * (1 - t * t); }, g, y);
+}
+
+Tensor silu_backward(const Tensor& g, const Tensor& x) {
+  return floating_map(
+      "silu_backward",
+      [](auto dy, auto v) {
+        const auto s = vmath::sigmoid(v);
+        return dy * s * (1 + v * (1 - s));
+      },
+      g, x);
+}
+
+Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approximation) {
+  if (approximation == GeluApproximation::Tanh) {
+    return floating_map(
+        "gelu_backward",
+        [](auto dy, auto v) {
+          using T = decltype(v);
+          const T s = vmath::sigmoid(2 * gelu_tanh_argument(v));
+          const T du = static_cast<T>(kSqrt2OverPi) * (1 + static_cast<T>(3 * kGeluCubic) * v * v);
+          return dy * (s + 2 * v * s * (1 - s) * du);
+        },
+        g, x);
+  }
+  return floating_map(
+      "gelu_backward",
+      [](auto dy, auto v) {
+        using T = decltype(v);
+        const T density = static_cast<T>(kInvSqrt2Pi) * vmath::exp(static_cast<T>(-0.5) * v * v);
+        return dy * (vmath::normal_cdf(v) + v * density);
+      },
+      g, x);
+}
+
+}  // namespace recgrad::raw

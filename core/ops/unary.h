@@ -1,0 +1,129 @@
+// Elementwise math without autograd: exp, log, sqrt, rsqrt, abs, square, pow,
+// clamp and the activations (relu, sigmoid, tanh, silu, gelu), plus the fused
+// kernels their backward passes use (g * f'(x) in one loop). Outputs are dense
+// tensors with the input's shape; inputs may be any strided view.
+#pragma once
+
+#include <string_view>
+
+#include "core/cpu/loops.h"
+#include "core/ops/view.h"
+#include "core/tensor.h"
+
+namespace recgrad {
+
+/// Which formula gelu uses: the exact x * Phi(x) (None), or PyTorch's tanh
+/// approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Tanh).
+enum class GeluApproximation { None, Tanh };
+
+}  // namespace recgrad
+
+namespace recgrad::raw {
+
+/// Throws naming `op`, the shape and the dtype unless `x` is f32 or f64.
+void check_floating(const Tensor& x, std::string_view op);
+/// Throws naming `op` unless `x` is f32, f64, i64 or i32.
+void check_numeric(const Tensor& x, std::string_view op);
+
+namespace detail {
+template <typename T, typename>
+using Repeat = T;
+
+// Checks that all operands share `first`'s dtype and device; returns their broadcast shape.
+template <typename... Tensors>
+Shape common_shape(std::string_view op, const Tensor& first, const Tensors&... rest) {
+  Shape shape = first.shape();
+  [[maybe_unused]] auto join = [&](const Tensor& other) {
+    RG_CHECK(other.dtype() == first.dtype(), op, ": operands have different dtypes (", first.dtype(), " ",
+             first.shape(), " and ", other.dtype(), " ", other.shape(), "); convert one with to_dtype");
+    RG_CHECK(other.device() == first.device(), op, ": operands are on different devices (", first.device(), " and ",
+             other.device(), ")");
+    shape = broadcast_shapes(shape, other.shape(), op);
+  };
+  (join(rest), ...);
+  return shape;
+}
+
+template <typename T, typename Fn, typename... Tensors>
+Tensor map_as(const Shape& shape, Fn fn, const Tensor& first, const Tensors&... rest) {
+  Tensor out = Tensor::empty(shape, first.dtype(), first.device());
+  cpu::map<T, T, Repeat<T, Tensors>...>(
+      out, [fn](T x, Repeat<T, Tensors>... more) { return static_cast<T>(fn(x, more...)); }, raw::expand(first, shape),
+      raw::expand(rest, shape)...);
+  return out;
+}
+}  // namespace detail
+
+/// out[i] = fn(first[i], rest[i]...) over the broadcast shape of f32/f64
+/// operands that share one dtype; `fn` is a generic lambda called with the
+/// C++ element type. The building block of every floating elementwise op.
+template <typename Fn, typename... Tensors>
+Tensor floating_map(std::string_view op, Fn fn, const Tensor& first, const Tensors&... rest) {
+  check_floating(first, op);
+  const Shape shape = detail::common_shape(op, first, rest...);
+  return visit_floating(first.dtype(), op, [&]<typename T>(T) { return detail::map_as<T>(shape, fn, first, rest...); });
+}
+
+/// Like floating_map, for the numeric dtypes f32, f64, i64, i32.
+template <typename Fn, typename... Tensors>
+Tensor numeric_map(std::string_view op, Fn fn, const Tensor& first, const Tensors&... rest) {
+  check_numeric(first, op);
+  const Shape shape = detail::common_shape(op, first, rest...);
+  return visit_numeric(first.dtype(), op, [&]<typename T>(T) { return detail::map_as<T>(shape, fn, first, rest...); });
+}
+
+// ---- math (f32/f64 unless noted) ----
+
+/// e^x.
+Tensor exp(const Tensor& x);
+/// Natural logarithm.
+Tensor log(const Tensor& x);
+/// Square root.
+Tensor sqrt(const Tensor& x);
+/// 1 / sqrt(x).
+Tensor rsqrt(const Tensor& x);
+/// |x| (numeric dtypes).
+Tensor abs(const Tensor& x);
+/// x * x (numeric dtypes).
+Tensor square(const Tensor& x);
+/// x^exponent; exponents 0, 0.5, -0.5, 1, -1, 2 and 3 take exact shortcuts.
+Tensor pow(const Tensor& x, double exponent);
+/// x^exponent elementwise, broadcasting x against exponent.
+Tensor pow(const Tensor& x, const Tensor& exponent);
+/// min(max(x, lo), hi) (numeric dtypes; NaN stays NaN). Throws unless lo <= hi.
+Tensor clamp(const Tensor& x, double lo, double hi);
+
+// ---- activations (f32/f64) ----
+
+/// max(x, 0) (NaN stays NaN).
+Tensor relu(const Tensor& x);
+/// 1 / (1 + e^-x).
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+/// x * sigmoid(x).
+Tensor silu(const Tensor& x);
+/// x * Phi(x), or its tanh approximation (see GeluApproximation).
+Tensor gelu(const Tensor& x, GeluApproximation approximation);
+
+// ---- fused backward kernels: the gradient of the input given g = dL/dout ----
+
+/// g * sign(x) (sign(0) = 0).
+Tensor abs_backward(const Tensor& g, const Tensor& x);
+/// g * c * x^(c - 1); zero when c == 0.
+Tensor pow_backward(const Tensor& g, const Tensor& x, double exponent);
+/// g where lo <= x <= hi, else 0.
+Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi);
+/// g where y = relu(x) > 0, else 0.
+Tensor relu_backward(const Tensor& g, const Tensor& y);
+/// g * y * (1 - y) for y = sigmoid(x).
+Tensor sigmoid_backward(const Tensor& g, const Tensor& y);
+/// g * (1 - y^2) for y = tanh(x).
+Tensor tanh_backward(const Tensor& g, const Tensor& y);
+/// g * s * (1 + x * (1 - s)) with s = sigmoid(x).
+Tensor silu_backward(const Tensor& g, const Tensor& x);
+/// Exact: g * (Phi(x) + x * phi(x)), phi the standard normal density.
+/// Tanh: g * (s + 2 x s (1 - s) u'), s = sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3),
+/// u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2) (since 1 + tanh(u) = 2 sigmoid(2u)).
+Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approximation);
+
+}  // namespace recgrad::raw

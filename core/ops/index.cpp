@@ -1,0 +1,323 @@
+#include "core/ops/index.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "core/cpu/parallel.h"
+#include "core/factory.h"
+#include "core/ops/copy.h"
+#include "core/ops/view.h"
+
+namespace recgrad::raw {
+
+namespace {
+
+// The multi-index of flat row-major element `flat` of `shape`, e.g. "[1, 0, 2]".
+std::string position_str(std::int64_t flat, const Shape& shape) {
+  Shape position(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    position[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return shape_str(position);
+}
+
+// Throws naming `op` unless every index value lies in [0, bound). `index` is dense.
+template <typename I>
+void check_index_range(const Tensor& index, std::int64_t bound, std::int64_t dim, std::string_view op) {
+  const I* values = index.data<I>();
+  const std::int64_t n = index.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t v = values[i];
+    RG_CHECK(v >= 0 && v < bound, op, ": index ", v, " at position ", position_str(i, index.shape()),
+             " is out of range for dimension ", dim, " of size ", bound);
+  }
+}
+
+void check_cpu(const Tensor& t, std::string_view op) {
+  RG_CHECK(t.device().is_cpu(), op, ": device ", t.device(), " not supported in this build");
+}
+
+// An index tensor as a dense tensor of i64 or i32 (throws naming `op` otherwise).
+Tensor dense_index(const Tensor& index, std::string_view op) {
+  visit_index(index.dtype(), op, [](auto) {});
+  check_cpu(index, op);
+  return raw::contiguous(index);
+}
+
+// Extents of a tensor seen as [outer, size(dim), inner].
+struct DimSplit {
+  std::int64_t outer = 1, extent = 1, inner = 1;
+};
+DimSplit split_at(const Shape& shape, int dim) {
+  DimSplit s;
+  for (int d = 0; d < dim; ++d) s.outer *= shape[d];
+  s.extent = shape.empty() ? 1 : shape[dim];
+  for (std::size_t d = dim + 1; d < shape.size(); ++d) s.inner *= shape[d];
+  return s;
+}
+
+// Calls fn(n, offset_a, offset_b) for the elements n in [begin, end) of `shape`
+// (row-major), with the offsets of that element in two views of `shape`.
+template <typename Fn>
+void walk_range(const Shape& shape, const Strides& strides_a, const Strides& strides_b, std::int64_t begin,
+                std::int64_t end, Fn&& fn) {
+  const std::size_t rank = shape.size();
+  std::vector<std::int64_t> position(rank, 0);
+  std::int64_t off_a = 0, off_b = 0, rest = begin;
+  for (std::size_t d = rank; d-- > 0;) {
+    position[d] = rest % shape[d];
+    rest /= shape[d];
+    off_a += position[d] * strides_a[d];
+    off_b += position[d] * strides_b[d];
+  }
+  for (std::int64_t n = begin; n < end; ++n) {
+    fn(n, off_a, off_b);
+    for (std::size_t d = rank; d-- > 0;) {
+      if (++position[d] < shape[d]) {
+        off_a += strides_a[d];
+        off_b += strides_b[d];
+        break;
+      }
+      off_a -= strides_a[d] * (shape[d] - 1);
+      off_b -= strides_b[d] * (shape[d] - 1);
+      position[d] = 0;
+    }
+  }
+}
+
+// Checks the shapes of gather/scatter: index has `ref`'s rank and extents no
+// larger than `ref`'s, except along `dim` when `except_dim`.
+void check_index_shape(const Tensor& index, const Tensor& ref, int dim, bool except_dim, std::string_view op,
+                       std::string_view ref_name) {
+  RG_CHECK(index.dim() == ref.dim(), op, ": index of shape ", index.shape(), " must have the rank of ", ref_name, " ",
+           ref.shape());
+  for (int d = 0; d < ref.dim(); ++d) {
+    if (except_dim && d == dim) continue;
+    RG_CHECK(index.shape()[d] <= ref.shape()[d], op, ": index of shape ", index.shape(), " is larger than ", ref_name,
+             " ", ref.shape(), " in dimension ", d);
+  }
+}
+
+// The index_select kernel; `op` names the caller in errors.
+Tensor index_select_impl(const Tensor& x, std::int64_t dim, const Tensor& index, std::string_view op) {
+  check_cpu(x, op);
+  RG_CHECK(index.dim() <= 1, op, ": index must be 0-D or 1-D, got shape ", index.shape());
+  const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), op);
+  const Tensor idx = dense_index(index, op);
+  const Tensor src = raw::contiguous(x);
+  const Shape src_shape = x.dim() == 0 ? Shape{1} : x.shape();
+  const DimSplit s = split_at(src_shape, d);
+  Shape out_shape = src_shape;
+  out_shape[d] = idx.numel();
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  const std::int64_t count = idx.numel(), inner = s.inner;
+  visit_index(idx.dtype(), op, [&]<typename I>(I) {
+    check_index_range<I>(idx, s.extent, d, op);
+    const I* ids = idx.data<I>();
+    const std::size_t row_bytes = static_cast<std::size_t>(inner) * element_size(x.dtype());
+    const auto* in = static_cast<const char*>(src.raw_data());
+    auto* o = static_cast<char*>(out.raw_data());
+    // Row (b, i) of the output is row (b, ids[i]) of the input: one memcpy each.
+    cpu::parallel_for(s.outer * count, inner, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t r = begin; r < end; ++r) {
+        const std::int64_t b = r / count, i = r % count;
+        std::memcpy(o + r * row_bytes, in + (b * s.extent + ids[i]) * row_bytes, row_bytes);
+      }
+    });
+  });
+  if (x.dim() == 0) return raw::view(out, {});
+  return out;
+}
+
+// dst[b, ids[i], :] += src[b, i, :] for dense dst [outer, extent, inner] and
+// src [outer, count, inner], skipping i whose index equals `skip`. Parallel
+// over b (outer > 1) or over columns of the inner block, never over i, so the
+// additions into one element happen in index order.
+template <typename T, typename I>
+void index_add_kernel(T* dst, const T* src, const I* ids, DimSplit s, std::int64_t count, std::int64_t skip) {
+  const std::int64_t inner = s.inner;
+  auto add_columns = [&](std::int64_t b, std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (ids[i] == skip) continue;
+      T* out_row = dst + (b * s.extent + ids[i]) * inner;
+      const T* in_row = src + (b * count + i) * inner;
+      for (std::int64_t c = c0; c < c1; ++c) out_row[c] += in_row[c];
+    }
+  };
+  if (s.outer > 1) {
+    cpu::parallel_for(s.outer, count * inner, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t b = begin; b < end; ++b) add_columns(b, 0, inner);
+    });
+  } else {
+    cpu::parallel_for(inner, count, [&](std::int64_t c0, std::int64_t c1) { add_columns(0, c0, c1); });
+  }
+}
+
+void index_add_impl(const Tensor& dst, std::int64_t dim, const Tensor& index, const Tensor& src, std::int64_t skip,
+                    std::string_view op) {
+  check_cpu(dst, op);
+  RG_CHECK(dst.dtype() == src.dtype(), op, ": destination ", dst.dtype(), " ", dst.shape(), " and source ", src.dtype(),
+           " ", src.shape(), " have different dtypes");
+  RG_CHECK(dst.is_contiguous(), op, ": the destination must be dense, got strides ", dst.strides());
+  RG_CHECK(index.dim() <= 1, op, ": index must be 0-D or 1-D, got shape ", index.shape());
+  const int d = normalize_dim(dim, std::max<std::int64_t>(dst.dim(), 1), op);
+  const Tensor idx = dense_index(index, op);
+  const Shape dst_shape = dst.dim() == 0 ? Shape{1} : dst.shape();
+  Shape expected = dst_shape;
+  expected[d] = idx.numel();
+  RG_CHECK(numel_of(src.shape()) == numel_of(expected) && (src.shape() == expected || src.dim() == 0), op,
+           ": source of shape ", src.shape(), " does not match ", expected, " (destination ", dst.shape(),
+           " with dimension ", d, " indexed by ", idx.numel(), " indices)");
+  const DimSplit s = split_at(dst_shape, d);
+  const Tensor source = raw::contiguous(src);
+  visit_index(idx.dtype(), op, [&]<typename I>(I) {
+    check_index_range<I>(idx, s.extent, d, op);
+    visit_numeric(dst.dtype(), op, [&]<typename T>(T) {
+      index_add_kernel<T, I>(dst.data<T>(), source.data<T>(), idx.data<I>(), s, idx.numel(), skip);
+    });
+  });
+  dst.bump_version();
+}
+
+}  // namespace
+
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  RG_CHECK(!tensors.empty(), "cat: expected at least one tensor");
+  const Tensor& first = tensors[0];
+  RG_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated");
+  const int d = normalize_dim(dim, first.dim(), "cat");
+  Shape out_shape = first.shape();
+  out_shape[d] = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    check_cpu(t, "cat");
+    RG_CHECK(t.dtype() == first.dtype(), "cat: tensor ", i, " has dtype ", t.dtype(), " but tensor 0 has ",
+             first.dtype());
+    bool same = t.dim() == first.dim();
+    for (int k = 0; same && k < first.dim(); ++k) same = k == d || t.shape()[k] == first.shape()[k];
+    RG_CHECK(same, "cat: tensor ", i, " of shape ", t.shape(), " does not match tensor 0 of shape ", first.shape(),
+             " outside dimension ", d);
+    out_shape[d] += t.shape()[d];
+  }
+  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
+  std::int64_t start = 0;
+  for (const Tensor& t : tensors) {
+    if (t.shape()[d] > 0) raw::copy_(raw::narrow(out, d, start, t.shape()[d]), t);
+    start += t.shape()[d];
+  }
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  RG_CHECK(!tensors.empty(), "stack: expected at least one tensor");
+  const int d = normalize_dim(dim, tensors[0].dim() + 1, "stack");
+  std::vector<Tensor> expanded;
+  expanded.reserve(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    RG_CHECK(tensors[i].shape() == tensors[0].shape(), "stack: tensor ", i, " has shape ", tensors[i].shape(),
+             " but tensor 0 has shape ", tensors[0].shape());
+    expanded.push_back(raw::unsqueeze(tensors[i], d));
+  }
+  return raw::cat(expanded, d);
+}
+
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  return index_select_impl(x, dim, index, "index_select");
+}
+
+void index_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  index_add_impl(dst, dim, index, src, -1, "index_add_");
+}
+
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  check_cpu(x, "gather");
+  const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), "gather");
+  const Tensor idx = dense_index(index, "gather");
+  check_index_shape(idx, x, d, true, "gather", "input");
+  Tensor out = Tensor::empty(idx.shape(), x.dtype(), x.device());
+  if (x.dim() == 0) {
+    visit_index(idx.dtype(), "gather", [&]<typename I>(I) { check_index_range<I>(idx, 1, d, "gather"); });
+    raw::copy_(out, x);
+    return out;
+  }
+  // x's strides with dimension d's removed: the index value supplies that coordinate.
+  Strides x_strides = x.strides();
+  const std::int64_t dim_stride = x_strides[d];
+  x_strides[d] = 0;
+  const Strides out_strides = out.strides();
+  visit_index(idx.dtype(), "gather", [&]<typename I>(I) {
+    check_index_range<I>(idx, x.shape()[d], d, "gather");
+    const I* ids = idx.data<I>();
+    visit_dtype(x.dtype(), [&]<typename T>(T) {
+      const T* in = x.data<T>();
+      T* o = out.data<T>();
+      cpu::parallel_for(idx.numel(), 1, [&](std::int64_t begin, std::int64_t end) {
+        walk_range(idx.shape(), x_strides, out_strides, begin, end,
+                   [&](std::int64_t n, std::int64_t xo, std::int64_t oo) {
+                     o[oo] = in[xo + static_cast<std::int64_t>(ids[n]) * dim_stride];
+                   });
+      });
+    });
+  });
+  return out;
+}
+
+void scatter_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  check_cpu(dst, "scatter_add");
+  RG_CHECK(dst.dtype() == src.dtype(), "scatter_add: destination ", dst.dtype(), " ", dst.shape(), " and source ",
+           src.dtype(), " ", src.shape(), " have different dtypes");
+  const int d = normalize_dim(dim, std::max<std::int64_t>(dst.dim(), 1), "scatter_add");
+  const Tensor idx = dense_index(index, "scatter_add");
+  check_index_shape(idx, dst, d, true, "scatter_add", "input");
+  check_index_shape(idx, src, d, false, "scatter_add", "source");
+  if (idx.numel() == 0) return;
+  Strides dst_strides = dst.strides();
+  const std::int64_t dim_stride = dst.dim() == 0 ? 0 : dst_strides[d];
+  if (dst.dim() > 0) dst_strides[d] = 0;
+  visit_index(idx.dtype(), "scatter_add", [&]<typename I>(I) {
+    check_index_range<I>(idx, dst.dim() == 0 ? 1 : dst.shape()[d], d, "scatter_add");
+    const I* ids = idx.data<I>();
+    visit_numeric(dst.dtype(), "scatter_add", [&]<typename T>(T) {
+      T* o = dst.data<T>();
+      const T* in = src.data<T>();
+      // Serial, in row-major index order: repeated indices add up deterministically.
+      walk_range(idx.shape(), dst_strides, src.strides(), 0, idx.numel(),
+                 [&](std::int64_t n, std::int64_t dst_off, std::int64_t src_off) {
+                   o[dst_off + static_cast<std::int64_t>(ids[n]) * dim_stride] += in[src_off];
+                 });
+    });
+  });
+  dst.bump_version();
+}
+
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  Tensor out = raw::clone(x);
+  scatter_add_(out, dim, index, src);
+  return out;
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  RG_CHECK(weight.dim() == 2, "embedding: weight must be 2-D [num_embeddings, dim], got shape ", weight.shape());
+  const Tensor idx = dense_index(indices, "embedding");
+  // Checked here too so that an error names the position in the caller's index shape.
+  visit_index(idx.dtype(), "embedding",
+              [&]<typename I>(I) { check_index_range<I>(idx, weight.size(0), 0, "embedding"); });
+  Shape out_shape = indices.shape();
+  out_shape.push_back(weight.size(1));
+  const Tensor rows = index_select_impl(weight, 0, raw::reshape(idx, {idx.numel()}), "embedding");
+  return raw::view(rows, out_shape);
+}
+
+Tensor embedding_backward(const Tensor& grad_out, const Tensor& indices, std::int64_t num_weights,
+                          std::int64_t padding_idx) {
+  const std::int64_t dim = grad_out.dim() == 0 ? 1 : grad_out.size(-1);
+  Tensor grad = zeros({num_weights, dim}, {grad_out.dtype(), grad_out.device()});
+  const Tensor flat_index = raw::reshape(indices, {indices.numel()});
+  index_add_impl(grad, 0, flat_index, raw::reshape(grad_out, {indices.numel(), dim}),
+                 padding_idx < 0 ? -1 : padding_idx, "embedding_backward");
+  return grad;
+}
+
+}  // namespace recgrad::raw

@@ -1,0 +1,192 @@
+#include "core/ops/norm.h"
+
+#include <cmath>
+#include <string_view>
+#include <vector>
+
+#include "core/cpu/parallel.h"
+#include "core/factory.h"
+#include "core/ops/copy.h"
+
+namespace recgrad::raw {
+
+namespace {
+
+// sum_{i < n} term(i) with 8 independent partial sums (a loop the compiler
+// vectorizes), combined in a fixed order.
+template <typename T, typename Term>
+T lane_sum(std::int64_t n, Term term) {
+  constexpr std::int64_t kLanes = 8;
+  T lanes[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (std::int64_t l = 0; l < kLanes; ++l) lanes[l] += term(i + l);
+  T total = 0;
+  for (; i < n; ++i) total += term(i);
+  for (std::int64_t l = 0; l < kLanes; ++l) total += lanes[l];
+  return total;
+}
+
+// Validates the operands of a normalization named `op`; returns n, the number
+// of elements normalized together.
+std::int64_t check_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                        std::string_view op) {
+  RG_CHECK(x.device().is_cpu(), op, ": device ", x.device(), " not supported in this build");
+  RG_CHECK(is_floating(x.dtype()), op, ": expected a floating input (f32 or f64), got ", x.dtype(), " ", x.shape());
+  const std::size_t k = normalized_shape.size();
+  bool trailing = k >= 1 && k <= x.shape().size();
+  for (std::size_t d = 0; trailing && d < k; ++d) trailing = x.shape()[x.shape().size() - k + d] == normalized_shape[d];
+  RG_CHECK(trailing, op, ": normalized_shape ", normalized_shape, " is not a non-empty suffix of the input shape ",
+           x.shape());
+  for (const Tensor* param : {&weight, &bias}) {
+    if (!param->defined()) continue;
+    RG_CHECK(param->shape() == normalized_shape && param->dtype() == x.dtype(), op, ": ",
+             param == &weight ? "weight" : "bias", " of shape ", param->shape(), " ", param->dtype(),
+             " does not match normalized_shape ", normalized_shape, " of the ", x.dtype(), " input ", x.shape());
+  }
+  return numel_of(normalized_shape);
+}
+
+// The shared forward: `centered` selects layer_norm (subtract the mean) or rms_norm.
+template <typename T>
+NormForward norm_forward(const Tensor& x_in, std::int64_t n, const Tensor& weight_in, const Tensor& bias_in, double eps,
+                         bool centered) {
+  const Tensor x = raw::contiguous(x_in);
+  const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
+  NormForward result;
+  result.output = Tensor::empty(x.shape(), x.dtype(), x.device());
+  result.rstd = Tensor::empty({rows}, x.dtype(), x.device());
+  if (centered) result.mean = Tensor::empty({rows}, x.dtype(), x.device());
+  const Tensor weight = weight_in.defined() ? raw::contiguous(weight_in) : Tensor();
+  const Tensor bias = bias_in.defined() ? raw::contiguous(bias_in) : Tensor();
+  const T* in = x.data<T>();
+  const T* w = weight.defined() ? weight.data<T>() : nullptr;
+  const T* b = bias.defined() ? bias.data<T>() : nullptr;
+  T* out = result.output.data<T>();
+  T* mean_out = centered ? result.mean.data<T>() : nullptr;
+  T* rstd_out = result.rstd.data<T>();
+  const T inv_n = T(1) / static_cast<T>(n);
+  cpu::parallel_for(rows, n, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const T* xr = in + r * n;
+      T* yr = out + r * n;
+      const T mean = centered ? lane_sum<T>(n, [&](std::int64_t i) { return xr[i]; }) * inv_n : T(0);
+      const T var = lane_sum<T>(n, [&](std::int64_t i) { return (xr[i] - mean) * (xr[i] - mean); }) * inv_n;
+      const T rstd = T(1) / std::sqrt(var + static_cast<T>(eps));
+      if (centered) mean_out[r] = mean;
+      rstd_out[r] = rstd;
+      if (w && b) {
+        for (std::int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mean) * rstd * w[i] + b[i];
+      } else if (w) {
+        for (std::int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mean) * rstd * w[i];
+      } else if (b) {
+        for (std::int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mean) * rstd + b[i];
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mean) * rstd;
+      }
+    }
+  });
+  return result;
+}
+
+// The shared backward (see the formulas in norm.h).
+template <typename T>
+NormGrads norm_backward(const Tensor& grad_out, const Tensor& x_in, const NormForward& saved, const Tensor& weight_in,
+                        std::int64_t n, bool centered, bool need_x, bool need_weight, bool need_bias) {
+  const Tensor x = raw::contiguous(x_in);
+  const Tensor g = raw::contiguous(grad_out);
+  RG_CHECK(g.shape() == x.shape() && g.dtype() == x.dtype(), "norm backward: gradient ", g.shape(), " ", g.dtype(),
+           " does not match the input ", x.shape(), " ", x.dtype());
+  const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
+  const Tensor weight = weight_in.defined() ? raw::contiguous(weight_in) : Tensor();
+  const T* xd = x.data<T>();
+  const T* gd = g.data<T>();
+  const T* w = weight.defined() ? weight.data<T>() : nullptr;
+  const T* mean = centered ? saved.mean.data<T>() : nullptr;
+  const T* rstd = saved.rstd.data<T>();
+  const T inv_n = T(1) / static_cast<T>(n);
+  NormGrads grads;
+  if (need_x) {
+    grads.x = Tensor::empty(x.shape(), x.dtype(), x.device());
+    T* dx = grads.x.data<T>();
+    cpu::parallel_for(rows, 2 * n, [&](std::int64_t begin, std::int64_t end) {
+      std::vector<T> gw(static_cast<std::size_t>(n));
+      for (std::int64_t r = begin; r < end; ++r) {
+        const T* xr = xd + r * n;
+        const T* gr = gd + r * n;
+        const T mu = centered ? mean[r] : T(0), rs = rstd[r];
+        if (w) {
+          for (std::int64_t i = 0; i < n; ++i) gw[i] = gr[i] * w[i];
+        } else {
+          for (std::int64_t i = 0; i < n; ++i) gw[i] = gr[i];
+        }
+        const T avg_gw = centered ? lane_sum<T>(n, [&](std::int64_t i) { return gw[i]; }) * inv_n : T(0);
+        const T avg_gw_xhat = lane_sum<T>(n, [&](std::int64_t i) { return gw[i] * (xr[i] - mu) * rs; }) * inv_n;
+        T* dr = dx + r * n;
+        for (std::int64_t i = 0; i < n; ++i) dr[i] = rs * (gw[i] - avg_gw - (xr[i] - mu) * rs * avg_gw_xhat);
+      }
+    });
+  }
+  if (need_weight || need_bias) {
+    // Column sums over rows; threads own blocks of columns, so each sum runs in row order.
+    if (need_weight) grads.weight = Tensor::empty(weight_in.shape(), x.dtype(), x.device());
+    if (need_bias)
+      grads.bias = Tensor::empty(weight_in.defined() ? weight_in.shape() : Shape{n}, x.dtype(), x.device());
+    T* dw = need_weight ? grads.weight.data<T>() : nullptr;
+    T* db = need_bias ? grads.bias.data<T>() : nullptr;
+    cpu::parallel_for(n, rows, [&](std::int64_t c0, std::int64_t c1) {
+      const std::int64_t width = c1 - c0;
+      std::vector<double> acc_w(static_cast<std::size_t>(width), 0.0), acc_b(static_cast<std::size_t>(width), 0.0);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T* xr = xd + r * n + c0;
+        const T* gr = gd + r * n + c0;
+        const T mu = centered ? mean[r] : T(0), rs = rstd[r];
+        if (dw)
+          for (std::int64_t i = 0; i < width; ++i) acc_w[i] += static_cast<double>(gr[i] * ((xr[i] - mu) * rs));
+        if (db)
+          for (std::int64_t i = 0; i < width; ++i) acc_b[i] += static_cast<double>(gr[i]);
+      }
+      for (std::int64_t i = 0; i < width; ++i) {
+        if (dw) dw[c0 + i] = static_cast<T>(acc_w[i]);
+        if (db) db[c0 + i] = static_cast<T>(acc_b[i]);
+      }
+    });
+  }
+  return grads;
+}
+
+}  // namespace
+
+NormForward layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                       double eps) {
+  const std::int64_t n = check_norm(x, normalized_shape, weight, bias, "layer_norm");
+  return visit_floating(x.dtype(), "layer_norm",
+                        [&]<typename T>(T) { return norm_forward<T>(x, n, weight, bias, eps, true); });
+}
+
+NormGrads layer_norm_backward(const Tensor& grad_out, const Tensor& x, const NormForward& saved, const Tensor& weight,
+                              const Shape& normalized_shape, bool need_x, bool need_weight, bool need_bias) {
+  const std::int64_t n = numel_of(normalized_shape);
+  NormGrads grads = visit_floating(x.dtype(), "layer_norm_backward", [&]<typename T>(T) {
+    return norm_backward<T>(grad_out, x, saved, weight, n, true, need_x, need_weight, need_bias);
+  });
+  if (grads.bias.defined())
+    grads.bias = grads.bias.as_strided(normalized_shape, contiguous_strides(normalized_shape), 0);
+  return grads;
+}
+
+NormForward rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, double eps) {
+  const std::int64_t n = check_norm(x, normalized_shape, weight, Tensor(), "rms_norm");
+  return visit_floating(x.dtype(), "rms_norm",
+                        [&]<typename T>(T) { return norm_forward<T>(x, n, weight, Tensor(), eps, false); });
+}
+
+NormGrads rms_norm_backward(const Tensor& grad_out, const Tensor& x, const NormForward& saved, const Tensor& weight,
+                            const Shape& normalized_shape, bool need_x, bool need_weight) {
+  const std::int64_t n = numel_of(normalized_shape);
+  return visit_floating(x.dtype(), "rms_norm_backward", [&]<typename T>(T) {
+    return norm_backward<T>(grad_out, x, saved, weight, n, false, need_x, need_weight, false);
+  });
+}
+
+}  // namespace recgrad::raw

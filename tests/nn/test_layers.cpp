@@ -9,7 +9,10 @@
 #include "nn/activation.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
+#include "nn/init.h"
+#include "nn/layer_norm.h"
 #include "nn/linear.h"
+#include "nn/rms_norm.h"
 #include "nn/sequential.h"
 #include "nn_test_util.h"
 #include "recgrad.h"
@@ -213,6 +216,83 @@ TEST(Dropout, GradcheckWithAFixedMask) {
       },
       {x});
   EXPECT_TRUE(result.ok) << result.report;
+}
+
+// ---- LayerNorm and RMSNorm ----
+
+TEST(LayerNorm, OnesAndZerosInitAndNormalisedRows) {
+  LayerNorm norm({6});
+  EXPECT_EQ(names_of(norm.named_parameters()), (std::vector<std::string>{"weight", "bias"}));
+  EXPECT_EQ(norm.weight.to_vector<float>(), std::vector<float>(6, 1.0f));
+  EXPECT_EQ(norm.bias.to_vector<float>(), std::vector<float>(6, 0.0f));
+  manual_seed(12);
+  Tensor x = randn({4, 6}, {DType::f64}) * 3.0 + 1.0;
+  norm.to_dtype(DType::f64);
+  const std::vector<double> in = x.to_vector<double>();
+  const std::vector<double> out = norm(x).to_vector<double>();
+  for (int r = 0; r < 4; ++r) {
+    double mean = 0, var = 0;
+    for (int c = 0; c < 6; ++c) mean += in[r * 6 + c] / 6;
+    for (int c = 0; c < 6; ++c) var += (in[r * 6 + c] - mean) * (in[r * 6 + c] - mean) / 6;
+    for (int c = 0; c < 6; ++c) EXPECT_NEAR(out[r * 6 + c], (in[r * 6 + c] - mean) / std::sqrt(var + 1e-5), 1e-12);
+  }
+  LayerNorm plain({6}, 1e-5, /*elementwise_affine=*/false);
+  EXPECT_TRUE(plain.named_parameters().empty());
+  EXPECT_FALSE(plain.weight.defined());
+}
+
+TEST(LayerNorm, GradcheckOverTwoTrailingDims) {
+  manual_seed(13);
+  LayerNorm norm({2, 3});
+  norm.to_dtype(DType::f64);
+  init::normal_(norm.weight);  // away from ones/zeros so every term matters
+  init::normal_(norm.bias);
+  Tensor x = transpose(randn({2, 3, 4}, {DType::f64}), 0, 2).requires_grad_();  // [4, 3, 2] view
+  LayerNorm norm32({3, 2});
+  norm32.to_dtype(DType::f64);
+  init::normal_(norm32.weight);
+  auto result = gradcheck([&](const std::vector<Tensor>& in) { return norm32(in[0]); }, with_parameters({x}, norm32));
+  EXPECT_TRUE(result.ok) << result.report;
+  Tensor y = randn({5, 2, 3}, {DType::f64}).requires_grad_();
+  result = gradcheck([&](const std::vector<Tensor>& in) { return norm(in[0]); }, with_parameters({y}, norm));
+  EXPECT_TRUE(result.ok) << result.report;
+}
+
+TEST(LayerNorm, Errors) {
+  EXPECT_THROW(LayerNorm(Shape{}), Error);
+  EXPECT_THROW(LayerNorm({0}), Error);
+  EXPECT_THROW(LayerNorm({4}, -1.0), Error);
+  LayerNorm norm({4});
+  EXPECT_THROW(norm(zeros({2, 5})), Error);
+}
+
+TEST(RMSNorm, OnesInitAndForwardFormula) {
+  RMSNorm norm({5});
+  EXPECT_EQ(names_of(norm.named_parameters()), std::vector<std::string>{"weight"});
+  EXPECT_EQ(norm.weight.to_vector<float>(), std::vector<float>(5, 1.0f));
+  norm.to_dtype(DType::f64);
+  manual_seed(14);
+  init::normal_(norm.weight);
+  Tensor x = randn({3, 5}, {DType::f64});
+  const std::vector<double> in = x.to_vector<double>(), w = norm.weight.to_vector<double>();
+  const std::vector<double> out = norm(x).to_vector<double>();
+  for (int r = 0; r < 3; ++r) {
+    double ms = 0;
+    for (int c = 0; c < 5; ++c) ms += in[r * 5 + c] * in[r * 5 + c] / 5;
+    for (int c = 0; c < 5; ++c) EXPECT_NEAR(out[r * 5 + c], in[r * 5 + c] / std::sqrt(ms + 1e-6) * w[c], 1e-12);
+  }
+}
+
+TEST(RMSNorm, Gradcheck) {
+  manual_seed(15);
+  RMSNorm norm({4});
+  norm.to_dtype(DType::f64);
+  init::normal_(norm.weight);
+  Tensor x = transpose(randn({4, 2, 3}, {DType::f64}), 0, 2).requires_grad_();  // [3, 2, 4] view
+  auto result = gradcheck([&](const std::vector<Tensor>& in) { return norm(in[0]); }, with_parameters({x}, norm));
+  EXPECT_TRUE(result.ok) << result.report;
+  EXPECT_THROW(RMSNorm(Shape{}), Error);
+  EXPECT_THROW(norm(zeros({2, 3}, {DType::f64})), Error);
 }
 
 // ---- activations ----

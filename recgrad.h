@@ -5,3 +5,4 @@
 #include "autograd/ops.h"
 #include "core/factory.h"
 #include "core/tensor.h"
+#include "nn/nn.h"

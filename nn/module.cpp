@@ -18,6 +18,16 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
+// Appends the descendants of `module` in pre-order, skipping modules already seen.
+void add_descendants(const Module& module, const std::string& prefix, std::unordered_set<const Module*>& seen,
+                     std::vector<std::pair<std::string, std::shared_ptr<Module>>>& out) {
+  for (const auto& [name, child] : module.named_children()) {
+    if (!seen.insert(child.get()).second) continue;
+    out.emplace_back(prefix + name, child);
+    add_descendants(*child, prefix + name + ".", seen, out);
+  }
+}
+
 }  // namespace
 
 void Module::check_new_name(const std::string& name, const char* what) const {
@@ -93,6 +103,13 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) 
 std::vector<std::shared_ptr<Module>> Module::children() const {
   std::vector<std::shared_ptr<Module>> result;
   for (const auto& entry : children_) result.push_back(entry.second);
+  return result;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> result;
+  std::unordered_set<const Module*> seen{this};
+  add_descendants(*this, "", seen, result);
   return result;
 }
 

@@ -62,6 +62,10 @@ class Module {
   /// Direct submodules with their names.
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const { return children_; }
   std::vector<std::shared_ptr<Module>> children() const;
+  /// Every descendant (not this module itself), depth-first in registration
+  /// order, with dotted names ("blocks", "blocks.0", "blocks.0.ffn", ...). A
+  /// module registered twice appears once, under its first name.
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
   /// Total element count of the (deduplicated) parameters.
   std::int64_t num_parameters() const;
 

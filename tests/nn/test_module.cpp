@@ -92,6 +92,20 @@ TEST(Module, HierarchicalNamesInRegistrationOrder) {
   EXPECT_EQ(state_names.size(), 11u + 6u);
 }
 
+TEST(Module, NamedModulesWalksDescendantsInPreOrder) {
+  Net net;
+  std::vector<std::string> names;
+  for (const auto& [name, module] : net.named_modules()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"blocks", "blocks.0", "blocks.0.ffn", "blocks.0.ffn.0", "blocks.0.ffn.1",
+                                             "blocks.1", "blocks.1.ffn", "blocks.1.ffn.0", "blocks.1.ffn.1", "head"}));
+  EXPECT_EQ(net.named_modules().back().second, net.head);
+  // Finding layers by type, as optimizer routing may do.
+  int scale_shifts = 0;
+  for (const auto& entry : net.named_modules())
+    scale_shifts += std::dynamic_pointer_cast<ScaleShift>(entry.second) != nullptr;
+  EXPECT_EQ(scale_shifts, 5);
+}
+
 TEST(Module, RegistrationErrors) {
   Module m;
   m.register_parameter("w", zeros({2}));
@@ -117,6 +131,9 @@ TEST(Module, TiedParametersAppearOnceButAreSavedUnderEveryName) {
   head->register_parameter("weight", shared);
   EXPECT_EQ(names_of(m.named_parameters()), std::vector<std::string>{"embedding"});
   EXPECT_EQ(m.state_dict().names(), (std::vector<std::string>{"embedding", "head.weight"}));
+  m.register_module("again", head);  // a shared submodule is listed once
+  EXPECT_EQ(m.named_modules().size(), 1u);
+  EXPECT_EQ(names_of(m.named_parameters()), std::vector<std::string>{"embedding"});
 }
 
 TEST(Module, TrainAndEvalPropagateToEveryDescendant) {

@@ -26,6 +26,7 @@ inline float select(bool condition, float if_true, float if_false) {
   return std::bit_cast<float>((std::bit_cast<std::uint32_t>(if_true) & mask) |
                               (std::bit_cast<std::uint32_t>(if_false) & ~mask));
 }
+inline double select(bool condition, double if_true, double if_false) { return condition ? if_true : if_false; }
 
 /// e^x. Float: x = n ln2 + r with |r| <= ln2 / 2, e^r from the Cephes
 /// degree-6 polynomial, times 2^n built in the exponent bits (in two halves so

@@ -53,6 +53,19 @@ T gelu_tanh_argument(T x) {
   return static_cast<T>(kSqrt2OverPi) * (x + static_cast<T>(kGeluCubic) * x * x * x);
 }
 
+// sigmoid(z) and 1 - sigmoid(z) = e^-z sigmoid(z), the latter without the
+// cancellation of 1 - s when s is close to 1.
+template <typename T>
+struct SigmoidPair {
+  T s, one_minus_s;
+};
+template <typename T>
+SigmoidPair<T> sigmoid_pair(T z) {
+  const T e = vmath::exp(-z);
+  const T s = 1 / (1 + e);
+  return {s, vmath::select(s < static_cast<T>(0.5), 1 - s, e * s)};  // e * s is NaN only when s = 0
+}
+
 }  // namespace
 
 // ---- math ----
@@ -223,8 +236,8 @@ Tensor silu_backward(const Tensor& g, const Tensor& x) {
   return floating_map(
       "silu_backward",
       [](auto dy, auto v) {
-        const auto s = vmath::sigmoid(v);
-        return dy * s * (1 + v * (1 - s));
+        const auto [s, one_minus_s] = sigmoid_pair(v);
+        return dy * s * (1 + v * one_minus_s);
       },
       g, x);
 }
@@ -235,9 +248,9 @@ Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approxi
         "gelu_backward",
         [](auto dy, auto v) {
           using T = decltype(v);
-          const T s = vmath::sigmoid(2 * gelu_tanh_argument(v));
+          const auto [s, one_minus_s] = sigmoid_pair(2 * gelu_tanh_argument(v));
           const T du = static_cast<T>(kSqrt2OverPi) * (1 + static_cast<T>(3 * kGeluCubic) * v * v);
-          return dy * (s + 2 * v * s * (1 - s) * du);
+          return dy * (s + 2 * v * s * one_minus_s * du);
         },
         g, x);
   }

@@ -23,25 +23,44 @@ struct AdamScalars {
 // One Adam update of n contiguous elements. Each line is one torch op of
 // _single_tensor_adam (torch 1.13), evaluated in the same order and in the
 // parameter's precision, so f64 trajectories agree with torch to rounding.
-template <typename T>
-void adam_cpu(T* p, const T* grad, T* m, T* v, T* v_max, std::int64_t n, const AdamScalars& s) {
+// The arrays never overlap (__restrict), so the loop vectorises.
+template <typename T, bool kAmsgrad>
+void adam_cpu(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restrict v, T* __restrict v_max,
+              std::int64_t n, const AdamScalars& s) {
   const T weight_decay = static_cast<T>(s.weight_decay), beta1 = static_cast<T>(s.beta1);
   const T beta2 = static_cast<T>(s.beta2);
   const T one_minus_beta1 = static_cast<T>(1 - s.beta1), one_minus_beta2 = static_cast<T>(1 - s.beta2);
   const T bc2_sqrt = static_cast<T>(s.bias_correction2_sqrt), eps = static_cast<T>(s.eps);
   const T neg_step_size = static_cast<T>(s.neg_step_size);
-  cpu::parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      const T g = s.weight_decay != 0 ? grad[i] + weight_decay * p[i] : grad[i];  // grad.add(param, alpha=wd)
-      m[i] = m[i] * beta1 + one_minus_beta1 * g;      // exp_avg.mul_(b1).add_(g, alpha=1-b1)
-      v[i] = v[i] * beta2 + one_minus_beta2 * g * g;  // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
-      T second_moment = v[i];
-      if (v_max != nullptr) {  // amsgrad: torch.maximum(v_max, v, out=v_max)
-        v_max[i] = v_max[i] < v[i] ? v[i] : v_max[i];
-        second_moment = v_max[i];
-      }
-      const T denom = std::sqrt(second_moment) / bc2_sqrt + eps;  // (v.sqrt() / bc2_sqrt).add_(eps)
-      p[i] = p[i] + neg_step_size * m[i] / denom;                 // param.addcdiv_(m, denom, value=-step_size)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T g = grad[i] + weight_decay * p[i];      // grad.add(param, alpha=wd) (torch skips it when wd = 0;
+                                                    // g + 0 * p is the same number for finite p)
+    m[i] = m[i] * beta1 + one_minus_beta1 * g;      // exp_avg.mul_(b1).add_(g, alpha=1-b1)
+    v[i] = v[i] * beta2 + one_minus_beta2 * g * g;  // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
+    T second_moment = v[i];
+    if constexpr (kAmsgrad) {  // torch.maximum(v_max, v, out=v_max)
+      v_max[i] = v_max[i] < v[i] ? v[i] : v_max[i];
+      second_moment = v_max[i];
+    }
+    const T denom = std::sqrt(second_moment) / bc2_sqrt + eps;  // (v.sqrt() / bc2_sqrt).add_(eps)
+    p[i] = p[i] + neg_step_size * m[i] / denom;                 // param.addcdiv_(m, denom, value=-step_size)
+  }
+}
+
+// Adam on a whole CPU tensor: the elements split over threads; v_max is
+// undefined unless amsgrad.
+template <typename T>
+void adam_update_cpu(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                     const Tensor& max_exp_avg_sq, const AdamScalars& s) {
+  T* p = param.data<T>();
+  const T* g = grad.data<T>();
+  T *m = exp_avg.data<T>(), *v = exp_avg_sq.data<T>();
+  T* v_max = max_exp_avg_sq.defined() ? max_exp_avg_sq.data<T>() : nullptr;
+  cpu::parallel_for(param.numel(), 4, [&](std::int64_t begin, std::int64_t end) {
+    if (v_max != nullptr) {
+      adam_cpu<T, true>(p + begin, g + begin, m + begin, v + begin, v_max + begin, end - begin, s);
+    } else {
+      adam_cpu<T, false>(p + begin, g + begin, m + begin, v + begin, nullptr, end - begin, s);
     }
   });
 }
@@ -109,8 +128,7 @@ void Adam::step() {
       switch (param.device().type) {
         case DeviceType::CPU:
           visit_floating(param.dtype(), "Adam.step", [&]<typename T>(T) {
-            adam_cpu<T>(param.data<T>(), grad.data<T>(), exp_avg.data<T>(), exp_avg_sq.data<T>(),
-                        amsgrad ? max_exp_avg_sq.data<T>() : nullptr, param.numel(), scalars);
+            adam_update_cpu<T>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scalars);
           });
           break;
         case DeviceType::CUDA:

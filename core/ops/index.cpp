@@ -202,10 +202,27 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     out_shape[d] += t.shape()[d];
   }
   Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
+  // out is [outer, out_extent * inner]; a dense input is [outer, extent * inner]
+  // and lands in a column block of it: one memcpy per outer row.
+  const DimSplit out_split = split_at(out_shape, d);
+  const std::size_t elem = element_size(first.dtype());
+  const std::size_t out_row_bytes = static_cast<std::size_t>(out_split.extent * out_split.inner) * elem;
   std::int64_t start = 0;
   for (const Tensor& t : tensors) {
-    if (t.shape()[d] > 0) raw::copy_(raw::narrow(out, d, start, t.shape()[d]), t);
-    start += t.shape()[d];
+    const std::int64_t extent = t.shape()[d];
+    if (extent > 0 && t.is_contiguous()) {
+      const std::size_t row_bytes = static_cast<std::size_t>(extent * out_split.inner) * elem;
+      const std::size_t column = static_cast<std::size_t>(start * out_split.inner) * elem;
+      const auto* in = static_cast<const char*>(t.raw_data());
+      auto* o = static_cast<char*>(out.raw_data());
+      cpu::parallel_for(out_split.outer, extent * out_split.inner, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t r = begin; r < end; ++r)
+          std::memcpy(o + r * out_row_bytes + column, in + r * row_bytes, row_bytes);
+      });
+    } else if (extent > 0) {
+      raw::copy_(raw::narrow(out, d, start, extent), t);
+    }
+    start += extent;
   }
   return out;
 }

@@ -45,6 +45,17 @@ TEST(Cat, ForwardAlongEachDim) {
   EXPECT_EQ(cat({transpose(a, 0, 1), c}, 1).to_vector<float>(), (std::vector<float>{1, 3, 7, 2, 4, 8}));
 }
 
+TEST(Cat, MiddleDimOf3DMixesDenseAndStridedInputs) {
+  const Tensor a = reshape(arange(0, 24, 1, {DType::f32}), {2, 3, 4});
+  const Tensor b = reshape(arange(100, 108, 1, {DType::f32}), {2, 1, 4});
+  const Tensor c = transpose(reshape(arange(200, 216, 1, {DType::f32}), {2, 4, 2}), 1, 2);  // [2, 2, 4], strided
+  const Tensor out = cat({a, b, c}, 1);
+  ASSERT_EQ(out.shape(), (Shape{2, 6, 4}));
+  EXPECT_EQ(narrow(out, 1, 0, 3).to_vector<float>(), a.to_vector<float>());
+  EXPECT_EQ(narrow(out, 1, 3, 1).to_vector<float>(), b.to_vector<float>());
+  EXPECT_EQ(narrow(out, 1, 4, 2).to_vector<float>(), c.to_vector<float>());
+}
+
 TEST(Cat, Gradcheck) {
   manual_seed(1);
   expect_gradcheck(

@@ -233,6 +233,19 @@ TEST(Linear, BiasGradientIsColumnSumOfOutputGradient) {
   expect_close(b.grad(), sum(g, {0}), 1e-12);
 }
 
+TEST(Linear, BroadcastScalarLossGradient) {
+  // sum() hands backward an expanded (stride 0) gradient; it must be read correctly.
+  manual_seed(14);
+  const Tensor x = randn64({2, 3, 5}).requires_grad_();
+  const Tensor w = randn64({4, 5}).requires_grad_();
+  const Tensor b = randn64({4}).requires_grad_();
+  sum(linear(x, w, b)).backward();
+  expect_close(b.grad(), full({4}, 6.0, {DType::f64}), 1e-12);
+  // dW[o, i] = sum over rows of x[r, i]; dx[r, i] = sum over o of W[o, i].
+  expect_close(w.grad(), expand(unsqueeze(sum(x, {0, 1}), 0), {4, 5}), 1e-12);
+  expect_close(x.grad(), expand(sum(w, {0}), {2, 3, 5}), 1e-12);
+}
+
 TEST(Linear, Errors) {
   try {
     linear(zeros({2, 3}), zeros({4, 5}));

@@ -6,3 +6,4 @@
 #include "core/factory.h"
 #include "core/tensor.h"
 #include "nn/nn.h"
+#include "optim/optim.h"

@@ -1,3 +1,8 @@
+// Adam, torch.optim.Adam step for step. For a parameter p with gradient g, at step t:
+//   g = g + wd * p                         m = b1 * m + (1 - b1) * g      v = b2 * v + (1 - b2) * g^2
+//   p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)       (amsgrad: v -> max over steps of v)
+// adam_cpu is that update on a run of elements; Adam::step computes the
+// per-step scalars and walks the parameters.
 #include "optim/adam.h"
 
 #include <cmath>

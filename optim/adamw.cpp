@@ -1,3 +1,8 @@
+// AdamW, torch.optim.AdamW step for step. For a parameter p with gradient g, at step t:
+//   p = p * (1 - lr * wd)                  m = b1 * m + (1 - b1) * g      v = b2 * v + (1 - b2) * g^2
+//   p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)       (amsgrad: v -> max over steps of v)
+// adamw_cpu is that update on a run of elements; AdamW::step computes the
+// per-step scalars and walks the parameters.
 #include "optim/adamw.h"
 
 #include <cmath>

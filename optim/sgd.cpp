@@ -1,3 +1,7 @@
+// SGD with momentum, torch.optim.SGD step for step. For a parameter p with gradient g:
+//   g = g + wd * p;   buf = g (first step) or momentum * buf + (1 - dampening) * g
+//   p = p - lr * (nesterov ? g + momentum * buf : buf)        (no buffer when momentum = 0)
+// sgd_cpu is that update on a run of elements; SGD::step walks the parameters.
 #include "optim/sgd.h"
 
 #include <cmath>

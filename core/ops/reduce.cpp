@@ -7,6 +7,7 @@
 #include "core/cpu/fast_exp.h"
 #include "core/cpu/loops.h"
 #include "core/cpu/parallel.h"
+#include "core/cpu/row_softmax.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 
@@ -288,12 +289,9 @@ Tensor logsumexp(const Tensor& input, const std::vector<std::int64_t>& dims, boo
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "logsumexp");
   return visit_floating(input.dtype(), "logsumexp", [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [](const T* row, std::int64_t n) -> T {
-      T top = -std::numeric_limits<T>::infinity();
-      for (std::int64_t i = 0; i < n; ++i) top = more_extreme<true>(row[i], top) ? row[i] : top;
-      if (std::isinf(top) || std::isnan(top)) return top;  // all -inf, some +inf, or NaN
-      double total = 0.0;
-      for (std::int64_t i = 0; i < n; ++i) total += cpu::exp_of<T>(row[i] - top);
-      return static_cast<T>(top + std::log(total));
+      T top = cpu::row_max(row, n);
+      if (std::isinf(top)) return top;  // all -inf, or a +inf
+      return cpu::row_logsumexp(row, n).value();
     });
   });
 }

@@ -1,5 +1,6 @@
 #include "core/ops/norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 #include <vector>
@@ -89,7 +90,12 @@ NormForward norm_forward(const Tensor& x_in, std::int64_t n, const Tensor& weigh
   return result;
 }
 
-// The shared backward (see the formulas in norm.h).
+// Rows per block of the backward: weight/bias partial sums are kept per block
+// and added in block order, so the result does not depend on the thread count.
+constexpr std::int64_t kRowsPerBlock = 64;
+
+// The shared backward (see the formulas in norm.h), one pass over x and g: each
+// block of rows writes its dx rows and its partial column sums for dweight/dbias.
 template <typename T>
 NormGrads norm_backward(const Tensor& grad_out, const Tensor& x_in, const NormForward& saved, const Tensor& weight_in,
                         std::int64_t n, bool centered, bool need_x, bool need_weight, bool need_bias) {
@@ -106,52 +112,55 @@ NormGrads norm_backward(const Tensor& grad_out, const Tensor& x_in, const NormFo
   const T* rstd = saved.rstd.data<T>();
   const T inv_n = T(1) / static_cast<T>(n);
   NormGrads grads;
+  T* dx = nullptr;
   if (need_x) {
     grads.x = Tensor::empty(x.shape(), x.dtype(), x.device());
-    T* dx = grads.x.data<T>();
-    cpu::parallel_for(rows, 2 * n, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<T> gw(static_cast<std::size_t>(n));
-      for (std::int64_t r = begin; r < end; ++r) {
+    dx = grads.x.data<T>();
+  }
+  const std::int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  const std::size_t partial_size = static_cast<std::size_t>((need_weight || need_bias) ? blocks * n : 0);
+  std::vector<T> partial_w(need_weight ? partial_size : 0, T(0)), partial_b(need_bias ? partial_size : 0, T(0));
+  cpu::parallel_for(blocks, kRowsPerBlock * n * 2, [&](std::int64_t block_begin, std::int64_t block_end) {
+    std::vector<T> gw(static_cast<std::size_t>(n)), xhat(static_cast<std::size_t>(n));
+    for (std::int64_t block = block_begin; block < block_end; ++block) {
+      T* pw = need_weight ? partial_w.data() + block * n : nullptr;
+      T* pb = need_bias ? partial_b.data() + block * n : nullptr;
+      const std::int64_t row_end = std::min(rows, (block + 1) * kRowsPerBlock);
+      for (std::int64_t r = block * kRowsPerBlock; r < row_end; ++r) {
         const T* xr = xd + r * n;
         const T* gr = gd + r * n;
         const T mu = centered ? mean[r] : T(0), rs = rstd[r];
+        for (std::int64_t i = 0; i < n; ++i) xhat[i] = (xr[i] - mu) * rs;
+        if (pw)
+          for (std::int64_t i = 0; i < n; ++i) pw[i] += gr[i] * xhat[i];
+        if (pb)
+          for (std::int64_t i = 0; i < n; ++i) pb[i] += gr[i];
+        if (!dx) continue;
         if (w) {
           for (std::int64_t i = 0; i < n; ++i) gw[i] = gr[i] * w[i];
         } else {
           for (std::int64_t i = 0; i < n; ++i) gw[i] = gr[i];
         }
         const T avg_gw = centered ? lane_sum<T>(n, [&](std::int64_t i) { return gw[i]; }) * inv_n : T(0);
-        const T avg_gw_xhat = lane_sum<T>(n, [&](std::int64_t i) { return gw[i] * (xr[i] - mu) * rs; }) * inv_n;
+        const T avg_gw_xhat = lane_sum<T>(n, [&](std::int64_t i) { return gw[i] * xhat[i]; }) * inv_n;
         T* dr = dx + r * n;
-        for (std::int64_t i = 0; i < n; ++i) dr[i] = rs * (gw[i] - avg_gw - (xr[i] - mu) * rs * avg_gw_xhat);
+        for (std::int64_t i = 0; i < n; ++i) dr[i] = rs * (gw[i] - avg_gw - xhat[i] * avg_gw_xhat);
       }
-    });
-  }
-  if (need_weight || need_bias) {
-    // Column sums over rows; threads own blocks of columns, so each sum runs in row order.
-    if (need_weight) grads.weight = Tensor::empty(weight_in.shape(), x.dtype(), x.device());
-    if (need_bias)
-      grads.bias = Tensor::empty(weight_in.defined() ? weight_in.shape() : Shape{n}, x.dtype(), x.device());
-    T* dw = need_weight ? grads.weight.data<T>() : nullptr;
-    T* db = need_bias ? grads.bias.data<T>() : nullptr;
-    cpu::parallel_for(n, rows, [&](std::int64_t c0, std::int64_t c1) {
-      const std::int64_t width = c1 - c0;
-      std::vector<double> acc_w(static_cast<std::size_t>(width), 0.0), acc_b(static_cast<std::size_t>(width), 0.0);
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const T* xr = xd + r * n + c0;
-        const T* gr = gd + r * n + c0;
-        const T mu = centered ? mean[r] : T(0), rs = rstd[r];
-        if (dw)
-          for (std::int64_t i = 0; i < width; ++i) acc_w[i] += static_cast<double>(gr[i] * ((xr[i] - mu) * rs));
-        if (db)
-          for (std::int64_t i = 0; i < width; ++i) acc_b[i] += static_cast<double>(gr[i]);
-      }
-      for (std::int64_t i = 0; i < width; ++i) {
-        if (dw) dw[c0 + i] = static_cast<T>(acc_w[i]);
-        if (db) db[c0 + i] = static_cast<T>(acc_b[i]);
-      }
-    });
-  }
+    }
+  });
+  // dweight = sum over blocks of the partials (block order), accumulated in double.
+  auto reduce_blocks = [&](const std::vector<T>& partial, const Shape& shape) {
+    Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+    T* o = out.data<T>();
+    std::vector<double> acc(static_cast<std::size_t>(n), 0.0);
+    for (std::int64_t block = 0; block < blocks; ++block)
+      for (std::int64_t i = 0; i < n; ++i) acc[i] += static_cast<double>(partial[block * n + i]);
+    for (std::int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(acc[i]);
+    return out;
+  };
+  const Shape param_shape = weight_in.defined() ? weight_in.shape() : Shape{n};
+  if (need_weight) grads.weight = reduce_blocks(partial_w, param_shape);
+  if (need_bias) grads.bias = reduce_blocks(partial_b, param_shape);
   return grads;
 }
 

@@ -97,9 +97,10 @@ TEST(LayerNorm, GradcheckWithoutWeightOrBiasAndNonContiguousInput) {
 
 TEST(LayerNorm, ParameterGradientsAreRowSums) {
   manual_seed(5);
-  const Tensor x = randn64({6, 4});
+  // 150 rows span several blocks of the fused backward's partial sums.
+  const Tensor x = randn64({150, 4});
   const Tensor w = randn64({4}).requires_grad_(), b = randn64({4}).requires_grad_();
-  const Tensor g = randn64({6, 4});
+  const Tensor g = randn64({150, 4});
   layer_norm(x, {4}, w, b).backward(g);
   const Tensor xhat = layer_norm(x, {4});
   const std::vector<double> expected_w = sum(g * xhat, {0}).to_vector<double>();
@@ -138,6 +139,19 @@ TEST(RmsNorm, Gradcheck) {
   expect_gradcheck([](const std::vector<Tensor>& v) { return rms_norm(v[0], {2, 3}); }, {randn64({3, 2, 3})});
   expect_gradcheck([](const std::vector<Tensor>& v) { return rms_norm(v[0], {3}, v[1], 1e-2); },
                    {transpose(randn64({3, 4}), 0, 1), randn64({3})});
+}
+
+TEST(RmsNorm, GradientsOverManyRowsMatchComposedOps) {
+  manual_seed(8);
+  const Tensor x = randn64({3, 70, 8}).requires_grad_(), w = randn64({8}).requires_grad_();
+  const Tensor g = randn64({3, 70, 8});
+  rms_norm(x, {8}, w, 1e-6).backward(g);
+  // The same function from elementwise ops: x / sqrt(mean(x * x) + eps) * w.
+  const Tensor x2 = x.detach().requires_grad_(), w2 = w.detach().requires_grad_();
+  const Tensor ms = mean(x2 * x2, {-1}, true) + 1e-6;
+  (x2 / sqrt(ms) * w2).backward(g);
+  expect_close(x.grad(), x2.grad().to_vector<double>(), 1e-10);
+  expect_close(w.grad(), w2.grad().to_vector<double>(), 1e-10);
 }
 
 TEST(RmsNorm, Errors) {

@@ -100,9 +100,10 @@ TEST(CrossEntropy, StableForLargeLogits) {
 }
 
 TEST(CrossEntropy, LargeVocabularyMatchesLogSoftmax) {
-  // Rows longer than one 1024-element block; the max sits in a late block.
+  // Rows longer than one 1024-element block (the max often sits in a late
+  // block), and enough of them for the rows to be split between threads.
   manual_seed(11);
-  const std::int64_t rows = 5, classes = 3001;
+  const std::int64_t rows = 64, classes = 3001;
   Tensor logits = mul(randn({rows, classes}, {DType::f64}), 3.0);
   const Tensor targets = randint(0, classes, {rows});
   const std::vector<double> log_p = log_softmax(logits, 1).to_vector<double>();

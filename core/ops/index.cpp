@@ -87,6 +87,29 @@ void walk_range(const Shape& shape, const Strides& strides_a, const Strides& str
   }
 }
 
+// The rows (all dims but the last) of an index-shaped walk over two views a
+// and b: run(begin, end, fn) calls fn(row, offset_a, offset_b) for each row;
+// the row's elements then sit at steps step_a / step_b.
+struct RowWalk {
+  Shape lead;
+  Strides lead_a, lead_b;
+  std::int64_t inner = 1, rows = 1, step_a = 0, step_b = 0;
+  RowWalk(const Shape& shape, const Strides& a, const Strides& b) {
+    if (shape.empty()) return;  // a 0-d index: one row of one element
+    lead.assign(shape.begin(), shape.end() - 1);
+    lead_a.assign(a.begin(), a.end() - 1);
+    lead_b.assign(b.begin(), b.end() - 1);
+    inner = shape.back();
+    step_a = a.back();
+    step_b = b.back();
+    rows = inner == 0 ? 0 : numel_of(shape) / inner;
+  }
+  template <typename Fn>
+  void run(std::int64_t begin, std::int64_t end, Fn&& fn) const {
+    if (begin < end) walk_range(lead, lead_a, lead_b, begin, end, fn);
+  }
+};
+
 // Checks the shapes of gather/scatter: index has `ref`'s rank and extents no
 // larger than `ref`'s, except along `dim` when `except_dim`.
 void check_index_shape(const Tensor& index, const Tensor& ref, int dim, bool except_dim, std::string_view op,
@@ -270,11 +293,14 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
     visit_dtype(x.dtype(), [&]<typename T>(T) {
       const T* in = x.data<T>();
       T* o = out.data<T>();
-      cpu::parallel_for(idx.numel(), 1, [&](std::int64_t begin, std::int64_t end) {
-        walk_range(idx.shape(), x_strides, out_strides, begin, end,
-                   [&](std::int64_t n, std::int64_t xo, std::int64_t oo) {
-                     o[oo] = in[xo + static_cast<std::int64_t>(ids[n]) * dim_stride];
-                   });
+      const RowWalk walk(idx.shape(), x_strides, out_strides);
+      cpu::parallel_for(walk.rows, walk.inner, [&](std::int64_t begin, std::int64_t end) {
+        walk.run(begin, end, [&](std::int64_t row, std::int64_t xo, std::int64_t oo) {
+          const I* row_ids = ids + row * walk.inner;
+          for (std::int64_t j = 0; j < walk.inner; ++j) {
+            o[oo + j * walk.step_b] = in[xo + j * walk.step_a + static_cast<std::int64_t>(row_ids[j]) * dim_stride];
+          }
+        });
       });
     });
   });
@@ -300,10 +326,14 @@ void scatter_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, cons
       T* o = dst.data<T>();
       const T* in = src.data<T>();
       // Serial, in row-major index order: repeated indices add up deterministically.
-      walk_range(idx.shape(), dst_strides, src.strides(), 0, idx.numel(),
-                 [&](std::int64_t n, std::int64_t dst_off, std::int64_t src_off) {
-                   o[dst_off + static_cast<std::int64_t>(ids[n]) * dim_stride] += in[src_off];
-                 });
+      const RowWalk walk(idx.shape(), dst_strides, src.strides());
+      walk.run(0, walk.rows, [&](std::int64_t row, std::int64_t dst_off, std::int64_t src_off) {
+        const I* row_ids = ids + row * walk.inner;
+        for (std::int64_t j = 0; j < walk.inner; ++j) {
+          o[dst_off + j * walk.step_a + static_cast<std::int64_t>(row_ids[j]) * dim_stride] +=
+              in[src_off + j * walk.step_b];
+        }
+      });
     });
   });
   dst.bump_version();

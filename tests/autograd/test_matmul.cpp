@@ -112,6 +112,23 @@ TEST(Matmul, ManySmallBatchesInParallel) {
   expect_close(matmul(a, b), reference_matmul(a, b), 1e-12);
 }
 
+TEST(Matmul, LargeF32ProductsMatchF64) {
+  manual_seed(15);
+  // Folded batch (one big GEMM), a batch of GEMMs above the small-GEMM size
+  // (serial loop, threaded BLAS) and a transposed large operand.
+  const std::vector<std::pair<Tensor, Tensor>> cases = {
+      {randn64({4, 100, 64}), randn64({64, 48})},
+      {randn64({3, 70, 64}), randn64({3, 64, 80})},
+      {transpose(randn64({3, 64, 70}), 1, 2), transpose(randn64({80, 64}), 0, 1)},
+  };
+  for (const auto& [a, b] : cases) {
+    const Tensor expected = matmul(a, b);
+    const Tensor actual = matmul(to_dtype(a, DType::f32), to_dtype(b, DType::f32));
+    expect_close(actual, expected, 1e-3);
+    expect_close(expected, reference_matmul(a, b), 1e-10);
+  }
+}
+
 TEST(Matmul, EmptyInnerDimensionGivesZeros) {
   const Tensor out = matmul(zeros({2, 0}), zeros({0, 3}));
   EXPECT_EQ(out.shape(), (Shape{2, 3}));

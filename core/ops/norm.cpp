@@ -8,6 +8,7 @@
 #include "core/cpu/parallel.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
+#include "core/ops/view.h"
 
 namespace recgrad::raw {
 
@@ -179,8 +180,7 @@ NormGrads layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Nor
   NormGrads grads = visit_floating(x.dtype(), "layer_norm_backward", [&]<typename T>(T) {
     return norm_backward<T>(grad_out, x, saved, weight, n, true, need_x, need_weight, need_bias);
   });
-  if (grads.bias.defined())
-    grads.bias = grads.bias.as_strided(normalized_shape, contiguous_strides(normalized_shape), 0);
+  if (grads.bias.defined()) grads.bias = raw::view(grads.bias, normalized_shape);
   return grads;
 }
 

@@ -93,6 +93,11 @@ TEST(LayerNorm, GradcheckWithoutWeightOrBiasAndNonContiguousInput) {
                    {transpose(randn64({3, 4}), 0, 1), randn64({3})});
   expect_gradcheck([](const std::vector<Tensor>& v) { return layer_norm(v[0], {3}, Tensor(), v[1]); },
                    {transpose(randn64({2, 3, 4}), 1, 2), randn64({3})});
+  expect_gradcheck(
+      [](const std::vector<Tensor>& v) {
+        return layer_norm(v[0], {2, 3}, Tensor(), v[1]);
+      },
+      {transpose(randn64({4, 3, 2}), 1, 2), randn64({2, 3})});
 }
 
 TEST(LayerNorm, ParameterGradientsAreRowSums) {

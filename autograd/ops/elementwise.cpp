@@ -38,7 +38,7 @@ Tensor sqrt(const Tensor& x) {
   const Tensor y = raw::sqrt(x);
   return record_unary("sqrt", y, x, y, [](const Tensor& g, const Tensor& y) {
     return raw::floating_map(
-        "sqrt_backward", [](auto dy, auto v) { return dy / (2 * v); }, g, y);
+        "sqrt_backward", [](auto dy, auto v) RG_KERNEL { return dy / (2 * v); }, g, y);
   });
 }
 
@@ -46,7 +46,8 @@ Tensor rsqrt(const Tensor& x) {
   const Tensor y = raw::rsqrt(x);
   return record_unary("rsqrt", y, x, y, [](const Tensor& g, const Tensor& y) {
     return raw::floating_map(
-        "rsqrt_backward", [](auto dy, auto v) { return static_cast<decltype(v)>(-0.5) * dy * v * v * v; }, g, y);
+        "rsqrt_backward", [](auto dy, auto v) RG_KERNEL { return static_cast<decltype(v)>(-0.5) * dy * v * v * v; }, g,
+        y);
   });
 }
 
@@ -58,7 +59,7 @@ Tensor abs(const Tensor& x) {
 Tensor square(const Tensor& x) {
   return record_unary("square", raw::square(x), x, x, [](const Tensor& g, const Tensor& x) {
     return raw::floating_map(
-        "square_backward", [](auto dy, auto v) { return 2 * dy * v; }, g, x);
+        "square_backward", [](auto dy, auto v) RG_KERNEL { return 2 * dy * v; }, g, x);
   });
 }
 
@@ -79,7 +80,7 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
         if (x_needs) {
           gx = raw::sum_to(raw::floating_map(
                                "pow_backward",
-                               [](auto dy, auto v, auto p) {
+                               [](auto dy, auto v, auto p) RG_KERNEL {
                                  using T = decltype(v);
                                  return p == 0 ? T{0} : dy * p * std::pow(v, p - 1);
                                },
@@ -89,7 +90,7 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
         if (e_needs) {
           ge = raw::sum_to(raw::floating_map(
                                "pow_backward",
-                               [](auto dy, auto v, auto p) {
+                               [](auto dy, auto v, auto p) RG_KERNEL {
                                  using T = decltype(v);
                                  return (v == 0 && p >= 0) ? T{0} : dy * std::pow(v, p) * std::log(v);
                                },

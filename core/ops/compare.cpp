@@ -43,12 +43,12 @@ Tensor compare_scalar(const Tensor& a, double scalar, Compare compare) {
   return out;
 }
 
-constexpr auto kEqual = [](auto x, auto y) { return x == y; };
-constexpr auto kNotEqual = [](auto x, auto y) { return x != y; };
-constexpr auto kLess = [](auto x, auto y) { return x < y; };
-constexpr auto kLessEqual = [](auto x, auto y) { return x <= y; };
-constexpr auto kGreater = [](auto x, auto y) { return x > y; };
-constexpr auto kGreaterEqual = [](auto x, auto y) { return x >= y; };
+constexpr auto kEqual = [](auto x, auto y) RG_KERNEL { return x == y; };
+constexpr auto kNotEqual = [](auto x, auto y) RG_KERNEL { return x != y; };
+constexpr auto kLess = [](auto x, auto y) RG_KERNEL { return x < y; };
+constexpr auto kLessEqual = [](auto x, auto y) RG_KERNEL { return x <= y; };
+constexpr auto kGreater = [](auto x, auto y) RG_KERNEL { return x > y; };
+constexpr auto kGreaterEqual = [](auto x, auto y) RG_KERNEL { return x >= y; };
 
 }  // namespace
 
@@ -105,23 +105,25 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 // fails both comparisons and is taken as the fallback.
 Tensor maximum(const Tensor& a, const Tensor& b) {
   return numeric_map(
-      "maximum", [](auto x, auto y) { return (x != x || x > y) ? x : y; }, a, b);
+      "maximum", [](auto x, auto y) RG_KERNEL { return (x != x || x > y) ? x : y; }, a, b);
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
   return numeric_map(
-      "minimum", [](auto x, auto y) { return (x != x || x < y) ? x : y; }, a, b);
+      "minimum", [](auto x, auto y) RG_KERNEL { return (x != x || x < y) ? x : y; }, a, b);
 }
 
 Tensor extremum_backward(const Tensor& g, const Tensor& self, const Tensor& other, bool is_maximum) {
   if (is_maximum) {
     return floating_map(
-        "maximum_backward", [](auto dy, auto s, auto o) { return s == o ? dy / 2 : (s < o ? decltype(dy){0} : dy); }, g,
-        self, other);
+        "maximum_backward",
+        [](auto dy, auto s, auto o) RG_KERNEL { return s == o ? dy / 2 : (s < o ? decltype(dy){0} : dy); }, g, self,
+        other);
   }
   return floating_map(
-      "minimum_backward", [](auto dy, auto s, auto o) { return s == o ? dy / 2 : (s > o ? decltype(dy){0} : dy); }, g,
-      self, other);
+      "minimum_backward",
+      [](auto dy, auto s, auto o) RG_KERNEL { return s == o ? dy / 2 : (s > o ? decltype(dy){0} : dy); }, g, self,
+      other);
 }
 
 }  // namespace recgrad::raw

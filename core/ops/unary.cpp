@@ -49,7 +49,7 @@ void check_clamp_bounds(double lo, double hi, const Tensor& x, std::string_view 
 
 // u = sqrt(2/pi) (x + 0.044715 x^3), the argument of tanh in the tanh-form gelu.
 template <typename T>
-T gelu_tanh_argument(T x) {
+RG_KERNEL inline T gelu_tanh_argument(T x) {
   return static_cast<T>(kSqrt2OverPi) * (x + static_cast<T>(kGeluCubic) * x * x * x);
 }
 
@@ -60,7 +60,7 @@ struct SigmoidPair {
   T s, one_minus_s;
 };
 template <typename T>
-SigmoidPair<T> sigmoid_pair(T z) {
+RG_KERNEL inline SigmoidPair<T> sigmoid_pair(T z) {
   const T e = vmath::exp(-z);
   const T s = 1 / (1 + e);
   return {s, vmath::select(s < static_cast<T>(0.5), 1 - s, e * s)};  // e * s is NaN only when s = 0
@@ -72,64 +72,64 @@ SigmoidPair<T> sigmoid_pair(T z) {
 
 Tensor exp(const Tensor& x) {
   return floating_map(
-      "exp", [](auto v) { return vmath::exp(v); }, x);
+      "exp", [](auto v) RG_KERNEL { return vmath::exp(v); }, x);
 }
 
 Tensor log(const Tensor& x) {
   return floating_map(
-      "log", [](auto v) { return std::log(v); }, x);
+      "log", [](auto v) RG_KERNEL { return std::log(v); }, x);
 }
 
 Tensor sqrt(const Tensor& x) {
   return floating_map(
-      "sqrt", [](auto v) { return std::sqrt(v); }, x);
+      "sqrt", [](auto v) RG_KERNEL { return std::sqrt(v); }, x);
 }
 
 Tensor rsqrt(const Tensor& x) {
   return floating_map(
-      "rsqrt", [](auto v) { return 1 / std::sqrt(v); }, x);
+      "rsqrt", [](auto v) RG_KERNEL { return 1 / std::sqrt(v); }, x);
 }
 
 Tensor abs(const Tensor& x) {
   return numeric_map(
-      "abs", [](auto v) { return v < 0 ? -v : v; }, x);
+      "abs", [](auto v) RG_KERNEL { return v < 0 ? -v : v; }, x);
 }
 
 Tensor square(const Tensor& x) {
   return numeric_map(
-      "square", [](auto v) { return v * v; }, x);
+      "square", [](auto v) RG_KERNEL { return v * v; }, x);
 }
 
 Tensor pow(const Tensor& x, double exponent) {
   constexpr std::string_view op = "pow";
   if (exponent == 0.0)
     return floating_map(
-        op, [](auto v) { return decltype(v){1}; }, x);
+        op, [](auto v) RG_KERNEL { return decltype(v){1}; }, x);
   if (exponent == 1.0)
     return floating_map(
-        op, [](auto v) { return v; }, x);
+        op, [](auto v) RG_KERNEL { return v; }, x);
   if (exponent == 2.0)
     return floating_map(
-        op, [](auto v) { return v * v; }, x);
+        op, [](auto v) RG_KERNEL { return v * v; }, x);
   if (exponent == 3.0)
     return floating_map(
-        op, [](auto v) { return v * v * v; }, x);
+        op, [](auto v) RG_KERNEL { return v * v * v; }, x);
   if (exponent == -1.0)
     return floating_map(
-        op, [](auto v) { return 1 / v; }, x);
+        op, [](auto v) RG_KERNEL { return 1 / v; }, x);
   if (exponent == 0.5)
     return floating_map(
-        op, [](auto v) { return std::sqrt(v); }, x);
+        op, [](auto v) RG_KERNEL { return std::sqrt(v); }, x);
   if (exponent == -0.5)
     return floating_map(
-        op, [](auto v) { return 1 / std::sqrt(v); }, x);
+        op, [](auto v) RG_KERNEL { return 1 / std::sqrt(v); }, x);
   return floating_map(
-      op, [exponent](auto v) { return std::pow(v, static_cast<decltype(v)>(exponent)); }, x);
+      op, [exponent](auto v) RG_KERNEL { return std::pow(v, static_cast<decltype(v)>(exponent)); }, x);
 }
 
 Tensor pow(const Tensor& x, const Tensor& exponent) {
   return floating_map(
-      "pow", [](auto v, auto e) { return std::pow(v, e); }, x, exponent);
+      "pow", [](auto v, auto e) RG_KERNEL { return std::pow(v, e); }, x, exponent);
 }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
@@ -146,22 +146,22 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 
 Tensor relu(const Tensor& x) {
   return floating_map(
-      "relu", [](auto v) { return v < 0 ? decltype(v){0} : v; }, x);
+      "relu", [](auto v) RG_KERNEL { return v < 0 ? decltype(v){0} : v; }, x);
 }
 
 Tensor sigmoid(const Tensor& x) {
   return floating_map(
-      "sigmoid", [](auto v) { return vmath::sigmoid(v); }, x);
+      "sigmoid", [](auto v) RG_KERNEL { return vmath::sigmoid(v); }, x);
 }
 
 Tensor tanh(const Tensor& x) {
   return floating_map(
-      "tanh", [](auto v) { return vmath::tanh(v); }, x);
+      "tanh", [](auto v) RG_KERNEL { return vmath::tanh(v); }, x);
 }
 
 Tensor silu(const Tensor& x) {
   return floating_map(
-      "silu", [](auto v) { return v * vmath::sigmoid(v); }, x);
+      "silu", [](auto v) RG_KERNEL { return v * vmath::sigmoid(v); }, x);
 }
 
 // Tanh form: 0.5 x (1 + tanh(u)) is computed as x * sigmoid(2u), the same
@@ -169,36 +169,36 @@ Tensor silu(const Tensor& x) {
 Tensor gelu(const Tensor& x, GeluApproximation approximation) {
   if (approximation == GeluApproximation::Tanh) {
     return floating_map(
-        "gelu", [](auto v) { return v * vmath::sigmoid(2 * gelu_tanh_argument(v)); }, x);
+        "gelu", [](auto v) RG_KERNEL { return v * vmath::sigmoid(2 * gelu_tanh_argument(v)); }, x);
   }
   return floating_map(
-      "gelu", [](auto v) { return v * vmath::normal_cdf(v); }, x);
+      "gelu", [](auto v) RG_KERNEL { return v * vmath::normal_cdf(v); }, x);
 }
 
 // ---- backward kernels ----
 
 Tensor abs_backward(const Tensor& g, const Tensor& x) {
   return floating_map(
-      "abs_backward", [](auto dy, auto v) { return dy * static_cast<decltype(v)>((v > 0) - (v < 0)); }, g, x);
+      "abs_backward", [](auto dy, auto v) RG_KERNEL { return dy * static_cast<decltype(v)>((v > 0) - (v < 0)); }, g, x);
 }
 
 Tensor pow_backward(const Tensor& g, const Tensor& x, double exponent) {
   constexpr std::string_view op = "pow_backward";
   if (exponent == 0.0)
     return floating_map(
-        op, [](auto dy, auto) { return decltype(dy){0}; }, g, x);
+        op, [](auto dy, auto) RG_KERNEL { return decltype(dy){0}; }, g, x);
   if (exponent == 1.0)
     return floating_map(
-        op, [](auto dy, auto) { return dy; }, g, x);
+        op, [](auto dy, auto) RG_KERNEL { return dy; }, g, x);
   if (exponent == 2.0)
     return floating_map(
-        op, [](auto dy, auto v) { return 2 * dy * v; }, g, x);
+        op, [](auto dy, auto v) RG_KERNEL { return 2 * dy * v; }, g, x);
   if (exponent == 0.5)
     return floating_map(
-        op, [](auto dy, auto v) { return dy / (2 * std::sqrt(v)); }, g, x);
+        op, [](auto dy, auto v) RG_KERNEL { return dy / (2 * std::sqrt(v)); }, g, x);
   return floating_map(
       op,
-      [exponent](auto dy, auto v) {
+      [exponent](auto dy, auto v) RG_KERNEL {
         using T = decltype(v);
         return dy * static_cast<T>(exponent) * std::pow(v, static_cast<T>(exponent - 1));
       },
@@ -209,7 +209,7 @@ Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi) {
   check_clamp_bounds(lo, hi, x, "clamp_backward");
   return floating_map(
       "clamp_backward",
-      [lo, hi](auto dy, auto v) {
+      [lo, hi](auto dy, auto v) RG_KERNEL {
         using T = decltype(v);
         const bool inside = (v >= static_cast<T>(lo)) & (v <= static_cast<T>(hi));
         return inside ? dy : T{0};
@@ -219,23 +219,23 @@ Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi) {
 
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
   return floating_map(
-      "relu_backward", [](auto dy, auto v) { return v > 0 ? dy : decltype(dy){0}; }, g, y);
+      "relu_backward", [](auto dy, auto v) RG_KERNEL { return v > 0 ? dy : decltype(dy){0}; }, g, y);
 }
 
 Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
   return floating_map(
-      "sigmoid_backward", [](auto dy, auto s) { return dy * s * (1 - s); }, g, y);
+      "sigmoid_backward", [](auto dy, auto s) RG_KERNEL { return dy * s * (1 - s); }, g, y);
 }
 
 Tensor tanh_backward(const Tensor& g, const Tensor& y) {
   return floating_map(
-      "tanh_backward", [](auto dy, auto t) { return dy * (1 - t * t); }, g, y);
+      "tanh_backward", [](auto dy, auto t) RG_KERNEL { return dy * (1 - t * t); }, g, y);
 }
 
 Tensor silu_backward(const Tensor& g, const Tensor& x) {
   return floating_map(
       "silu_backward",
-      [](auto dy, auto v) {
+      [](auto dy, auto v) RG_KERNEL {
         const auto [s, one_minus_s] = sigmoid_pair(v);
         return dy * s * (1 + v * one_minus_s);
       },
@@ -246,7 +246,7 @@ Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approxi
   if (approximation == GeluApproximation::Tanh) {
     return floating_map(
         "gelu_backward",
-        [](auto dy, auto v) {
+        [](auto dy, auto v) RG_KERNEL {
           using T = decltype(v);
           const auto [s, one_minus_s] = sigmoid_pair(2 * gelu_tanh_argument(v));
           const T du = static_cast<T>(kSqrt2OverPi) * (1 + static_cast<T>(3 * kGeluCubic) * v * v);
@@ -256,7 +256,7 @@ Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approxi
   }
   return floating_map(
       "gelu_backward",
-      [](auto dy, auto v) {
+      [](auto dy, auto v) RG_KERNEL {
         using T = decltype(v);
         const T density = static_cast<T>(kInvSqrt2Pi) * vmath::exp(static_cast<T>(-0.5) * v * v);
         return dy * (vmath::normal_cdf(v) + v * density);

@@ -383,7 +383,10 @@ Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& gra
       const T power = static_cast<T>(p - 1.0);
       cpu::map<T, T, T, T>(
           out,
-          [power](T v, T nv, T gv) { return nv == T(0) ? T(0) : sign_of(v) * std::pow(std::abs(v) / nv, power) * gv; },
+          [power](T v, T nv, T gv) {
+            // An element at 0 gets 0: |x|^(p-1) is infinite there for p < 1 (torch does the same).
+            return nv == T(0) || v == T(0) ? T(0) : sign_of(v) * std::pow(std::abs(v) / nv, power) * gv;
+          },
           x, n, g);
     }
   });

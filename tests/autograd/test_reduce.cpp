@@ -137,6 +137,10 @@ TEST(ReduceNorm, ValuesByHand) {
   const Tensor w = from_vector<double>({3, -4, 0, 0}, {2, 2}).requires_grad_();
   sum(norm(w, 2, {1})).backward();
   EXPECT_EQ(w.grad().to_vector<double>(), (std::vector<double>{0.6, -0.8, 0, 0}));
+  // For p < 1, |x|^(p-1) is infinite at 0; such elements get 0 (as in torch).
+  const Tensor z = from_vector<double>({4, 0}).requires_grad_();
+  norm(z, 0.5).backward();
+  EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{1, 0}));
 }
 
 TEST(ReduceNorm, Gradcheck) {

@@ -8,6 +8,7 @@
 
 #include "optim/adam.h"
 #include "optim/adamw.h"
+#include "optim/clip_grad.h"
 #include "optim/sgd.h"
 #include "recgrad.h"
 
@@ -332,4 +333,19 @@ TEST(OptimizerErrors, BadParameters) {
 TEST(OptimizerErrors, MissingOption) {
   ParamGroup group{{param({1.0})}, {}, {}};
   expect_error([&] { group.option("lr"); }, {"no option", "lr"});
+}
+
+TEST(OptimizerErrors, DevicesWithoutAKernelThrow) {
+  // A tensor that claims to live on a GPU (its memory is really host memory, never
+  // touched): the step must refuse it with a clear message, not write through it.
+  static double host[2] = {1.0, 2.0};
+  static double host_grad[2] = {0.5, 0.5};
+  auto storage = std::make_shared<Storage>(host, sizeof(host), Device::cuda(0), nullptr);
+  auto grad_storage = std::make_shared<Storage>(host_grad, sizeof(host_grad), Device::cuda(0), nullptr);
+  Tensor p = Tensor::from_storage(storage, {2}, {1}, 0, DType::f64).requires_grad_();
+  p.set_grad(Tensor::from_storage(grad_storage, {2}, {1}, 0, DType::f64));
+  SGD opt({ParamGroup{{p}, {"gpu.weight"}, {}}}, {.lr = 0.1});
+  expect_error([&] { opt.step(); }, {"SGD.step", "'gpu.weight'", "cuda:0", "CPU only"});
+  EXPECT_EQ(host[0], 1.0);
+  EXPECT_THROW(clip_grad_norm_({p}, 1.0), Error);
 }

@@ -32,7 +32,7 @@ Tensor record_selection(const std::string& name, const raw::ValuesIndices& selec
   if (!x.requires_grad()) return selected.values;
   RG_CHECK(is_floating(x.dtype()), name, ": cannot differentiate a ", x.dtype(), " tensor");
   const int d = raw::axis_layout(x.shape(), dim, name).dim;
-  const Shape kept = raw::shape_along(x.shape(), d, 1, true);
+  const Shape kept = raw::reduced_shape(x.shape(), d, true);
   return record(name, selected.values, {x},
                 [indices = raw::reshape(selected.indices, kept), kept, in_shape = x.shape(),
                  d](const Tensor& g) -> std::vector<Tensor> {

@@ -119,13 +119,13 @@ AxisLayout axis_layout(const Shape& shape, std::int64_t dim, std::string_view op
   return layout;
 }
 
-Shape shape_along(const Shape& shape, int dim, std::int64_t extent, bool keepdim) {
+Shape reduced_shape(const Shape& shape, int dim, bool keepdim) {
   if (shape.empty()) return shape;
   Shape out = shape;
-  if (!keepdim && extent == 1) {
-    out.erase(out.begin() + dim);
+  if (keepdim) {
+    out[dim] = 1;
   } else {
-    out[dim] = extent;
+    out.erase(out.begin() + dim);
   }
   return out;
 }
@@ -154,7 +154,7 @@ ValuesIndices extreme_along_dim(const Tensor& input, std::int64_t dim, bool keep
   const AxisLayout layout = axis_layout(input.shape(), dim, op);
   RG_CHECK(layout.size > 0 || layout.outer * layout.inner == 0, op, ": cannot reduce dimension ", layout.dim,
            " of extent 0 (input ", input.dtype(), " ", input.shape(), ")");
-  const Shape out_shape = shape_along(input.shape(), layout.dim, 1, keepdim);
+  const Shape out_shape = reduced_shape(input.shape(), layout.dim, keepdim);
   ValuesIndices out{Tensor::empty(out_shape, input.dtype(), input.device()),
                     Tensor::empty(out_shape, DType::i64, input.device())};
   const Tensor x = raw::contiguous(input);

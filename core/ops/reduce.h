@@ -46,8 +46,8 @@ struct AxisLayout {
 };
 /// The layout of `shape` around `dim`; throws naming `op` for a bad dim.
 AxisLayout axis_layout(const Shape& shape, std::int64_t dim, std::string_view op);
-/// `shape` with dimension `dim` set to `extent` (dropped when !keepdim and extent == 1).
-Shape shape_along(const Shape& shape, int dim, std::int64_t extent, bool keepdim);
+/// `shape` with dimension `dim` reduced to extent 1 (keepdim) or removed.
+Shape reduced_shape(const Shape& shape, int dim, bool keepdim);
 
 /// Values and i64 indices of a selection along one dim (max, min, topk).
 struct ValuesIndices {
@@ -93,7 +93,8 @@ Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tens
 Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<std::int64_t>& dims,
                     std::int64_t correction);
 /// d ||x||_p / dx = grad * sign(x) |x|^(p-1) / ||x||^(p-1) (x / ||x|| for p = 2,
-/// sign(x) for p = 1, shared among the extreme |x| for p = +-inf, 0 for p = 0 or a zero norm).
+/// sign(x) for p = 1, shared among the extreme |x| for p = +-inf; 0 for p = 0, a zero norm,
+/// or an element at 0 when p < 1).
 Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& grad_kept, double p,
                      const std::vector<std::int64_t>& dims);
 /// d logsumexp / dx = grad * exp(x - logsumexp) (the softmax of x).

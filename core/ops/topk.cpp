@@ -37,6 +37,23 @@ struct Entry {
   std::int64_t index;
 };
 
+// Replaces the top of a std heap ordered by `before` (its worst entry) with
+// `entry` and sifts it down: one pass instead of pop_heap + push_heap.
+template <typename E, typename Before>
+void replace_top(std::vector<E>& heap, const E& entry, Before before) {
+  const std::size_t n = heap.size();
+  std::size_t i = 0;
+  while (true) {
+    std::size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && before(heap[child], heap[child + 1])) ++child;  // the worse child
+    if (!before(entry, heap[child])) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = entry;
+}
+
 // Writes the k best of row[0, n) (best first) to values/indices.
 template <bool kLargest, typename T>
 void select_row(const T* row, std::int64_t n, std::int64_t k, T* values, std::int64_t* indices,
@@ -57,9 +74,7 @@ void select_row(const T* row, std::int64_t n, std::int64_t k, T* values, std::in
       const T v = row[j];
       const bool maybe_better = kLargest ? !(v <= threshold) : !(v >= threshold);
       if (maybe_better && ranks_before<kLargest>(v, j, threshold, heap.front().index)) {
-        std::pop_heap(heap.begin(), heap.end(), before);
-        heap.back() = {v, j};
-        std::push_heap(heap.begin(), heap.end(), before);
+        replace_top(heap, Entry<T>{v, j}, before);
         threshold = heap.front().value;
       }
     }

@@ -61,7 +61,7 @@ DropoutResult dropout(const Tensor& x, double p, Generator& generator) {
     T* out = result.output.data<T>();
     for_each_keep(x.numel(), p, generator, [=](std::int64_t i, bool kept) {
       keep_data[i] = kept;
-      out[i] = kept ? in[i] * scale : T{0};
+      out[i] = in[i] * (kept ? scale : T{0});  // a multiply, as in PyTorch: a dropped NaN stays NaN
     });
   });
   return result;

@@ -75,7 +75,7 @@ Tensor dropout_backward(const Tensor& g, const Tensor& keep, double scale) {
   visit_floating(g.dtype(), "dropout_backward", [&]<typename T>(T) {
     const T s = static_cast<T>(scale);
     cpu::map<T, T, bool>(
-        out, [s](T dy, bool kept) { return kept ? dy * s : T{0}; }, g, keep);
+        out, [s](T dy, bool kept) { return dy * (kept ? s : T{0}); }, g, keep);
   });
   return out;
 }

@@ -1,5 +1,7 @@
 #include "autograd/ops/index.h"
 
+#include <algorithm>
+
 #include "autograd/function.h"
 #include "autograd/ops/views.h"
 #include "core/factory.h"

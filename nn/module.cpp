@@ -67,6 +67,10 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
   check_new_name(name, "module");
   RG_CHECK(module != nullptr, "Module::register_module: module '", name, "' is null");
   RG_CHECK(module.get() != this, "Module::register_module: a module cannot be its own child ('", name, "')");
+  for (const auto& [descendant_name, descendant] : module->named_modules()) {
+    RG_CHECK(descendant.get() != this, "Module::register_module: registering '", name,
+             "' would create a cycle (this module is its descendant '", descendant_name, "')");
+  }
   children_.emplace_back(name, std::move(module));
 }
 

@@ -121,6 +121,10 @@ TEST(Module, RegistrationErrors) {
   Tensor leaf = ones({2}).requires_grad_();
   EXPECT_NE(message_of([&] { m.register_parameter("derived", leaf * 2.0); }).find("leaf"), std::string::npos);
   EXPECT_THROW(m.register_module("null", std::shared_ptr<Module>()), Error);
+  auto parent = std::make_shared<Module>();
+  auto child = parent->register_module("child", std::make_shared<Module>());
+  EXPECT_THROW(parent->register_module("self", parent), Error);
+  EXPECT_NE(message_of([&] { child->register_module("up", parent); }).find("cycle"), std::string::npos);
   EXPECT_EQ(m.named_parameters().size(), 1u);
 }
 

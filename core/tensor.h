@@ -125,6 +125,10 @@ void for_each_offset(const Shape& shape, const Strides& strides, Fn&& fn) {
   const std::int64_t total = numel_of(shape);
   if (total == 0) return;
   const std::size_t rank = shape.size();
+  if (rank == 0) {
+    fn(std::int64_t{0});
+    return;
+  }
   std::vector<std::int64_t> index(rank, 0);
   std::int64_t offset = 0;
   for (std::int64_t n = 0; n < total; ++n) {

@@ -3,7 +3,7 @@
 # any is missing. Safe to run repeatedly: it does nothing when all are present.
 set -euo pipefail
 
-packages=(build-essential cmake libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+packages=(build-essential cmake libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
           libbenchmark-dev)
 missing=()
 for package in "${packages[@]}"; do

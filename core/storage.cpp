@@ -1,31 +1,21 @@
 #include "core/storage.h"
 
-#include <cstdlib>
-#include <new>
-
+#include "core/cpu/host_allocator.h"
 #include "core/error.h"
 
 namespace recgrad {
 
-namespace {
-void free_cpu(void* pointer) { std::free(pointer); }
-}  // namespace
-
 std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   RG_CHECK(device.is_cpu(), "Storage::allocate: device ", device,
            " is not available in this build (CUDA backend not compiled in)");
-  constexpr std::size_t alignment = 64;
-  const std::size_t rounded = ((nbytes + alignment - 1) / alignment) * alignment;
-  void* data = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
-  RG_CHECK(data != nullptr, "Storage::allocate: out of host memory allocating ", nbytes, " bytes");
-  return std::make_shared<Storage>(data, nbytes, device, &free_cpu);
+  return std::make_shared<Storage>(cpu::host_allocate(nbytes), nbytes, device, &cpu::host_free);
 }
 
-Storage::Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*))
+Storage::Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*, std::size_t))
     : data_(data), nbytes_(nbytes), device_(device), deleter_(deleter) {}
 
 Storage::~Storage() {
-  if (deleter_ != nullptr) deleter_(data_);
+  if (deleter_ != nullptr) deleter_(data_, nbytes_);
 }
 
 }  // namespace recgrad

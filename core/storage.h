@@ -17,7 +17,8 @@ class Storage {
   /// Allocates `nbytes` uninitialised bytes (64-byte aligned on the CPU).
   static std::shared_ptr<Storage> allocate(std::size_t nbytes, Device device);
 
-  Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*));
+  /// Takes ownership of `data`; `deleter(data, nbytes)` frees it.
+  Storage(void* data, std::size_t nbytes, Device device, void (*deleter)(void*, std::size_t));
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -34,7 +35,7 @@ class Storage {
   void* data_;
   std::size_t nbytes_;
   Device device_;
-  void (*deleter_)(void*);
+  void (*deleter_)(void*, std::size_t);
   std::uint64_t version_ = 0;
 };
 

@@ -6,10 +6,13 @@
 namespace recgrad {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  std::size_t nbytes = element_size(dtype);
   for (std::int64_t extent : shape) {
     RG_CHECK(extent >= 0, "Tensor::empty: negative extent in shape ", shape);
+    RG_CHECK(!__builtin_mul_overflow(nbytes, static_cast<std::size_t>(extent), &nbytes), "Tensor::empty: shape ",
+             shape, " of ", dtype, " overflows the addressable size");
   }
-  auto storage = Storage::allocate(static_cast<std::size_t>(numel_of(shape)) * element_size(dtype), device);
+  auto storage = Storage::allocate(nbytes, device);
   return from_storage(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 

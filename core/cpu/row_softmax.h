@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "core/cpu/fast_exp.h"
+#include "core/cpu/vec_math.h"
 
 namespace recgrad::cpu {
 
@@ -35,7 +35,7 @@ double row_sum_exp(const T* x, std::int64_t n, T shift, T* out) {
     T partial = 0;
 #pragma omp simd reduction(+ : partial)
     for (std::int64_t j = begin; j < end; ++j) {
-      const T e = exp_of<T>(x[j] - shift);
+      const T e = vmath::exp(static_cast<T>(x[j] - shift));
       if constexpr (kStore) out[j] = e;
       partial += e;
     }

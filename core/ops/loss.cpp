@@ -120,7 +120,7 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const
         const T top = row_max[i], log_sum = row_log_sum[i], shifted_smooth = w * smooth;
 #pragma omp simd
         for (std::int64_t j = 0; j < classes; ++j) {
-          dx[j] = w * cpu::exp_of<T>((row[j] - top) - log_sum) - shifted_smooth;
+          dx[j] = w * cpu::vmath::exp((row[j] - top) - log_sum) - shifted_smooth;
         }
         dx[target[i]] -= w * static_cast<T>(1.0 - label_smoothing);
       }

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/cpu/fast_exp.h"
+#include "core/cpu/vec_math.h"
 #include "core/cpu/loops.h"
 #include "core/cpu/parallel.h"
 #include "core/cpu/row_softmax.h"
@@ -397,7 +397,7 @@ Tensor logsumexp_backward(const Tensor& x, const Tensor& lse_kept, const Tensor&
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   visit_floating(x.dtype(), "logsumexp", [&]<typename T>(T) {
     cpu::map<T, T, T, T>(
-        out, [](T v, T lse, T g) { return cpu::exp_of<T>(v - lse) * g; }, x, raw::expand(lse_kept, x.shape()),
+        out, [](T v, T lse, T g) { return cpu::vmath::exp(v - lse) * g; }, x, raw::expand(lse_kept, x.shape()),
         raw::expand(grad_kept, x.shape()));
   });
   return out;

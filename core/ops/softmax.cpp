@@ -112,7 +112,7 @@ Tensor log_softmax_backward(const Tensor& y, const Tensor& grad, std::int64_t di
         [](T* dx, const T* out, const T* g, std::int64_t n) {
           const T total = static_cast<T>(cpu::row_sum(g, n));
 #pragma omp simd
-          for (std::int64_t j = 0; j < n; ++j) dx[j] = g[j] - cpu::exp_of<T>(out[j]) * total;
+          for (std::int64_t j = 0; j < n; ++j) dx[j] = g[j] - cpu::vmath::exp(out[j]) * total;
         },
         y, grad);
   });

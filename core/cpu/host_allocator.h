@@ -1,0 +1,29 @@
+// Host memory for tensors. Small blocks come straight from the C heap (64-byte
+// aligned). Large blocks (>= 1 MiB) are rounded up to whole 2 MiB huge pages,
+// marked MADV_HUGEPAGE, and kept in a bounded cache when freed, so a training
+// loop that allocates the same activation sizes every step reuses warm memory
+// instead of paying the kernel to fault in and zero fresh pages each time.
+#pragma once
+
+#include <cstddef>
+
+namespace recgrad::cpu {
+
+/// Returns at least `nbytes` bytes, 64-byte aligned. Throws recgrad::Error when out of memory.
+void* host_allocate(std::size_t nbytes);
+/// Gives back a block from host_allocate (with the same `nbytes`).
+void host_free(void* data, std::size_t nbytes);
+
+/// What the large-block cache holds now.
+struct HostCacheStats {
+  std::size_t cached_bytes = 0;  // freed large blocks kept for reuse
+  std::size_t hits = 0;          // large allocations served from the cache
+  std::size_t misses = 0;        // large allocations that went to the system
+};
+HostCacheStats host_cache_stats();
+/// Releases every cached block to the system.
+void host_empty_cache();
+/// Caps the cache (default 1 GiB; 0 disables caching). Shrinks it when needed.
+void host_set_cache_limit(std::size_t bytes);
+
+}  // namespace recgrad::cpu

@@ -52,8 +52,8 @@ void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
            ") does not require grad and has no grad_fn; nothing to differentiate");
   Tensor seed = gradient;
   if (!seed.defined()) {
-    RG_CHECK(root.numel() == 1, "backward: an implicit gradient needs a one-element output, got shape ",
-             root.shape(), "; pass an explicit gradient");
+    RG_CHECK(root.numel() == 1, "backward: an implicit gradient needs a one-element output, got shape ", root.shape(),
+             "; pass an explicit gradient");
     seed = ones(root.shape(), {root.dtype(), root.device()});
   }
   check_gradient(seed, root.shape(), root.dtype(), "backward");

@@ -17,8 +17,10 @@ Tensor record(const std::string& name, Tensor output, const std::vector<Tensor>&
   for (const Tensor& input : inputs) {
     Edge edge;
     if (input.defined() && input.requires_grad()) {
-      if (input.is_leaf()) edge.leaf = input.impl_ptr();
-      else edge.node = input.grad_fn();
+      if (input.is_leaf())
+        edge.leaf = input.impl_ptr();
+      else
+        edge.node = input.grad_fn();
       edge.shape = input.shape();
       edge.dtype = input.dtype();
     }

@@ -10,10 +10,9 @@ SavedTensor::SavedTensor(const Tensor& tensor) {
 
 Tensor SavedTensor::unpack(const std::string& op) const {
   if (tensor_.defined()) {
-    RG_CHECK(tensor_.version() == version_, op,
-             ": a tensor saved for backward (shape ", tensor_.shape(), ", ", tensor_.dtype(),
-             ") was modified in place after it was saved (version ", version_, " -> ", tensor_.version(),
-             "); the gradient would be wrong. Clone it before modifying it.");
+    RG_CHECK(tensor_.version() == version_, op, ": a tensor saved for backward (shape ", tensor_.shape(), ", ",
+             tensor_.dtype(), ") was modified in place after it was saved (version ", version_, " -> ",
+             tensor_.version(), "); the gradient would be wrong. Clone it before modifying it.");
   }
   return tensor_;
 }

@@ -29,9 +29,9 @@ std::string concat(const Parts&... parts) {
 
 /// Throws recgrad::Error("<parts...>") when `condition` is false.
 /// Example: RG_CHECK(a.dim() == 2, "matmul: expected a 2-D tensor, got ", a.shape());
-#define RG_CHECK(condition, ...)                                     \
-  do {                                                               \
-    if (!(condition)) {                                              \
+#define RG_CHECK(condition, ...)                                      \
+  do {                                                                \
+    if (!(condition)) {                                               \
       throw ::recgrad::Error(::recgrad::detail::concat(__VA_ARGS__)); \
-    }                                                                \
+    }                                                                 \
   } while (false)

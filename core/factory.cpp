@@ -111,8 +111,7 @@ Tensor rand(const Shape& shape, double low, double high, TensorOptions options, 
 
 // Element i uses the 64-bit half (i % 2) of Philox block (start + i / 2),
 // reduced modulo the range (bias below 2^-32 for ranges under 2^32).
-Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOptions options,
-               Generator* generator) {
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOptions options, Generator* generator) {
   RG_CHECK(high > low, "randint: empty range [", low, ", ", high, ")");
   Generator& gen = pick(generator);
   const std::int64_t n = numel_of(shape);

@@ -38,8 +38,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op) {
 int normalize_dim(std::int64_t dim, std::int64_t rank, std::string_view op) {
   const std::int64_t lo = rank == 0 ? -1 : -rank;
   const std::int64_t hi = rank == 0 ? 0 : rank - 1;
-  RG_CHECK(dim >= lo && dim <= hi, op, ": dimension ", dim, " is out of range for a tensor of rank ",
-           rank, " (expected [", lo, ", ", hi, "])");
+  RG_CHECK(dim >= lo && dim <= hi, op, ": dimension ", dim, " is out of range for a tensor of rank ", rank,
+           " (expected [", lo, ", ", hi, "])");
   return static_cast<int>(dim < 0 ? dim + std::max<std::int64_t>(rank, 1) : dim);
 }
 

@@ -9,8 +9,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   std::size_t nbytes = element_size(dtype);
   for (std::int64_t extent : shape) {
     RG_CHECK(extent >= 0, "Tensor::empty: negative extent in shape ", shape);
-    RG_CHECK(!__builtin_mul_overflow(nbytes, static_cast<std::size_t>(extent), &nbytes), "Tensor::empty: shape ",
-             shape, " of ", dtype, " overflows the addressable size");
+    RG_CHECK(!__builtin_mul_overflow(nbytes, static_cast<std::size_t>(extent), &nbytes), "Tensor::empty: shape ", shape,
+             " of ", dtype, " overflows the addressable size");
   }
   auto storage = Storage::allocate(nbytes, device);
   return from_storage(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
@@ -29,9 +29,7 @@ Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, const Shape& shape
 
 std::int64_t Tensor::size(std::int64_t d) const { return shape()[normalize_dim(d, dim(), "Tensor::size")]; }
 
-std::int64_t Tensor::stride(std::int64_t d) const {
-  return strides()[normalize_dim(d, dim(), "Tensor::stride")];
-}
+std::int64_t Tensor::stride(std::int64_t d) const { return strides()[normalize_dim(d, dim(), "Tensor::stride")]; }
 
 bool Tensor::is_contiguous() const {
   std::int64_t expected = 1;
@@ -44,8 +42,7 @@ bool Tensor::is_contiguous() const {
 }
 
 void* Tensor::raw_data() const {
-  return static_cast<char*>(impl().storage->data()) +
-         impl().offset * static_cast<std::int64_t>(element_size(dtype()));
+  return static_cast<char*>(impl().storage->data()) + impl().offset * static_cast<std::int64_t>(element_size(dtype()));
 }
 
 Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, std::int64_t offset) const {

@@ -47,8 +47,8 @@ class Tensor {
   /// A new contiguous tensor with uninitialised contents.
   static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
   /// A view of `storage` with the given geometry (no copy).
-  static Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape,
-                             const Strides& strides, std::int64_t offset, DType dtype);
+  static Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides,
+                             std::int64_t offset, DType dtype);
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return impl().shape; }
@@ -67,8 +67,7 @@ class Tensor {
   /// Pointer to the first element of the view; T must match dtype().
   template <typename T>
   T* data() const {
-    RG_CHECK(dtype_of<T>() == dtype(), "Tensor::data: requested ", dtype_of<T>(),
-             " but the tensor holds ", dtype());
+    RG_CHECK(dtype_of<T>() == dtype(), "Tensor::data: requested ", dtype_of<T>(), " but the tensor holds ", dtype());
     return static_cast<T*>(impl().storage->data()) + impl().offset;
   }
   /// Untyped pointer to the first element of the view.

@@ -56,9 +56,8 @@ int main(int argc, char** argv) {
     AdamW optimizer(model.parameters(), AdamWOptions{.lr = 3e-3, .weight_decay = 0.01});
     const std::int64_t warmup = std::max<std::int64_t>(1, steps / 20);
 
-    std::printf("model: %lld parameters; %lld steps of %lld examples\n",
-                static_cast<long long>(model.num_parameters()), static_cast<long long>(steps),
-                static_cast<long long>(batch));
+    std::printf("model: %lld parameters; %lld steps of %lld examples\n", static_cast<long long>(model.num_parameters()),
+                static_cast<long long>(steps), static_cast<long long>(batch));
     const auto start = std::chrono::steady_clock::now();
     for (std::int64_t step = 1; step <= steps; ++step) {
       const Tensor x = randn({batch, kFeatures});
@@ -70,8 +69,7 @@ int main(int argc, char** argv) {
       const double norm = clip_grad_norm_(model.parameters(), 1.0);
       optimizer.step();
       if (step == 1 || step % std::max<std::int64_t>(1, steps / 10) == 0 || step == steps) {
-        std::printf("step %5lld  loss %.4f  grad-norm %.3f\n", static_cast<long long>(step), loss.item<double>(),
-                    norm);
+        std::printf("step %5lld  loss %.4f  grad-norm %.3f\n", static_cast<long long>(step), loss.item<double>(), norm);
       }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -18,14 +18,16 @@ Tensor scalar_like(double value, const Tensor& like) { return scalar_tensor(valu
 
 Tensor add(const Tensor& a, const Tensor& b) {
   return record("add", raw::add(a, b), {a, b},
-                [sa = a.shape(), sb = b.shape(), na = a.requires_grad(), nb = b.requires_grad()](
-                    const Tensor& g) -> std::vector<Tensor> { return {reduce_if(na, g, sa), reduce_if(nb, g, sb)}; });
+                [sa = a.shape(), sb = b.shape(), na = a.requires_grad(),
+                 nb = b.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
+                  return {reduce_if(na, g, sa), reduce_if(nb, g, sb)};
+                });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   return record("sub", raw::sub(a, b), {a, b},
-                [sa = a.shape(), sb = b.shape(), na = a.requires_grad(), nb = b.requires_grad()](
-                    const Tensor& g) -> std::vector<Tensor> {
+                [sa = a.shape(), sb = b.shape(), na = a.requires_grad(),
+                 nb = b.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
                   return {reduce_if(na, g, sa), nb ? sum_to(neg(g), sb) : Tensor()};
                 });
 }
@@ -43,15 +45,16 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  return record("div", raw::div(a, b), {a, b},
-                [saved_a = SavedTensor(b.requires_grad() ? a : Tensor()), saved_b = SavedTensor(b), sa = a.shape(),
-                 sb = b.shape(), na = a.requires_grad(), nb = b.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
-                  const Tensor b = saved_b.unpack("div");
-                  Tensor ga, gb;
-                  if (na) ga = sum_to(div(g, b), sa);
-                  if (nb) gb = sum_to(neg(div(mul(g, saved_a.unpack("div")), mul(b, b))), sb);
-                  return {ga, gb};
-                });
+  return record(
+      "div", raw::div(a, b), {a, b},
+      [saved_a = SavedTensor(b.requires_grad() ? a : Tensor()), saved_b = SavedTensor(b), sa = a.shape(),
+       sb = b.shape(), na = a.requires_grad(), nb = b.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
+        const Tensor b = saved_b.unpack("div");
+        Tensor ga, gb;
+        if (na) ga = sum_to(div(g, b), sa);
+        if (nb) gb = sum_to(neg(div(mul(g, saved_a.unpack("div")), mul(b, b))), sb);
+        return {ga, gb};
+      });
 }
 
 Tensor neg(const Tensor& a) {

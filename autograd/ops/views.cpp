@@ -12,13 +12,14 @@ namespace recgrad {
 namespace {
 // The gradient of any view that keeps the element count: reshape it back.
 Tensor record_reshape_like(const std::string& name, Tensor out, const Tensor& x) {
-  return record(name, std::move(out), {x}, [shape = x.shape()](const Tensor& g) -> std::vector<Tensor> {
-    return {reshape(g, shape)};
-  });
+  return record(name, std::move(out), {x},
+                [shape = x.shape()](const Tensor& g) -> std::vector<Tensor> { return {reshape(g, shape)}; });
 }
 }  // namespace
 
-Tensor reshape(const Tensor& x, const Shape& shape) { return record_reshape_like("reshape", raw::reshape(x, shape), x); }
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  return record_reshape_like("reshape", raw::reshape(x, shape), x);
+}
 Tensor view(const Tensor& x, const Shape& shape) { return record_reshape_like("view", raw::view(x, shape), x); }
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
@@ -35,9 +36,8 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
 }
 
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
-  return record("transpose", raw::transpose(x, dim0, dim1), {x}, [dim0, dim1](const Tensor& g) -> std::vector<Tensor> {
-    return {transpose(g, dim0, dim1)};
-  });
+  return record("transpose", raw::transpose(x, dim0, dim1), {x},
+                [dim0, dim1](const Tensor& g) -> std::vector<Tensor> { return {transpose(g, dim0, dim1)}; });
 }
 
 Tensor t(const Tensor& x) {
@@ -51,7 +51,8 @@ Tensor permute(const Tensor& x, const std::vector<std::int64_t>& order) {
   for (std::size_t i = 0; i < order.size(); ++i) {
     inverse[static_cast<std::size_t>(normalize_dim(order[i], x.dim(), "permute"))] = static_cast<std::int64_t>(i);
   }
-  return record("permute", out, {x}, [inverse](const Tensor& g) -> std::vector<Tensor> { return {permute(g, inverse)}; });
+  return record("permute", out, {x},
+                [inverse](const Tensor& g) -> std::vector<Tensor> { return {permute(g, inverse)}; });
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
@@ -60,9 +61,8 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
 Tensor squeeze(const Tensor& x, std::int64_t dim) { return record_reshape_like("squeeze", raw::squeeze(x, dim), x); }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
-  return record("expand", raw::expand(x, shape), {x}, [in_shape = x.shape()](const Tensor& g) -> std::vector<Tensor> {
-    return {sum_to(g, in_shape)};
-  });
+  return record("expand", raw::expand(x, shape), {x},
+                [in_shape = x.shape()](const Tensor& g) -> std::vector<Tensor> { return {sum_to(g, in_shape)}; });
 }
 
 // The gradient of a sub-view is zero everywhere except the viewed window.
@@ -104,9 +104,8 @@ Tensor clone(const Tensor& x) {
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
-  return record("to_dtype", raw::to_dtype(x, dtype), {x}, [from = x.dtype()](const Tensor& g) -> std::vector<Tensor> {
-    return {raw::to_dtype(g, from)};
-  });
+  return record("to_dtype", raw::to_dtype(x, dtype), {x},
+                [from = x.dtype()](const Tensor& g) -> std::vector<Tensor> { return {raw::to_dtype(g, from)}; });
 }
 
 }  // namespace recgrad

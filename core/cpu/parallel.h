@@ -23,7 +23,7 @@ void parallel_for(std::int64_t n, std::int64_t cost_per_item, Body&& body) {
     return;
   }
   const std::int64_t chunks = std::min<std::int64_t>(n, threads);
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
+#pragma omp parallel for num_threads(static_cast <int>(chunks)) schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t begin = n * c / chunks;
     const std::int64_t end = n * (c + 1) / chunks;

@@ -3,8 +3,7 @@
 namespace recgrad::raw {
 
 Shape check_binary(const Tensor& a, const Tensor& b, std::string_view op) {
-  RG_CHECK(a.device() == b.device(), op, ": operands are on different devices (", a.device(), " and ", b.device(),
-           ")");
+  RG_CHECK(a.device() == b.device(), op, ": operands are on different devices (", a.device(), " and ", b.device(), ")");
   RG_CHECK(a.dtype() == b.dtype(), op, ": operands have different dtypes (", a.dtype(), " ", a.shape(), " and ",
            b.dtype(), " ", b.shape(), "); convert one with to_dtype");
   return broadcast_shapes(a.shape(), b.shape(), op);
@@ -29,7 +28,8 @@ void add_(const Tensor& dst, const Tensor& src, double alpha) {
            dst.shape());
   visit_numeric(dst.dtype(), "add_", [&]<typename T>(T) {
     const T scale = static_cast<T>(alpha);
-    cpu::map<T, T, T>(dst, [scale](T d, T s) { return static_cast<T>(d + scale * s); }, dst, expand(src, shape));
+    cpu::map<T, T, T>(
+        dst, [scale](T d, T s) { return static_cast<T>(d + scale * s); }, dst, expand(src, shape));
   });
   dst.bump_version();
 }
@@ -37,7 +37,8 @@ void add_(const Tensor& dst, const Tensor& src, double alpha) {
 void mul_(const Tensor& dst, double factor) {
   visit_numeric(dst.dtype(), "mul_", [&]<typename T>(T) {
     const T f = static_cast<T>(factor);
-    cpu::map<T, T>(dst, [f](T d) { return static_cast<T>(d * f); }, dst);
+    cpu::map<T, T>(
+        dst, [f](T d) { return static_cast<T>(d * f); }, dst);
   });
   dst.bump_version();
 }

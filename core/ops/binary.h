@@ -31,7 +31,8 @@ Tensor broadcast_map(const Tensor& a, const Tensor& b, std::string_view op, Fn f
   const Shape shape = check_binary(a, b, op);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   visit_numeric(a.dtype(), op, [&]<typename T>(T) {
-    cpu::map<T, T, T>(out, [fn](T x, T y) { return static_cast<T>(fn(x, y)); }, raw::expand(a, shape), raw::expand(b, shape));
+    cpu::map<T, T, T>(
+        out, [fn](T x, T y) { return static_cast<T>(fn(x, y)); }, raw::expand(a, shape), raw::expand(b, shape));
   });
   return out;
 }

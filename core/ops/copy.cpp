@@ -19,7 +19,8 @@ void copy_(const Tensor& dst, const Tensor& src) {
   const Tensor source = expand(src, dst.shape());
   visit_dtype(dst.dtype(), [&]<typename D>(D) {
     visit_dtype(src.dtype(), [&]<typename S>(S) {
-      cpu::map<D, S>(dst, [](S x) { return static_cast<D>(x); }, source);
+      cpu::map<D, S>(
+          dst, [](S x) { return static_cast<D>(x); }, source);
     });
   });
   dst.bump_version();

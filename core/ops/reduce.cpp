@@ -4,10 +4,10 @@
 #include <cmath>
 #include <limits>
 
-#include "core/cpu/vec_math.h"
 #include "core/cpu/loops.h"
 #include "core/cpu/parallel.h"
 #include "core/cpu/row_softmax.h"
+#include "core/cpu/vec_math.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 

@@ -136,8 +136,8 @@ Tensor squeeze(const Tensor& tensor) {
 }
 
 Tensor expand(const Tensor& tensor, const Shape& shape) {
-  RG_CHECK(static_cast<std::int64_t>(shape.size()) >= tensor.dim(), "expand: cannot expand shape ",
-           tensor.shape(), " to fewer dimensions ", shape);
+  RG_CHECK(static_cast<std::int64_t>(shape.size()) >= tensor.dim(), "expand: cannot expand shape ", tensor.shape(),
+           " to fewer dimensions ", shape);
   const std::size_t lead = shape.size() - tensor.shape().size();
   Shape out_shape(shape.size());
   Strides out_strides(shape.size());

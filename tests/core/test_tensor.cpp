@@ -36,6 +36,7 @@ TEST(Autograd, GradcheckArithmetic) {
   manual_seed(0);
   Tensor a = randn({3, 4}, {DType::f64}).requires_grad_();
   Tensor b = add(randn({4}, {DType::f64}), 3.0).requires_grad_();
-  auto result = gradcheck([](const std::vector<Tensor>& x) { return (x[0] * x[1] - x[0]) / x[1] + 2.0 / x[1]; }, {a, b});
+  auto result =
+      gradcheck([](const std::vector<Tensor>& x) { return (x[0] * x[1] - x[0]) / x[1] + 2.0 / x[1]; }, {a, b});
   EXPECT_TRUE(result.ok) << result.report;
 }

@@ -1,13 +1,16 @@
 #include "core/storage.h"
 
 #include "core/cpu/host_allocator.h"
+#include "core/cuda/caching_allocator.h"
 #include "core/error.h"
 
 namespace recgrad {
 
 std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
-  RG_CHECK(device.is_cpu(), "Storage::allocate: device ", device,
-           " is not available in this build (CUDA backend not compiled in)");
+  if (device.is_cuda()) {
+    // Throws "CUDA requested (cuda:i) but no CUDA device/driver is available: <reason>" without a GPU.
+    return std::make_shared<Storage>(cuda::device_allocate(nbytes, device), nbytes, device, &cuda::device_free);
+  }
   return std::make_shared<Storage>(cpu::host_allocate(nbytes), nbytes, device, &cpu::host_free);
 }
 

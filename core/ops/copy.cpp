@@ -1,11 +1,24 @@
 #include "core/ops/copy.h"
 
 #include "core/cpu/loops.h"
+#include "core/cuda/memcpy.h"
+#include "core/cuda/runtime.h"
 #include "core/ops/view.h"
+
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/fill.h"
+#endif
 
 namespace recgrad::raw {
 
 void fill_(const Tensor& dst, double value) {
+#if RECGRAD_WITH_CUDA
+  if (dst.device().is_cuda()) {
+    cuda::fill(dst, value);
+    dst.bump_version();
+    return;
+  }
+#endif
   RG_CHECK(dst.device().is_cpu(), "fill_: device ", dst.device(), " not supported in this build");
   visit_dtype(dst.dtype(), [&]<typename T>(T) {
     const T v = static_cast<T>(value);
@@ -16,6 +29,16 @@ void fill_(const Tensor& dst, double value) {
 
 void copy_(const Tensor& dst, const Tensor& src) {
   RG_CHECK(dst.device() == src.device(), "copy_: source on ", src.device(), " but destination on ", dst.device());
+  if (dst.device().is_cuda()) {
+    // Only the byte copy exists on CUDA so far; the strided/broadcasting/converting kernel is a later step.
+    RG_CHECK(src.dtype() == dst.dtype() && src.shape() == dst.shape() && src.is_contiguous() && dst.is_contiguous(),
+             "copy_: on ", dst.device(), " only dense copies of equal shape and dtype are implemented so far (got ",
+             src.shape(), " ", src.dtype(), " -> ", dst.shape(), " ", dst.dtype(), ")");
+    cuda::copy_bytes(dst.raw_data(), dst.device(), src.raw_data(), src.device(),
+                     static_cast<std::size_t>(src.numel()) * element_size(src.dtype()), "copy_");
+    dst.bump_version();
+    return;
+  }
   const Tensor source = expand(src, dst.shape());
   visit_dtype(dst.dtype(), [&]<typename D>(D) {
     visit_dtype(src.dtype(), [&]<typename S>(S) {
@@ -41,10 +64,35 @@ Tensor to_dtype(const Tensor& src, DType dtype) {
   return out;
 }
 
+namespace {
+
+/// Host copy of a strided CUDA view: copies the storage span the view touches (one cudaMemcpy),
+/// then gathers the view's elements on the host.
+Tensor strided_device_to_host(const Tensor& src) {
+  std::int64_t span = 1;  // elements from the view's first element to its last, inclusive
+  for (std::int64_t d = 0; d < src.dim(); ++d) {
+    RG_CHECK(src.strides()[d] >= 0, "to_device: negative strides are not supported, got ", src.strides());
+    span += (src.shape()[d] - 1) * src.strides()[d];
+  }
+  Tensor host_span = Tensor::empty({span}, src.dtype(), Device::cpu());
+  cuda::copy_bytes(host_span.raw_data(), Device::cpu(), src.raw_data(), src.device(),
+                   static_cast<std::size_t>(span) * element_size(src.dtype()), "to_device");
+  return raw::clone(host_span.as_strided(src.shape(), src.strides(), 0));
+}
+
+}  // namespace
+
 Tensor to_device(const Tensor& src, Device device) {
   if (src.device() == device) return src;
-  RG_CHECK(device.is_cpu(), "to_device: device ", device, " is not available in this build");
-  return src;
+  if (device.is_cuda()) cuda::require_cuda_device(device, "to_device");
+  if (src.device().is_cuda() && device.is_cuda()) return raw::to_device(raw::to_device(src, Device::cpu()), device);
+  if (src.numel() > 0 && src.device().is_cuda() && !src.is_contiguous()) return strided_device_to_host(src);
+  // Later step: pinned staging buffers and asynchronous copies on a stream.
+  const Tensor dense = raw::contiguous(src);
+  Tensor out = Tensor::empty(src.shape(), src.dtype(), device);
+  cuda::copy_bytes(out.raw_data(), device, dense.raw_data(), dense.device(),
+                   static_cast<std::size_t>(dense.numel()) * element_size(dense.dtype()), "to_device");
+  return out;
 }
 
 }  // namespace recgrad::raw

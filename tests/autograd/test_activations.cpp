@@ -10,27 +10,12 @@
 
 #include "core/cpu/vec_math.h"
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
+using namespace recgrad::testing;
 
 namespace {
-
-// Expects `fn` to throw a recgrad::Error whose message contains every part.
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-  }
-}
-
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs) {
-  const GradcheckResult result = gradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.report;
-}
 
 Tensor gelu_tanh(const Tensor& x) { return gelu(x, GeluApproximation::Tanh); }
 Tensor gelu_exact(const Tensor& x) { return gelu(x); }

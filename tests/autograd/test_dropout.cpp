@@ -11,22 +11,12 @@
 
 #include "core/ops/random.h"
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
+using namespace recgrad::testing;
 
 namespace {
-
-// Expects `fn` to throw a recgrad::Error whose message contains every part.
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-  }
-}
 
 // 1 where dropout kept the element of an all-ones input, 0 where it dropped it.
 std::vector<int> kept_pattern(const Tensor& out) {

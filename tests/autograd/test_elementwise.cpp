@@ -9,30 +9,15 @@
 #include <string>
 
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
+using namespace recgrad::testing;
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Expects `fn` to throw a recgrad::Error whose message contains every part.
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-  }
-}
-
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs) {
-  const GradcheckResult result = gradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.report;
-}
 
 // A leaf f64 tensor with uniform values in [low, high).
 Tensor uniform64(const Shape& shape, double low, double high) {

@@ -8,26 +8,12 @@
 #include <string>
 
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
+using namespace recgrad::testing;
 
 namespace {
-
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-  }
-}
-
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs) {
-  const GradcheckResult result = gradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.report;
-}
 
 void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
   ASSERT_EQ(actual.size(), expected.size());

@@ -6,17 +6,10 @@
 #include <string>
 
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
-
-namespace {
-
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs) {
-  const GradcheckResult result = gradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.report;
-}
-
-}  // namespace
+using namespace recgrad::testing;
 
 TEST(Softmax, ValuesByHand) {
   // softmax([0, ln 2, ln 5]) = [1, 2, 5] / 8.

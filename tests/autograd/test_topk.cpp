@@ -9,23 +9,10 @@
 #include <string>
 
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
-
-namespace {
-
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-  }
-}
-
-}  // namespace
+using namespace recgrad::testing;
 
 TEST(TopK, LargestAndSmallest) {
   const Tensor x = from_vector<float>({3, 1, 4, 1, 5, 9, 2, 6}, {2, 4});

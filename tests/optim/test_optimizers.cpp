@@ -11,8 +11,10 @@
 #include "optim/clip_grad.h"
 #include "optim/sgd.h"
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
+using namespace recgrad::testing;
 
 namespace {
 
@@ -268,22 +270,6 @@ TEST(Optimizer, ParamKeysAreNamesOrPositions) {
 }
 
 // ---------------------------------------------------------------- errors
-
-namespace {
-// Expects `fn` to throw a recgrad::Error whose message contains every one of `parts`.
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error mentioning " << parts[0];
-  } catch (const Error& e) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message: " << e.what() << "\nmissing: " << part;
-    }
-  }
-}
-}  // namespace
 
 TEST(OptimizerErrors, BadHyperparameters) {
   Tensor p = param({1.0});

@@ -11,8 +11,10 @@
 #include "optim/lr_schedule.h"
 #include "optim/sgd.h"
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
+using namespace recgrad::testing;
 
 namespace {
 
@@ -175,21 +177,6 @@ TEST(StateDict, LoadConvertsDtype) {
   EXPECT_EQ(opt32.find_state(narrow.w)->step, 2);
   EXPECT_NO_THROW(narrow.train(opt32, 1));
 }
-
-namespace {
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error mentioning " << parts[0];
-  } catch (const Error& e) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message: " << e.what() << "\nmissing: " << part;
-    }
-  }
-}
-}  // namespace
 
 TEST(StateDictErrors, BadDictsNameTheProblemAndChangeNothing) {
   Problem problem(DType::f64);

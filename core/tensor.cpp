@@ -41,8 +41,15 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
-void* Tensor::raw_data() const {
+void* Tensor::device_pointer() const {
   return static_cast<char*>(impl().storage->data()) + impl().offset * static_cast<std::int64_t>(element_size(dtype()));
+}
+
+void* Tensor::raw_data() const {
+  RG_CHECK(device().is_cpu(), "this operation reads a tensor of shape ", shape(), " ", dtype(),
+           " on the host, but it is on ", device(),
+           ": the op has no CUDA kernel yet; move the tensor to the CPU first");
+  return device_pointer();
 }
 
 Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, std::int64_t offset) const {

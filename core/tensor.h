@@ -64,14 +64,19 @@ class Tensor {
   /// True when the elements are laid out densely in row-major order.
   bool is_contiguous() const;
 
-  /// Pointer to the first element of the view; T must match dtype().
+  /// Host pointer to the first element of the view; T must match dtype().
+  /// Throws for a tensor on a GPU: CPU kernels read through this, so an op
+  /// without a CUDA kernel fails with an Error instead of touching device memory.
   template <typename T>
   T* data() const {
     RG_CHECK(dtype_of<T>() == dtype(), "Tensor::data: requested ", dtype_of<T>(), " but the tensor holds ", dtype());
-    return static_cast<T*>(impl().storage->data()) + impl().offset;
+    return static_cast<T*>(raw_data());
   }
-  /// Untyped pointer to the first element of the view.
+  /// Untyped host pointer to the first element of the view (CPU tensors only, like data()).
   void* raw_data() const;
+  /// Address of the first element in the memory of the tensor's own device
+  /// (host or GPU); for device kernels and copies.
+  void* device_pointer() const;
 
   /// The single element of a one-element tensor, converted to T.
   template <typename T>

@@ -48,7 +48,7 @@ void fill(const Tensor& dst, double value) {
   const DeviceGuard guard(dst.device().index, "fill_");
   const unsigned blocks = static_cast<unsigned>(std::min<std::int64_t>((numel + kThreads - 1) / kThreads, 1 << 16));
   visit_dtype(dst.dtype(), [&]<typename T>(T) {
-    T* data = static_cast<T*>(dst.raw_data());
+    T* data = static_cast<T*>(dst.device_pointer());
     const T v = static_cast<T>(value);
     if (dst.is_contiguous()) {
       fill_contiguous_kernel<T><<<blocks, kThreads>>>(data, numel, v);

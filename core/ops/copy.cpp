@@ -34,7 +34,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
     RG_CHECK(src.dtype() == dst.dtype() && src.shape() == dst.shape() && src.is_contiguous() && dst.is_contiguous(),
              "copy_: on ", dst.device(), " only dense copies of equal shape and dtype are implemented so far (got ",
              src.shape(), " ", src.dtype(), " -> ", dst.shape(), " ", dst.dtype(), ")");
-    cuda::copy_bytes(dst.raw_data(), dst.device(), src.raw_data(), src.device(),
+    cuda::copy_bytes(dst.device_pointer(), dst.device(), src.device_pointer(), src.device(),
                      static_cast<std::size_t>(src.numel()) * element_size(src.dtype()), "copy_");
     dst.bump_version();
     return;
@@ -75,7 +75,7 @@ Tensor strided_device_to_host(const Tensor& src) {
     span += (src.shape()[d] - 1) * src.strides()[d];
   }
   Tensor host_span = Tensor::empty({span}, src.dtype(), Device::cpu());
-  cuda::copy_bytes(host_span.raw_data(), Device::cpu(), src.raw_data(), src.device(),
+  cuda::copy_bytes(host_span.device_pointer(), Device::cpu(), src.device_pointer(), src.device(),
                    static_cast<std::size_t>(span) * element_size(src.dtype()), "to_device");
   return raw::clone(host_span.as_strided(src.shape(), src.strides(), 0));
 }
@@ -90,7 +90,7 @@ Tensor to_device(const Tensor& src, Device device) {
   // Later step: pinned staging buffers and asynchronous copies on a stream.
   const Tensor dense = raw::contiguous(src);
   Tensor out = Tensor::empty(src.shape(), src.dtype(), device);
-  cuda::copy_bytes(out.raw_data(), device, dense.raw_data(), dense.device(),
+  cuda::copy_bytes(out.device_pointer(), device, dense.device_pointer(), dense.device(),
                    static_cast<std::size_t>(dense.numel()) * element_size(dense.dtype()), "to_device");
   return out;
 }

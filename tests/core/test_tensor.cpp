@@ -40,3 +40,21 @@ TEST(Autograd, GradcheckArithmetic) {
       gradcheck([](const std::vector<Tensor>& x) { return (x[0] * x[1] - x[0]) / x[1] + 2.0 / x[1]; }, {a, b});
   EXPECT_TRUE(result.ok) << result.report;
 }
+
+TEST(Tensor, HostKernelsRefuseDeviceTensors) {
+  // A storage labelled cuda:0 (backed by host memory so no GPU is needed):
+  // every CPU kernel must refuse it with an Error, never dereference it.
+  auto storage = std::make_shared<Storage>(new float[4]{}, 4 * sizeof(float), Device::cuda(),
+                                           [](void* p, std::size_t) { delete[] static_cast<float*>(p); });
+  Tensor on_device = Tensor::from_storage(storage, {4}, {1}, 0, DType::f32);
+  EXPECT_THROW(add(on_device, on_device), Error);
+  EXPECT_THROW(sum(on_device), Error);
+  EXPECT_THROW(on_device.data<float>(), Error);
+  try {
+    exp(on_device);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda:0"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(on_device.device_pointer(), nullptr);
+}

@@ -11,8 +11,10 @@
 #include "core/cuda/runtime.h"
 #include "core/ops/copy.h"
 #include "recgrad.h"
+#include "test_support.h"
 
 using namespace recgrad;
+using recgrad::testing::expect_error;
 
 namespace {
 
@@ -22,18 +24,6 @@ namespace {
       GTEST_SKIP() << "no CUDA device: " << cuda::cuda_unavailable_reason(); \
     }                                                                        \
   } while (false)
-
-/// Expects `fn` to throw a recgrad::Error whose message contains each of `parts`.
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a recgrad::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
-  }
-}
 
 /// The bytes of a CPU tensor's elements in row-major order (for bit-exact comparisons).
 std::vector<float> values_of(const Tensor& t) { return t.to_vector<float>(); }

@@ -30,4 +30,11 @@ inline void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor
   EXPECT_TRUE(result.ok) << result.report;
 }
 
+/// Marks every input as requiring a gradient, then expect_gradcheck.
+inline void expect_gradcheck_all(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                                 std::vector<Tensor> inputs, const GradcheckOptions& options = {}) {
+  for (Tensor& input : inputs) input.requires_grad_();
+  expect_gradcheck(fn, inputs, options);
+}
+
 }  // namespace recgrad::testing

@@ -98,6 +98,18 @@ class Module {
   /// Reads a safetensors file and load_state_dict()s it.
   LoadStateDictResult load(const std::string& path, bool strict = true);
 
+ protected:
+  /// Child `index` in registration order, downcast to M; throws naming
+  /// `container` when the index is out of range or the child is of another type.
+  template <typename M>
+  std::shared_ptr<M> child_at(std::size_t index, const char* container) const {
+    RG_CHECK(index < children_.size(), container, "::at: index ", index, " out of range for ", children_.size(),
+             " modules");
+    auto module = std::dynamic_pointer_cast<M>(children_[index].second);
+    RG_CHECK(module != nullptr, container, "::at: module ", index, " is not of the requested type");
+    return module;
+  }
+
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> module);
   void check_new_name(const std::string& name, const char* what) const;

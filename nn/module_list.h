@@ -27,10 +27,7 @@ class ModuleList : public Module {
   /// Module `index`, downcast to M; throws when out of range or of another type.
   template <typename M = Module>
   std::shared_ptr<M> at(std::size_t index) const {
-    RG_CHECK(index < size(), "ModuleList::at: index ", index, " out of range for ", size(), " modules");
-    auto module = std::dynamic_pointer_cast<M>(named_children()[index].second);
-    RG_CHECK(module != nullptr, "ModuleList::at: module ", index, " is not of the requested type");
-    return module;
+    return child_at<M>(index, "ModuleList");
   }
   std::shared_ptr<Module> operator[](std::size_t index) const { return at(index); }
 };

@@ -39,10 +39,7 @@ class Sequential : public Module {
   /// Module `index`, downcast to M; throws when out of range or of another type.
   template <typename M = Module>
   std::shared_ptr<M> at(std::size_t index) const {
-    RG_CHECK(index < size(), "Sequential::at: index ", index, " out of range for ", size(), " modules");
-    auto module = std::dynamic_pointer_cast<M>(named_children()[index].second);
-    RG_CHECK(module != nullptr, "Sequential::at: module ", index, " is not of the requested type");
-    return module;
+    return child_at<M>(index, "Sequential");
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "core/cuda/memcpy.h"
 
+#include "core/cuda/pinned.h"
 #include "core/cuda/runtime.h"
 #include "core/error.h"
 
@@ -15,15 +16,30 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (dst_device.is_cuda()) require_cuda_device(dst_device, op);
   if (src_device.is_cuda()) require_cuda_device(src_device, op);
   if (nbytes == 0) return;
+  if (src_device.is_cpu()) return staged_host_to_device(dst, src, nbytes, dst_device.index, op);
+  if (dst_device.is_cpu()) return staged_device_to_host(dst, src, nbytes, src_device.index, op);
 #if RECGRAD_WITH_CUDA
-  const cudaMemcpyKind kind = src_device.is_cpu()   ? cudaMemcpyHostToDevice
-                              : dst_device.is_cpu() ? cudaMemcpyDeviceToHost
-                                                    : cudaMemcpyDeviceToDevice;
-  const DeviceGuard guard(dst_device.is_cuda() ? dst_device.index : src_device.index, op);
-  RG_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, kind), op);
+  if (src_device == dst_device) {
+    // On one GPU: the copy engine, ordered with the kernels on the stream (the legacy default
+    // stream, stream() of core/cuda/kernel_utils.cuh); the host does not wait.
+    const DeviceGuard guard(dst_device.index, op);
+    RG_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, cudaStreamLegacy), op);
+    return;
+  }
+  // Between two GPUs: cudaMemcpyPeer runs after the work already issued on both devices and before
+  // any work issued later on either, so neither side can reuse the memory too early.
+  RG_CUDA_CHECK(cudaMemcpyPeer(dst, dst_device.index, src, src_device.index, nbytes), op);
 #else
   (void)dst;
   (void)src;
+#endif
+}
+
+void synchronize(Device device) {
+  require_cuda_device(device, "synchronize");
+#if RECGRAD_WITH_CUDA
+  const DeviceGuard guard(device.index, "synchronize");
+  RG_CUDA_CHECK(cudaDeviceSynchronize(), "synchronize");
 #endif
 }
 

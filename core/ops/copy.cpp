@@ -64,30 +64,12 @@ Tensor to_dtype(const Tensor& src, DType dtype) {
   return out;
 }
 
-namespace {
-
-/// Host copy of a strided CUDA view: copies the storage span the view touches (one cudaMemcpy),
-/// then gathers the view's elements on the host.
-Tensor strided_device_to_host(const Tensor& src) {
-  std::int64_t span = 1;  // elements from the view's first element to its last, inclusive
-  for (std::int64_t d = 0; d < src.dim(); ++d) {
-    RG_CHECK(src.strides()[d] >= 0, "to_device: negative strides are not supported, got ", src.strides());
-    span += (src.shape()[d] - 1) * src.strides()[d];
-  }
-  Tensor host_span = Tensor::empty({span}, src.dtype(), Device::cpu());
-  cuda::copy_bytes(host_span.device_pointer(), Device::cpu(), src.device_pointer(), src.device(),
-                   static_cast<std::size_t>(span) * element_size(src.dtype()), "to_device");
-  return raw::clone(host_span.as_strided(src.shape(), src.strides(), 0));
-}
-
-}  // namespace
-
 Tensor to_device(const Tensor& src, Device device) {
   if (src.device() == device) return src;
   if (device.is_cuda()) cuda::require_cuda_device(device, "to_device");
-  if (src.device().is_cuda() && device.is_cuda()) return raw::to_device(raw::to_device(src, Device::cpu()), device);
-  if (src.numel() > 0 && src.device().is_cuda() && !src.is_contiguous()) return strided_device_to_host(src);
-  // Later step: pinned staging buffers and asynchronous copies on a stream.
+  // Make the data dense where it lives (a strided CPU view is gathered on the CPU, a strided CUDA
+  // view by the copy kernel on its GPU), then move the bytes in one copy: through pinned staging
+  // between host and device, by the copy engine between devices (core/cuda/memcpy.h).
   const Tensor dense = raw::contiguous(src);
   Tensor out = Tensor::empty(src.shape(), src.dtype(), device);
   cuda::copy_bytes(out.device_pointer(), device, dense.device_pointer(), dense.device(),

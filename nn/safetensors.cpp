@@ -40,12 +40,14 @@ const char* safetensors_dtype(DType dtype) {
       return "BOOL";
     case DType::u8:
       return "U8";
+    case DType::bf16:
+      return "BF16";
   }
   return "?";
 }
 
 bool parse_safetensors_dtype(const std::string& name, DType& dtype) {
-  for (DType candidate : {DType::f32, DType::f64, DType::i64, DType::i32, DType::b8, DType::u8}) {
+  for (DType candidate : {DType::f32, DType::f64, DType::i64, DType::i32, DType::b8, DType::u8, DType::bf16}) {
     if (name == safetensors_dtype(candidate)) {
       dtype = candidate;
       return true;

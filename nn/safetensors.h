@@ -9,7 +9,7 @@
 //             are relative to the start of this data block, and the tensors
 //             tile it exactly (no gaps, no overlaps).
 //
-// dtypes: F32, F64, I64, I32, BOOL (one byte, 0 or 1), U8.
+// dtypes: F32, F64, I64, I32, BOOL (one byte, 0 or 1), U8, BF16.
 #pragma once
 
 #include <map>

@@ -36,19 +36,12 @@ Tensor log(const Tensor& x) {
 
 Tensor sqrt(const Tensor& x) {
   const Tensor y = raw::sqrt(x);
-  return record_unary("sqrt", y, x, y, [](const Tensor& g, const Tensor& y) {
-    return raw::floating_map(
-        "sqrt_backward", [](auto dy, auto v) RG_KERNEL { return dy / (2 * v); }, g, y);
-  });
+  return record_unary("sqrt", y, x, y, [](const Tensor& g, const Tensor& y) { return raw::sqrt_backward(g, y); });
 }
 
 Tensor rsqrt(const Tensor& x) {
   const Tensor y = raw::rsqrt(x);
-  return record_unary("rsqrt", y, x, y, [](const Tensor& g, const Tensor& y) {
-    return raw::floating_map(
-        "rsqrt_backward", [](auto dy, auto v) RG_KERNEL { return static_cast<decltype(v)>(-0.5) * dy * v * v * v; }, g,
-        y);
-  });
+  return record_unary("rsqrt", y, x, y, [](const Tensor& g, const Tensor& y) { return raw::rsqrt_backward(g, y); });
 }
 
 Tensor abs(const Tensor& x) {
@@ -57,10 +50,8 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor square(const Tensor& x) {
-  return record_unary("square", raw::square(x), x, x, [](const Tensor& g, const Tensor& x) {
-    return raw::floating_map(
-        "square_backward", [](auto dy, auto v) RG_KERNEL { return 2 * dy * v; }, g, x);
-  });
+  return record_unary("square", raw::square(x), x, x,
+                      [](const Tensor& g, const Tensor& x) { return raw::square_backward(g, x); });
 }
 
 Tensor pow(const Tensor& x, double exponent) {
@@ -78,24 +69,10 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
         const Tensor x = saved_x.unpack("pow"), e = saved_e.unpack("pow");
         Tensor gx, ge;
         if (x_needs) {
-          gx = raw::sum_to(raw::floating_map(
-                               "pow_backward",
-                               [](auto dy, auto v, auto p) RG_KERNEL {
-                                 using T = decltype(v);
-                                 return p == 0 ? T{0} : dy * p * std::pow(v, p - 1);
-                               },
-                               g, x, e),
-                           x_shape);
+          gx = raw::sum_to(raw::pow_backward_base(g, x, e), x_shape);
         }
         if (e_needs) {
-          ge = raw::sum_to(raw::floating_map(
-                               "pow_backward",
-                               [](auto dy, auto v, auto p) RG_KERNEL {
-                                 using T = decltype(v);
-                                 return (v == 0 && p >= 0) ? T{0} : dy * std::pow(v, p) * std::log(v);
-                               },
-                               g, x, e),
-                           e_shape);
+          ge = raw::sum_to(raw::pow_backward_exponent(g, x, e), e_shape);
         }
         return {gx, ge};
       });

@@ -6,6 +6,7 @@
 #include "core/ops/view.h"
 
 #if RECGRAD_WITH_CUDA
+#include "core/cuda/elementwise.h"
 #include "core/cuda/fill.h"
 #endif
 
@@ -29,16 +30,19 @@ void fill_(const Tensor& dst, double value) {
 
 void copy_(const Tensor& dst, const Tensor& src) {
   RG_CHECK(dst.device() == src.device(), "copy_: source on ", src.device(), " but destination on ", dst.device());
+#if RECGRAD_WITH_CUDA
   if (dst.device().is_cuda()) {
-    // Only the byte copy exists on CUDA so far; the strided/broadcasting/converting kernel is a later step.
-    RG_CHECK(src.dtype() == dst.dtype() && src.shape() == dst.shape() && src.is_contiguous() && dst.is_contiguous(),
-             "copy_: on ", dst.device(), " only dense copies of equal shape and dtype are implemented so far (got ",
-             src.shape(), " ", src.dtype(), " -> ", dst.shape(), " ", dst.dtype(), ")");
-    cuda::copy_bytes(dst.device_pointer(), dst.device(), src.device_pointer(), src.device(),
-                     static_cast<std::size_t>(src.numel()) * element_size(src.dtype()), "copy_");
+    const Tensor source = expand(src, dst.shape());
+    if (src.dtype() == dst.dtype() && src.shape() == dst.shape() && src.is_contiguous() && dst.is_contiguous()) {
+      cuda::copy_bytes(dst.device_pointer(), dst.device(), src.device_pointer(), src.device(),
+                       static_cast<std::size_t>(src.numel()) * element_size(src.dtype()), "copy_");
+    } else {
+      cuda::copy(dst, source);  // strided, broadcasting and/or converting
+    }
     dst.bump_version();
     return;
   }
+#endif
   const Tensor source = expand(src, dst.shape());
   visit_dtype(dst.dtype(), [&]<typename D>(D) {
     visit_dtype(src.dtype(), [&]<typename S>(S) {

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/cpu/vec_math.h"
+#include "core/ops/cuda_dispatch.h"
 
 namespace recgrad::raw {
 
@@ -71,36 +72,43 @@ RG_KERNEL inline SigmoidPair<T> sigmoid_pair(T z) {
 // ---- math ----
 
 Tensor exp(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("exp", cuda::UnaryOp::exp, ElementKinds::floating, x);
   return floating_map(
       "exp", [](auto v) RG_KERNEL { return vmath::exp(v); }, x);
 }
 
 Tensor log(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("log", cuda::UnaryOp::log, ElementKinds::floating, x);
   return floating_map(
       "log", [](auto v) RG_KERNEL { return std::log(v); }, x);
 }
 
 Tensor sqrt(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("sqrt", cuda::UnaryOp::sqrt, ElementKinds::floating, x);
   return floating_map(
       "sqrt", [](auto v) RG_KERNEL { return std::sqrt(v); }, x);
 }
 
 Tensor rsqrt(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("rsqrt", cuda::UnaryOp::rsqrt, ElementKinds::floating, x);
   return floating_map(
       "rsqrt", [](auto v) RG_KERNEL { return 1 / std::sqrt(v); }, x);
 }
 
 Tensor abs(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("abs", cuda::UnaryOp::abs, ElementKinds::numeric, x);
   return numeric_map(
       "abs", [](auto v) RG_KERNEL { return v < 0 ? -v : v; }, x);
 }
 
 Tensor square(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("square", cuda::UnaryOp::square, ElementKinds::numeric, x);
   return numeric_map(
       "square", [](auto v) RG_KERNEL { return v * v; }, x);
 }
 
 Tensor pow(const Tensor& x, double exponent) {
+  if (x.device().is_cuda()) return unary_on_cuda("pow", cuda::UnaryOp::pow_scalar, ElementKinds::floating, x, exponent);
   constexpr std::string_view op = "pow";
   if (exponent == 0.0)
     return floating_map(
@@ -128,6 +136,7 @@ Tensor pow(const Tensor& x, double exponent) {
 }
 
 Tensor pow(const Tensor& x, const Tensor& exponent) {
+  if (x.device().is_cuda()) return binary_on_cuda("pow", cuda::BinaryOp::pow, ElementKinds::floating, x, exponent);
   return floating_map(
       "pow", [](auto v, auto e) RG_KERNEL { return std::pow(v, e); }, x, exponent);
 }
@@ -135,6 +144,13 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
 Tensor clamp(const Tensor& x, double lo, double hi) {
   check_numeric(x, "clamp");
   check_clamp_bounds(lo, hi, x, "clamp");
+  if (x.device().is_cuda()) {
+    return visit_numeric(x.dtype(), "clamp", [&]<typename T>(T) {
+      return unary_on_cuda("clamp", cuda::UnaryOp::clamp, ElementKinds::numeric, x,
+                           static_cast<double>(clamp_bound<T>(lo, true)),
+                           static_cast<double>(clamp_bound<T>(hi, false)));
+    });
+  }
   return visit_numeric(x.dtype(), "clamp", [&]<typename T>(T) {
     const T low = clamp_bound<T>(lo, true), high = clamp_bound<T>(hi, false);
     return detail::map_as<T>(
@@ -145,21 +161,25 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 // ---- activations ----
 
 Tensor relu(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("relu", cuda::UnaryOp::relu, ElementKinds::floating, x);
   return floating_map(
       "relu", [](auto v) RG_KERNEL { return v < 0 ? decltype(v){0} : v; }, x);
 }
 
 Tensor sigmoid(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("sigmoid", cuda::UnaryOp::sigmoid, ElementKinds::floating, x);
   return floating_map(
       "sigmoid", [](auto v) RG_KERNEL { return vmath::sigmoid(v); }, x);
 }
 
 Tensor tanh(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("tanh", cuda::UnaryOp::tanh, ElementKinds::floating, x);
   return floating_map(
       "tanh", [](auto v) RG_KERNEL { return vmath::tanh(v); }, x);
 }
 
 Tensor silu(const Tensor& x) {
+  if (x.device().is_cuda()) return unary_on_cuda("silu", cuda::UnaryOp::silu, ElementKinds::floating, x);
   return floating_map(
       "silu", [](auto v) RG_KERNEL { return v * vmath::sigmoid(v); }, x);
 }
@@ -167,6 +187,11 @@ Tensor silu(const Tensor& x) {
 // Tanh form: 0.5 x (1 + tanh(u)) is computed as x * sigmoid(2u), the same
 // value without the cancellation of 1 + tanh(u) for negative x.
 Tensor gelu(const Tensor& x, GeluApproximation approximation) {
+  if (x.device().is_cuda()) {
+    return unary_on_cuda("gelu",
+                         approximation == GeluApproximation::Tanh ? cuda::UnaryOp::gelu_tanh : cuda::UnaryOp::gelu_erf,
+                         ElementKinds::floating, x);
+  }
   if (approximation == GeluApproximation::Tanh) {
     return floating_map(
         "gelu", [](auto v) RG_KERNEL { return v * vmath::sigmoid(2 * gelu_tanh_argument(v)); }, x);
@@ -178,11 +203,13 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
 // ---- backward kernels ----
 
 Tensor abs_backward(const Tensor& g, const Tensor& x) {
+  if (g.device().is_cuda()) return backward_on_cuda("abs_backward", cuda::BackwardOp::abs, g, x);
   return floating_map(
       "abs_backward", [](auto dy, auto v) RG_KERNEL { return dy * static_cast<decltype(v)>((v > 0) - (v < 0)); }, g, x);
 }
 
 Tensor pow_backward(const Tensor& g, const Tensor& x, double exponent) {
+  if (g.device().is_cuda()) return backward_on_cuda("pow_backward", cuda::BackwardOp::pow_scalar, g, x, exponent);
   constexpr std::string_view op = "pow_backward";
   if (exponent == 0.0)
     return floating_map(
@@ -206,6 +233,7 @@ Tensor pow_backward(const Tensor& g, const Tensor& x, double exponent) {
 }
 
 Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi) {
+  if (g.device().is_cuda()) return backward_on_cuda("clamp_backward", cuda::BackwardOp::clamp, g, x, lo, hi);
   check_clamp_bounds(lo, hi, x, "clamp_backward");
   return floating_map(
       "clamp_backward",
@@ -218,21 +246,25 @@ Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi) {
 }
 
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  if (g.device().is_cuda()) return backward_on_cuda("relu_backward", cuda::BackwardOp::relu, g, y);
   return floating_map(
       "relu_backward", [](auto dy, auto v) RG_KERNEL { return v > 0 ? dy : decltype(dy){0}; }, g, y);
 }
 
 Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
+  if (g.device().is_cuda()) return backward_on_cuda("sigmoid_backward", cuda::BackwardOp::sigmoid, g, y);
   return floating_map(
       "sigmoid_backward", [](auto dy, auto s) RG_KERNEL { return dy * s * (1 - s); }, g, y);
 }
 
 Tensor tanh_backward(const Tensor& g, const Tensor& y) {
+  if (g.device().is_cuda()) return backward_on_cuda("tanh_backward", cuda::BackwardOp::tanh, g, y);
   return floating_map(
       "tanh_backward", [](auto dy, auto t) RG_KERNEL { return dy * (1 - t * t); }, g, y);
 }
 
 Tensor silu_backward(const Tensor& g, const Tensor& x) {
+  if (g.device().is_cuda()) return backward_on_cuda("silu_backward", cuda::BackwardOp::silu, g, x);
   return floating_map(
       "silu_backward",
       [](auto dy, auto v) RG_KERNEL {
@@ -243,6 +275,11 @@ Tensor silu_backward(const Tensor& g, const Tensor& x) {
 }
 
 Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approximation) {
+  if (g.device().is_cuda()) {
+    return backward_on_cuda(
+        "gelu_backward",
+        approximation == GeluApproximation::Tanh ? cuda::BackwardOp::gelu_tanh : cuda::BackwardOp::gelu_erf, g, x);
+  }
   if (approximation == GeluApproximation::Tanh) {
     return floating_map(
         "gelu_backward",
@@ -262,6 +299,49 @@ Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approxi
         return dy * (vmath::normal_cdf(v) + v * density);
       },
       g, x);
+}
+
+Tensor sqrt_backward(const Tensor& g, const Tensor& y) {
+  if (g.device().is_cuda()) return backward_on_cuda("sqrt_backward", cuda::BackwardOp::sqrt, g, y);
+  return floating_map(
+      "sqrt_backward", [](auto dy, auto v) RG_KERNEL { return dy / (2 * v); }, g, y);
+}
+
+Tensor rsqrt_backward(const Tensor& g, const Tensor& y) {
+  if (g.device().is_cuda()) return backward_on_cuda("rsqrt_backward", cuda::BackwardOp::rsqrt, g, y);
+  return floating_map(
+      "rsqrt_backward", [](auto dy, auto v) RG_KERNEL { return static_cast<decltype(v)>(-0.5) * dy * v * v * v; }, g,
+      y);
+}
+
+Tensor square_backward(const Tensor& g, const Tensor& x) {
+  if (g.device().is_cuda()) return backward_on_cuda("square_backward", cuda::BackwardOp::square, g, x);
+  return floating_map(
+      "square_backward", [](auto dy, auto v) RG_KERNEL { return 2 * dy * v; }, g, x);
+}
+
+Tensor pow_backward_base(const Tensor& g, const Tensor& x, const Tensor& exponent) {
+  if (g.device().is_cuda()) return ternary_on_cuda("pow_backward", cuda::TernaryOp::pow_backward_base, g, x, exponent);
+  return floating_map(
+      "pow_backward",
+      [](auto dy, auto v, auto p) RG_KERNEL {
+        using T = decltype(v);
+        return p == 0 ? T{0} : dy * p * std::pow(v, p - 1);
+      },
+      g, x, exponent);
+}
+
+Tensor pow_backward_exponent(const Tensor& g, const Tensor& x, const Tensor& exponent) {
+  if (g.device().is_cuda()) {
+    return ternary_on_cuda("pow_backward", cuda::TernaryOp::pow_backward_exponent, g, x, exponent);
+  }
+  return floating_map(
+      "pow_backward",
+      [](auto dy, auto v, auto p) RG_KERNEL {
+        using T = decltype(v);
+        return (v == 0 && p >= 0) ? T{0} : dy * std::pow(v, p) * std::log(v);
+      },
+      g, x, exponent);
 }
 
 }  // namespace recgrad::raw

@@ -131,5 +131,15 @@ Tensor silu_backward(const Tensor& g, const Tensor& x);
 /// Tanh: g * (s + 2 x s (1 - s) u'), s = sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3),
 /// u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2) (since 1 + tanh(u) = 2 sigmoid(2u)).
 Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approximation);
+/// g / (2 y) with y = sqrt(x).
+Tensor sqrt_backward(const Tensor& g, const Tensor& y);
+/// -g y^3 / 2 with y = 1 / sqrt(x).
+Tensor rsqrt_backward(const Tensor& g, const Tensor& y);
+/// 2 g x.
+Tensor square_backward(const Tensor& g, const Tensor& x);
+/// The gradient of x^e with respect to the base: g e x^(e-1), 0 where e == 0 (broadcast shape).
+Tensor pow_backward_base(const Tensor& g, const Tensor& x, const Tensor& exponent);
+/// The gradient of x^e with respect to the exponent: g x^e log(x), 0 where x == 0 and e >= 0.
+Tensor pow_backward_exponent(const Tensor& g, const Tensor& x, const Tensor& exponent);
 
 }  // namespace recgrad::raw

@@ -1,0 +1,82 @@
+// Comparisons (bool results), masked_fill and the strided, dtype-converting copy on CUDA. Same rules as
+// core/ops/compare.cpp and copy.cpp: a floating tensor compares with a scalar in its own dtype, an integer
+// one in double; conversions are C++ static_casts.
+#include <type_traits>
+
+#include "core/cuda/elementwise.cuh"
+#include "core/cuda/elementwise.h"
+
+namespace recgrad::cuda {
+namespace {
+
+template <typename C>
+__device__ __forceinline__ bool compare_values(CompareOp op, C x, C y) {
+  switch (op) {
+    case CompareOp::eq:
+      return x == y;
+    case CompareOp::ne:
+      return x != y;
+    case CompareOp::lt:
+      return x < y;
+    case CompareOp::le:
+      return x <= y;
+    case CompareOp::gt:
+      return x > y;
+    case CompareOp::ge:
+      return x >= y;
+  }
+  return false;
+}
+
+template <typename T>
+struct CompareTensors {
+  CompareOp op;
+  __device__ bool operator()(T x, T y) const { return compare_values(op, x, y); }
+};
+
+/// C is T for floating T and double otherwise.
+template <typename T, typename C>
+struct CompareScalar {
+  CompareOp op;
+  C scalar;
+  __device__ bool operator()(T x) const { return compare_values(op, static_cast<C>(x), scalar); }
+};
+
+template <typename T>
+struct MaskedFill {
+  T value;
+  __device__ T operator()(T v, bool m) const { return m ? value : v; }
+};
+
+template <typename D, typename S>
+struct Convert {
+  __device__ D operator()(S x) const { return static_cast<D>(x); }
+};
+
+}  // namespace
+
+void compare(CompareOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  visit_dtype(a.dtype(),
+              [&]<typename T>(T) { launch_map<bool, T, T>("compare (CUDA)", out, CompareTensors<T>{op}, a, b); });
+}
+
+void compare_scalar(CompareOp op, const Tensor& out, const Tensor& a, double scalar) {
+  visit_dtype(a.dtype(), [&]<typename T>(T) {
+    using C = std::conditional_t<std::is_floating_point_v<T>, T, double>;
+    launch_map<bool, T>("compare (CUDA)", out, CompareScalar<T, C>{op, static_cast<C>(scalar)}, a);
+  });
+}
+
+void masked_fill(const Tensor& out, const Tensor& x, const Tensor& mask, double value) {
+  visit_dtype(out.dtype(), [&]<typename T>(T) {
+    launch_map<T, T, bool>("masked_fill (CUDA)", out, MaskedFill<T>{static_cast<T>(value)}, x, mask);
+  });
+}
+
+void copy(const Tensor& dst, const Tensor& src) {
+  visit_dtype(dst.dtype(), [&]<typename D>(D) {
+    visit_dtype(src.dtype(), [&]<typename S>(S) { launch_map<D, S>("copy_ (CUDA)", dst, Convert<D, S>{}, src); });
+  });
+}
+
+}  // namespace recgrad::cuda

@@ -5,6 +5,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops/activations.h"
 #include "autograd/ops/arithmetic.h"
+#include "autograd/ops/device.h"
 #include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/index.h"

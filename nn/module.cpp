@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "autograd/grad_mode.h"
+#include "core/cuda/runtime.h"
 #include "core/ops/copy.h"
 #include "nn/safetensors.h"
 
@@ -151,6 +152,66 @@ void Module::to_dtype(DType dtype) {
   }
 }
 
+namespace {
+
+// A copy on `device` of all of `storage` (every byte, so the views of it keep their offsets and strides).
+std::shared_ptr<Storage> copy_storage(const std::shared_ptr<Storage>& storage, Device device) {
+  const Tensor bytes = Tensor::from_storage(storage, {static_cast<std::int64_t>(storage->nbytes())}, {1}, 0, DType::u8);
+  return raw::to_device(bytes, device).storage();
+}
+
+}  // namespace
+
+Module& Module::to(Device device) {
+  struct Entry {
+    std::string name;
+    const char* kind;  // "parameter" or "buffer"
+    Tensor tensor;
+  };
+  std::vector<Entry> entries;
+  std::vector<std::pair<std::string, Tensor>> collected;
+  collect("", false, true, collected);
+  for (auto& [name, tensor] : collected) entries.push_back({name, "parameter", tensor});
+  collected.clear();
+  collect("", true, true, collected);
+  for (auto& [name, tensor] : collected) entries.push_back({name, "buffer", tensor});
+
+  // 1. Copy each storage once (however many tensors view it) and each gradient; nothing changes yet.
+  std::unordered_map<const Storage*, std::shared_ptr<Storage>> moved_storage;
+  std::unordered_map<const TensorImpl*, Tensor> moved_grad;
+  for (const Entry& entry : entries) {
+    const Tensor& tensor = entry.tensor;
+    try {
+      const std::shared_ptr<Storage>& storage = tensor.storage();
+      if (storage->device() != device && !moved_storage.contains(storage.get())) {
+        moved_storage[storage.get()] = copy_storage(storage, device);
+      }
+      const Tensor grad = tensor.grad();
+      if (grad.defined() && grad.device() != device && !moved_grad.contains(tensor.impl_ptr().get())) {
+        moved_grad[tensor.impl_ptr().get()] = raw::to_device(grad, device);
+      }
+    } catch (const Error& error) {
+      throw Error(detail::concat("Module::to(", device, "): cannot move ", entry.kind, " '", entry.name, "' (shape ",
+                                 tensor.shape(), " ", tensor.dtype(), ") from ", tensor.device(), ": ", error.what()));
+    }
+  }
+  if (moved_storage.empty() && moved_grad.empty() && device.is_cuda()) {
+    cuda::require_cuda_device(device, "Module::to");  // nothing to move: still refuse a GPU that is not there
+  }
+
+  // 2. Point every tensor at its copy (the old storages stay alive in `old` until the end).
+  std::vector<std::shared_ptr<Storage>> old;
+  for (const Entry& entry : entries) {
+    TensorImpl& impl = entry.tensor.impl();
+    if (const auto it = moved_storage.find(impl.storage.get()); it != moved_storage.end()) {
+      old.push_back(impl.storage);
+      impl.storage = it->second;
+    }
+    if (const auto it = moved_grad.find(&impl); it != moved_grad.end()) impl.grad = it->second.impl_ptr();
+  }
+  return *this;
+}
+
 StateDict Module::state_dict() const {
   StateDict state;
   // Own parameters, own buffers, then each child's, as PyTorch orders them.
@@ -194,13 +255,15 @@ LoadStateDictResult Module::load_state_dict(const StateDict& state, bool strict)
 
   NoGradGuard no_grad;
   for (const auto& [name, target] : own) {
-    if (const Tensor* source = state.find(name)) raw::copy_(target, *source);
+    if (const Tensor* source = state.find(name)) raw::copy_(target, raw::to_device(*source, target.device()));
   }
   return result;
 }
 
 void Module::save(const std::string& path, const std::map<std::string, std::string>& metadata) const {
-  save_safetensors(path, state_dict(), metadata);
+  StateDict on_cpu;
+  for (const auto& [name, tensor] : state_dict()) on_cpu.insert(name, raw::to_device(tensor, Device::cpu()));
+  save_safetensors(path, on_cpu, metadata);
 }
 
 LoadStateDictResult Module::load(const std::string& path, bool strict) {

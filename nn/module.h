@@ -82,6 +82,15 @@ class Module {
   /// Converts every floating parameter and buffer to `dtype` in place (the
   /// handles held by layers and optimizers see the change); gradients are dropped.
   void to_dtype(DType dtype);
+  /// Moves every parameter and buffer (any dtype) to `device` in place: the
+  /// handles held by layers and optimizers see the move, views keep sharing
+  /// their storage, and gradients move along. Everything is copied before
+  /// anything changes, so a failure (e.g. no GPU) leaves the module as it was;
+  /// the Error names the first tensor that could not be moved. State that an
+  /// optimizer already holds does not move (its next step throws): move the model
+  /// before the first step, or reload that state with the optimizer's
+  /// load_state_dict, which moves it. Returns *this.
+  Module& to(Device device);
 
   // ---- state ----
 
@@ -89,11 +98,13 @@ class Module {
   /// module, then buffers, then children). The tensors are the live handles, not copies.
   StateDict state_dict() const;
   /// Copies `state` into the parameters and buffers in place (no graph is
-  /// recorded). With `strict`, a missing or unexpected name throws an Error
-  /// listing every such name. A shape or dtype mismatch always throws, naming
-  /// the tensor and both shapes. Nothing is copied when anything is wrong.
+  /// recorded; a source may be on any device). With `strict`, a missing or
+  /// unexpected name throws an Error listing every such name. A shape or dtype
+  /// mismatch always throws, naming the tensor and both shapes. Nothing is
+  /// copied when anything is wrong.
   LoadStateDictResult load_state_dict(const StateDict& state, bool strict = true);
-  /// Writes state_dict() to a safetensors file (atomically; see nn/safetensors.h).
+  /// Writes state_dict() to a safetensors file (atomically; see nn/safetensors.h);
+  /// tensors on a GPU are copied to the CPU for it.
   void save(const std::string& path, const std::map<std::string, std::string>& metadata = {}) const;
   /// Reads a safetensors file and load_state_dict()s it.
   LoadStateDictResult load(const std::string& path, bool strict = true);

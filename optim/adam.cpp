@@ -12,6 +12,10 @@
 #include "core/factory.h"
 #include "core/ops/copy.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/optim_step.h"
+#endif
+
 namespace recgrad {
 
 namespace {
@@ -108,9 +112,10 @@ void Adam::step() {
     for (std::size_t i = 0; i < group.params.size(); ++i) {
       const Tensor& param = group.params[i];
       if (!param.grad().defined()) continue;
+      check_devices(param, param.grad(), find_state(param), g, i);
       const Tensor grad = raw::contiguous(param.grad());
-
       ParamState& state = this->state(param);
+
       if (state.step == 0) {  // first update: m = v = 0
         state.buffers["exp_avg"] = zeros_like(param);
         state.buffers["exp_avg_sq"] = zeros_like(param);
@@ -137,7 +142,19 @@ void Adam::step() {
           });
           break;
         case DeviceType::CUDA:
+#if RECGRAD_WITH_CUDA
+          cuda::adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                          {.decoupled = false,
+                           .weight_decay = weight_decay,
+                           .beta1 = beta1,
+                           .beta2 = beta2,
+                           .bias_correction2_sqrt = scalars.bias_correction2_sqrt,
+                           .eps = eps,
+                           .neg_step_size = scalars.neg_step_size});
+          break;
+#else
           throw_no_kernel(name(), param_key(g, i), param.device());
+#endif
       }
       param.bump_version();
     }

@@ -2,24 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "core/cpu/parallel.h"
+#include "core/cuda/runtime.h"
 #include "core/ops/binary.h"
 #include "core/ops/copy.h"
+
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/optim_step.h"
+#endif
 
 namespace recgrad {
 
 namespace {
 
-// sum |x|^p over a tensor (max |x| when p = inf), accumulated in double.
+// sum |x|^p over a CPU tensor (max |x| when p = inf), accumulated in double.
 double gradient_power_sum(const Tensor& grad, double p) {
   const Tensor x = raw::contiguous(grad);
-  switch (x.device().type) {
-    case DeviceType::CPU:
-      break;
-    case DeviceType::CUDA:
-      throw Error(detail::concat("clip_grad_norm_: gradient on ", x.device(), " is not supported yet (CPU only)"));
-  }
   return visit_floating(x.dtype(), "clip_grad_norm_", [&]<typename T>(T) {
     const T* data = x.data<T>();
     const std::int64_t n = x.numel();
@@ -38,16 +38,47 @@ double gradient_power_sum(const Tensor& grad, double p) {
   });
 }
 
+// power_sums of the gradients `grads` (all on one CUDA device), computed there with one synchronisation.
+std::vector<double> cuda_power_sums(const std::vector<Tensor>& grads, double p) {
+  const Device device = grads.front().device();
+  RG_CHECK(cuda::cuda_available(), "clip_grad_norm_: a gradient is on ", device,
+           " but CUDA is unavailable: ", cuda::cuda_unavailable_reason());
+#if RECGRAD_WITH_CUDA
+  return cuda::power_sums(grads, p);
+#else
+  (void)p;
+  throw Error(detail::concat("clip_grad_norm_: a gradient is on ", device, " but this build has no CUDA backend"));
+#endif
+}
+
 }  // namespace
 
 double grad_norm(const std::vector<Tensor>& params, double norm_type) {
   RG_CHECK(norm_type > 0, "clip_grad_norm_: norm_type must be > 0 (or inf), got ", norm_type);
-  double total = 0;
+  std::vector<Tensor> grads;
   for (const Tensor& param : params) {
     RG_CHECK(param.defined(), "clip_grad_norm_: a parameter is undefined");
-    const Tensor grad = param.grad();
-    if (!grad.defined()) continue;
-    const double part = gradient_power_sum(grad, norm_type);
+    if (param.grad().defined()) grads.push_back(param.grad());
+  }
+  // One part per gradient: CPU ones here, CUDA ones on their device (batched, one wait per device).
+  std::vector<double> parts(grads.size(), 0.0);
+  std::map<int, std::vector<std::size_t>> on_gpu;  // CUDA ordinal -> positions in grads
+  for (std::size_t k = 0; k < grads.size(); ++k) {
+    if (grads[k].device().is_cuda()) {
+      on_gpu[grads[k].device().index].push_back(k);
+    } else {
+      parts[k] = gradient_power_sum(grads[k], norm_type);
+    }
+  }
+  for (const auto& [ordinal, positions] : on_gpu) {
+    std::vector<Tensor> batch;
+    for (const std::size_t k : positions) batch.push_back(grads[k]);
+    const std::vector<double> sums = cuda_power_sums(batch, norm_type);
+    for (std::size_t j = 0; j < positions.size(); ++j) parts[positions[j]] = sums[j];
+  }
+  // Combined in parameter order, whatever the devices.
+  double total = 0;
+  for (const double part : parts) {
     total = std::isinf(norm_type) ? (std::isnan(part) ? part : std::max(total, part)) : total + part;
   }
   if (std::isinf(norm_type)) return total;

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "core/cuda/runtime.h"
 #include "core/ops/copy.h"
 
 namespace recgrad {
@@ -37,6 +38,25 @@ const Tensor& Optimizer::buffer(const ParamState& state, const std::string& buff
            "' has taken ", state.step, " steps but has no '", buffer,
            "' state (was a state_dict of another optimizer loaded?)");
   return it->second;
+}
+
+void Optimizer::check_devices(const Tensor& param, const Tensor& grad, const ParamState* state, std::size_t group,
+                              std::size_t index) const {
+  const Device device = param.device();
+  RG_CHECK(grad.device() == device, name_, ".step: the gradient of parameter '", param_key(group, index), "' is on ",
+           grad.device(), " but the parameter is on ", device);
+  if (state != nullptr) {
+    for (const auto& [buffer, tensor] : state->buffers) {
+      RG_CHECK(!tensor.defined() || tensor.device() == device, name_, ".step: state '", buffer, "' of parameter '",
+               param_key(group, index), "' is on ", tensor.device(), " but the parameter is on ", device,
+               " (move the model before creating the optimizer, or reload the state with load_state_dict, which "
+               "moves it to the parameters' devices)");
+    }
+  }
+  if (device.is_cuda() && !cuda::cuda_available()) {
+    throw Error(detail::concat(name_, ".step: parameter '", param_key(group, index), "' is on ", device,
+                               " but CUDA is unavailable: ", cuda::cuda_unavailable_reason()));
+  }
 }
 
 void Optimizer::zero_grad() {
@@ -194,9 +214,9 @@ void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
              " but the parameter has shape ", param.shape());
     RG_CHECK(is_floating(tensor.dtype()), name_, ".load_state_dict: state '", buffer, "' of parameter '", label,
              "' has dtype ", tensor.dtype(), "; expected a floating dtype");
-    RG_CHECK(tensor.device() == param.device(), name_, ".load_state_dict: state '", buffer, "' of parameter '", label,
-             "' is on ", tensor.device(), " but the parameter is on ", param.device());
-    state[param.impl_ptr().get()].buffers[buffer] = raw::clone(raw::to_dtype(tensor, param.dtype()));
+    // As torch: the state follows its parameter to the parameter's device (and dtype).
+    state[param.impl_ptr().get()].buffers[buffer] =
+        raw::clone(raw::to_dtype(raw::to_device(tensor, param.device()), param.dtype()));
   }
 
   // 3. Every option must be valid before anything changes.

@@ -83,10 +83,12 @@ class Optimizer {
   const ParamState* find_state(const Tensor& param) const;
 
   /// A deep copy of the state and of every group's options (see OptimizerStateDict).
+  /// The state tensors stay on their parameters' devices (move them to the CPU to save them).
   OptimizerStateDict state_dict() const;
   /// Replaces the state and the groups' options with those of `dict`, which must
   /// come from an optimizer with the same groups, parameter names and shapes.
-  /// Tensors are copied (and converted to each parameter's dtype). Everything is
+  /// Tensors are copied to each parameter's device and converted to its dtype (so
+  /// a state saved from a GPU run loads into a CPU one and back). Everything is
   /// checked before anything changes: a bad dict leaves this optimizer as it was.
   void load_state_dict(const OptimizerStateDict& dict);
 
@@ -103,6 +105,11 @@ class Optimizer {
   /// Buffer `buffer` of the state of parameter `index` of group `group`; throws
   /// when it is missing (e.g. a state_dict of another optimizer was loaded).
   const Tensor& buffer(const ParamState& state, const std::string& buffer, std::size_t group, std::size_t index) const;
+  /// Throws naming the parameter unless its gradient and every buffer of its
+  /// `state` (null when it has none yet) are on the parameter's device, and, for
+  /// a CUDA parameter, unless CUDA is usable. step() calls it before touching state.
+  void check_devices(const Tensor& param, const Tensor& grad, const ParamState* state, std::size_t group,
+                     std::size_t index) const;
   /// Throws a recgrad::Error naming the optimizer, the group and the option when
   /// an option of `group` (complete, defaults filled in) is out of range.
   virtual void check_options(const ParamGroup& group, std::size_t group_index) const = 0;
@@ -121,7 +128,7 @@ void check_option_range(const std::string& optimizer, std::size_t group_index, c
                         double lo, double hi, bool hi_inclusive);
 
 /// Throws the error an optimizer step gives for a parameter on a device that
-/// has no kernel for it yet (CUDA, for now).
+/// has no kernel for it in this build (CUDA without the CUDA backend).
 [[noreturn]] void throw_no_kernel(const std::string& optimizer, const std::string& param, Device device);
 
 }  // namespace recgrad

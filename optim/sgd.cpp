@@ -11,6 +11,10 @@
 #include "core/factory.h"
 #include "core/ops/copy.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/optim_step.h"
+#endif
+
 namespace recgrad {
 
 namespace {
@@ -82,15 +86,17 @@ void SGD::step() {
     for (std::size_t i = 0; i < group.params.size(); ++i) {
       const Tensor& param = group.params[i];
       if (!param.grad().defined()) continue;
+      check_devices(param, param.grad(), find_state(param), g, i);
       const Tensor grad = raw::contiguous(param.grad());
-
       ParamState& state = this->state(param);
+
       Tensor momentum_buffer;
       bool first_step = false;
       if (momentum != 0) {
         Tensor& buf = state.buffers["momentum_buffer"];
         first_step = !buf.defined();  // as torch: the buffer is created from the first gradient
-        if (first_step) buf = empty_like(param);
+        // The CUDA kernel reads every array it writes: zeros there, not uninitialised memory.
+        if (first_step) buf = param.device().is_cpu() ? empty_like(param) : zeros_like(param);
         momentum_buffer = buf;
       }
       state.step += 1;
@@ -104,7 +110,18 @@ void SGD::step() {
           });
           break;
         case DeviceType::CUDA:
+#if RECGRAD_WITH_CUDA
+          cuda::sgd_step(param, grad, momentum_buffer,
+                         {.lr = lr,
+                          .momentum = momentum,
+                          .dampening = dampening,
+                          .weight_decay = weight_decay,
+                          .nesterov = nesterov,
+                          .first_step = first_step});
+          break;
+#else
           throw_no_kernel(name(), param_key(g, i), param.device());
+#endif
       }
       param.bump_version();
     }

@@ -9,6 +9,10 @@
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/loss.h"
+#endif
+
 namespace recgrad::raw {
 
 namespace {
@@ -45,6 +49,9 @@ std::vector<std::int64_t> checked_targets(const Tensor& targets, std::int64_t cl
 CrossEntropyRows cross_entropy_rows(const Tensor& logits, const Tensor& targets, std::int64_t ignore_index,
                                     double label_smoothing) {
   check_cross_entropy_inputs(logits, targets, label_smoothing);
+#if RECGRAD_WITH_CUDA
+  if (logits.device().is_cuda()) return cuda::cross_entropy_rows(logits, targets, ignore_index, label_smoothing);
+#endif
   const std::int64_t rows = logits.shape()[0], classes = logits.shape()[1];
   const std::vector<std::int64_t> target = checked_targets(targets, classes, ignore_index);
   CrossEntropyRows out;
@@ -97,6 +104,11 @@ CrossEntropyRows cross_entropy_rows(const Tensor& logits, const Tensor& targets,
 
 Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const CrossEntropyRows& rows,
                               const Tensor& row_grad, double scale, std::int64_t ignore_index, double label_smoothing) {
+#if RECGRAD_WITH_CUDA
+  if (logits.device().is_cuda()) {
+    return cuda::cross_entropy_backward(logits, targets, rows, row_grad, scale, ignore_index, label_smoothing);
+  }
+#endif
   const std::int64_t n = logits.shape()[0], classes = logits.shape()[1];
   const std::vector<std::int64_t> target = targets.to_vector<std::int64_t>();
   const Tensor x = raw::contiguous(logits);
@@ -148,6 +160,9 @@ T stable_sigmoid(T x) {
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets) {
   check_binary_cross_entropy(logits, targets);
+#if RECGRAD_WITH_CUDA
+  if (logits.device().is_cuda()) return cuda::binary_cross_entropy_with_logits(logits, targets);
+#endif
   Tensor out = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   visit_floating(logits.dtype(), "binary_cross_entropy_with_logits", [&]<typename T>(T) {
     cpu::map<T, T, T>(
@@ -158,9 +173,14 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 
 BinaryCrossEntropyGrads binary_cross_entropy_with_logits_backward(const Tensor& logits, const Tensor& targets,
                                                                   const Tensor& grad, double scale, bool want_targets) {
+  const Tensor g = raw::expand(grad, logits.shape());
+#if RECGRAD_WITH_CUDA
+  if (logits.device().is_cuda()) {
+    return cuda::binary_cross_entropy_with_logits_backward(logits, targets, g, scale, want_targets);
+  }
+#endif
   BinaryCrossEntropyGrads out;
   out.logits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-  const Tensor g = raw::expand(grad, logits.shape());
   visit_floating(logits.dtype(), "binary_cross_entropy_with_logits", [&]<typename T>(T) {
     const T s = static_cast<T>(scale);
     cpu::map<T, T, T, T>(

@@ -10,6 +10,10 @@
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/norm.h"
+#endif
+
 namespace recgrad::raw {
 
 namespace {
@@ -33,7 +37,12 @@ T lane_sum(std::int64_t n, Term term) {
 // of elements normalized together.
 std::int64_t check_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                         std::string_view op) {
-  RG_CHECK(x.device().is_cpu(), op, ": device ", x.device(), " not supported in this build");
+#if RECGRAD_WITH_CUDA
+  const bool supported_device = x.device().is_cpu() || x.device().is_cuda();
+#else
+  const bool supported_device = x.device().is_cpu();
+#endif
+  RG_CHECK(supported_device, op, ": device ", x.device(), " not supported in this build");
   RG_CHECK(is_floating(x.dtype()), op, ": expected a floating input (f32 or f64), got ", x.dtype(), " ", x.shape());
   const std::size_t k = normalized_shape.size();
   bool trailing = k >= 1 && k <= x.shape().size();
@@ -170,12 +179,21 @@ NormGrads norm_backward(const Tensor& grad_out, const Tensor& x_in, const NormFo
 NormForward layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                        double eps) {
   const std::int64_t n = check_norm(x, normalized_shape, weight, bias, "layer_norm");
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::norm_forward(x, n, weight, bias, eps, /*centered=*/true);
+#endif
   return visit_floating(x.dtype(), "layer_norm",
                         [&]<typename T>(T) { return norm_forward<T>(x, n, weight, bias, eps, true); });
 }
 
 NormGrads layer_norm_backward(const Tensor& grad_out, const Tensor& x, const NormForward& saved, const Tensor& weight,
                               const Shape& normalized_shape, bool need_x, bool need_weight, bool need_bias) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) {
+    return cuda::norm_backward(grad_out, x, saved, weight, normalized_shape, /*centered=*/true, need_x, need_weight,
+                               need_bias);
+  }
+#endif
   const std::int64_t n = numel_of(normalized_shape);
   NormGrads grads = visit_floating(x.dtype(), "layer_norm_backward", [&]<typename T>(T) {
     return norm_backward<T>(grad_out, x, saved, weight, n, true, need_x, need_weight, need_bias);
@@ -186,12 +204,21 @@ NormGrads layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Nor
 
 NormForward rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, double eps) {
   const std::int64_t n = check_norm(x, normalized_shape, weight, Tensor(), "rms_norm");
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::norm_forward(x, n, weight, Tensor(), eps, /*centered=*/false);
+#endif
   return visit_floating(x.dtype(), "rms_norm",
                         [&]<typename T>(T) { return norm_forward<T>(x, n, weight, Tensor(), eps, false); });
 }
 
 NormGrads rms_norm_backward(const Tensor& grad_out, const Tensor& x, const NormForward& saved, const Tensor& weight,
                             const Shape& normalized_shape, bool need_x, bool need_weight) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) {
+    return cuda::norm_backward(grad_out, x, saved, weight, normalized_shape, /*centered=*/false, need_x, need_weight,
+                               /*need_bias=*/false);
+  }
+#endif
   const std::int64_t n = numel_of(normalized_shape);
   return visit_floating(x.dtype(), "rms_norm_backward", [&]<typename T>(T) {
     return norm_backward<T>(grad_out, x, saved, weight, n, false, need_x, need_weight, false);

@@ -11,6 +11,10 @@
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/reduce.h"
+#endif
+
 namespace recgrad::raw {
 
 ReducePlan plan_reduction(const Tensor& input, const std::vector<std::int64_t>& dims, bool keepdim,
@@ -66,6 +70,9 @@ bool reduces_leading_block(const Tensor& input, const ReducePlan& plan) {
 
 Tensor sum(const Tensor& input, const std::vector<std::int64_t>& dims, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "sum");
+#if RECGRAD_WITH_CUDA
+  if (input.device().is_cuda()) return cuda::sum(input, plan);
+#endif
   Tensor out = Tensor::empty(plan.out_shape, input.dtype(), input.device());
   visit_numeric(input.dtype(), "sum", [&]<typename T>(T) {
     T* result = out.data<T>();
@@ -154,6 +161,9 @@ ValuesIndices extreme_along_dim(const Tensor& input, std::int64_t dim, bool keep
   const AxisLayout layout = axis_layout(input.shape(), dim, op);
   RG_CHECK(layout.size > 0 || layout.outer * layout.inner == 0, op, ": cannot reduce dimension ", layout.dim,
            " of extent 0 (input ", input.dtype(), " ", input.shape(), ")");
+#if RECGRAD_WITH_CUDA
+  if (input.device().is_cuda()) return cuda::extreme_along_dim(input, layout.dim, keepdim, kMax, op);
+#endif
   const Shape out_shape = reduced_shape(input.shape(), layout.dim, keepdim);
   ValuesIndices out{Tensor::empty(out_shape, input.dtype(), input.device()),
                     Tensor::empty(out_shape, DType::i64, input.device())};
@@ -204,6 +214,9 @@ Tensor extreme_over_dims(const Tensor& input, const std::vector<std::int64_t>& d
   const ReducePlan plan = plan_reduction(input, dims, keepdim, op);
   RG_CHECK(plan.inner > 0 || plan.outer == 0, op, ": cannot reduce over zero elements (input ", input.dtype(), " ",
            input.shape(), ")");
+#if RECGRAD_WITH_CUDA
+  if (input.device().is_cuda()) return cuda::extreme_over_dims(input, plan, kMax, op);
+#endif
   return visit_numeric(input.dtype(), op, [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [](const T* row, std::int64_t n) {
       T best = row[0];
@@ -239,6 +252,9 @@ Tensor amin(const Tensor& input, const std::vector<std::int64_t>& dims, bool kee
 Tensor var(const Tensor& input, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "var");
   RG_CHECK(correction >= 0, "var: correction must be >= 0, got ", correction);
+#if RECGRAD_WITH_CUDA
+  if (input.device().is_cuda()) return cuda::var(input, plan, correction);
+#endif
   const double denominator = std::max<double>(0.0, static_cast<double>(plan.inner - correction));
   return visit_floating(input.dtype(), "var", [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [denominator](const T* row, std::int64_t n) {
@@ -255,6 +271,9 @@ Tensor var(const Tensor& input, const std::vector<std::int64_t>& dims, std::int6
 Tensor norm(const Tensor& input, double p, const std::vector<std::int64_t>& dims, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "norm");
   RG_CHECK(!std::isnan(p), "norm: p must not be NaN");
+#if RECGRAD_WITH_CUDA
+  if (input.device().is_cuda()) return cuda::norm(input, plan, p);
+#endif
   return visit_floating(input.dtype(), "norm", [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [p](const T* row, std::int64_t n) -> T {
       if (std::isinf(p)) {
@@ -287,6 +306,9 @@ Tensor norm(const Tensor& input, double p, const std::vector<std::int64_t>& dims
 
 Tensor logsumexp(const Tensor& input, const std::vector<std::int64_t>& dims, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "logsumexp");
+#if RECGRAD_WITH_CUDA
+  if (input.device().is_cuda()) return cuda::logsumexp(input, plan);
+#endif
   return visit_floating(input.dtype(), "logsumexp", [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [](const T* row, std::int64_t n) -> T {
       T top = cpu::row_max(row, n);
@@ -300,6 +322,9 @@ Tensor scatter_selected(const Tensor& src, const Tensor& index, const Shape& sha
   RG_CHECK(index.dtype() == DType::i64 && index.shape() == src.shape(), "scatter_selected: index ", index.dtype(), " ",
            index.shape(), " does not match source ", src.dtype(), " ", src.shape());
   const AxisLayout layout = axis_layout(shape, dim, "scatter_selected");
+#if RECGRAD_WITH_CUDA
+  if (src.device().is_cuda()) return cuda::scatter_selected(src, index, shape, layout);
+#endif
   const std::int64_t count = src.dim() == 0 ? 1 : src.shape()[layout.dim];
   Tensor out = Tensor::empty(shape, src.dtype(), src.device());
   const Tensor values = raw::contiguous(src);
@@ -326,6 +351,9 @@ Tensor scatter_selected(const Tensor& src, const Tensor& index, const Shape& sha
 
 Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tensor& grad_kept,
                         const std::vector<std::int64_t>& dims) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::share_among_ties(x, selected_kept, grad_kept, dims);
+#endif
   const Shape& shape = x.shape();
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   visit_floating(x.dtype(), "share_among_ties", [&]<typename T>(T) {
@@ -341,6 +369,9 @@ Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tens
 
 Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<std::int64_t>& dims,
                     std::int64_t correction) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::var_backward(x, grad_kept, dims, correction);
+#endif
   const ReducePlan plan = plan_reduction(x, dims, true, "var");
   const double count = static_cast<double>(plan.inner);
   const double scale = 2.0 / std::max<double>(0.0, count - static_cast<double>(correction));
@@ -359,6 +390,9 @@ Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<
 
 Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& grad_kept, double p,
                      const std::vector<std::int64_t>& dims) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::norm_backward(x, norm_kept, grad_kept, p, dims);
+#endif
   const Shape& shape = x.shape();
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   visit_floating(x.dtype(), "norm", [&]<typename T>(T) {
@@ -394,6 +428,9 @@ Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& gra
 }
 
 Tensor logsumexp_backward(const Tensor& x, const Tensor& lse_kept, const Tensor& grad_kept) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::logsumexp_backward(x, lse_kept, grad_kept);
+#endif
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   visit_floating(x.dtype(), "logsumexp", [&]<typename T>(T) {
     cpu::map<T, T, T, T>(

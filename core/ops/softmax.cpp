@@ -8,6 +8,10 @@
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/softmax.h"
+#endif
+
 namespace recgrad::raw {
 
 namespace {
@@ -64,6 +68,9 @@ void check_same(const Tensor& y, const Tensor& grad, std::string_view op) {
 }  // namespace
 
 Tensor softmax(const Tensor& x, std::int64_t dim) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::softmax(x, dim, false);
+#endif
   return visit_floating(x.dtype(), "softmax", [&]<typename T>(T) {
     return map_rows<T>(
         "softmax", dim,
@@ -78,6 +85,9 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::softmax(x, dim, true);
+#endif
   return visit_floating(x.dtype(), "log_softmax", [&]<typename T>(T) {
     return map_rows<T>(
         "log_softmax", dim,
@@ -92,6 +102,9 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
 
 Tensor softmax_backward(const Tensor& y, const Tensor& grad, std::int64_t dim) {
   check_same(y, grad, "softmax_backward");
+#if RECGRAD_WITH_CUDA
+  if (y.device().is_cuda()) return cuda::softmax_backward(y, grad, dim, false);
+#endif
   return visit_floating(y.dtype(), "softmax_backward", [&]<typename T>(T) {
     return map_rows<T>(
         "softmax_backward", dim,
@@ -106,6 +119,9 @@ Tensor softmax_backward(const Tensor& y, const Tensor& grad, std::int64_t dim) {
 
 Tensor log_softmax_backward(const Tensor& y, const Tensor& grad, std::int64_t dim) {
   check_same(y, grad, "log_softmax_backward");
+#if RECGRAD_WITH_CUDA
+  if (y.device().is_cuda()) return cuda::softmax_backward(y, grad, dim, true);
+#endif
   return visit_floating(y.dtype(), "log_softmax_backward", [&]<typename T>(T) {
     return map_rows<T>(
         "log_softmax_backward", dim,

@@ -6,6 +6,10 @@
 #include "core/cpu/parallel.h"
 #include "core/ops/copy.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/random.h"
+#endif
+
 namespace recgrad {
 
 Tensor empty(const Shape& shape, TensorOptions options) { return Tensor::empty(shape, options.dtype, options.device); }
@@ -72,6 +76,14 @@ Tensor randn(const Shape& shape, TensorOptions options, Generator* generator) {
   const std::int64_t n = numel_of(shape);
   const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>((n + 1) / 2));
   const std::uint64_t seed = gen.seed();
+#if RECGRAD_WITH_CUDA
+  if (options.device.is_cuda()) {  // drawn on the GPU from the same counters (core/cuda/random.h)
+    visit_floating(options.dtype, "randn", [](auto) {});
+    Tensor out = Tensor::empty(shape, options.dtype, options.device);
+    cuda::randn(out, seed, start);
+    return out;
+  }
+#endif
   Tensor host = Tensor::empty(shape, options.dtype);
   visit_floating(options.dtype, "randn", [&]<typename T>(T) {
     T* data = host.data<T>();
@@ -89,12 +101,22 @@ Tensor randn(const Shape& shape, TensorOptions options, Generator* generator) {
   return raw::to_device(host, options.device);
 }
 
-// Element i uses word (i % 4) of Philox block (start + i / 4).
+// Element i uses word (i % 4) of Philox block (start + i / 4). The scaling is
+// one explicit fused multiply-add, so that the CUDA kernel (which computes the
+// same fma) gives the same bits whatever the compilers would contract.
 Tensor rand(const Shape& shape, double low, double high, TensorOptions options, Generator* generator) {
   Generator& gen = pick(generator);
   const std::int64_t n = numel_of(shape);
   const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>((n + 3) / 4));
   const std::uint64_t seed = gen.seed();
+#if RECGRAD_WITH_CUDA
+  if (options.device.is_cuda()) {  // drawn on the GPU from the same counters (core/cuda/random.h)
+    visit_floating(options.dtype, "rand", [](auto) {});
+    Tensor out = Tensor::empty(shape, options.dtype, options.device);
+    cuda::rand(out, low, high, seed, start);
+    return out;
+  }
+#endif
   Tensor host = Tensor::empty(shape, options.dtype);
   visit_floating(options.dtype, "rand", [&]<typename T>(T) {
     T* data = host.data<T>();
@@ -102,7 +124,7 @@ Tensor rand(const Shape& shape, double low, double high, TensorOptions options, 
       for (std::int64_t i = begin; i < end; ++i) {
         const auto words = philox4x32(seed, start + static_cast<std::uint64_t>(i / 4), 0);
         const double u = uniform_from_bits(words[static_cast<std::size_t>(i % 4)]);
-        data[i] = static_cast<T>(low + (high - low) * u);
+        data[i] = static_cast<T>(std::fma(high - low, u, low));
       }
     });
   });

@@ -9,6 +9,10 @@
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/index.h"
+#endif
+
 namespace recgrad::raw {
 
 namespace {
@@ -24,8 +28,19 @@ std::string position_str(std::int64_t flat, const Shape& shape) {
 }
 
 // Throws naming `op` unless every index value lies in [0, bound). `index` is dense.
+// On a GPU the values are checked by a kernel, and only the first bad position
+// and its value come back (one small read, which waits for the GPU): the same
+// message, and no copy of the whole index to the host.
 template <typename I>
 void check_index_range(const Tensor& index, std::int64_t bound, std::int64_t dim, std::string_view op) {
+#if RECGRAD_WITH_CUDA
+  if (index.device().is_cuda()) {
+    const cuda::InvalidIndex bad = cuda::first_invalid_index(index, bound, std::string(op).c_str());
+    RG_CHECK(bad.position < 0, op, ": index ", bad.value, " at position ", position_str(bad.position, index.shape()),
+             " is out of range for dimension ", dim, " of size ", bound);
+    return;
+  }
+#endif
   const I* values = index.data<I>();
   const std::int64_t n = index.numel();
   for (std::int64_t i = 0; i < n; ++i) {
@@ -35,14 +50,25 @@ void check_index_range(const Tensor& index, std::int64_t bound, std::int64_t dim
   }
 }
 
-void check_cpu(const Tensor& t, std::string_view op) {
+// Throws naming `op` unless `t` is on a device this build has kernels for:
+// the CPU, or a GPU when the CUDA backend is built in.
+void check_device(const Tensor& t, std::string_view op) {
+#if RECGRAD_WITH_CUDA
+  if (t.device().is_cuda()) return;
+#endif
   RG_CHECK(t.device().is_cpu(), op, ": device ", t.device(), " not supported in this build");
 }
 
-// An index tensor as a dense tensor of i64 or i32 (throws naming `op` otherwise).
-Tensor dense_index(const Tensor& index, std::string_view op) {
+// Throws naming `op` unless `t` (the op's `what`) is on `device`, the device of the op's first input.
+void check_same_device(const Tensor& t, Device device, std::string_view what, std::string_view op) {
+  RG_CHECK(t.device() == device, op, ": the ", what, " is on ", t.device(), " but the input is on ", device);
+}
+
+// An index tensor as a dense tensor of i64 or i32 on `device` (throws naming `op` otherwise).
+Tensor dense_index(const Tensor& index, Device device, std::string_view op) {
   visit_index(index.dtype(), op, [](auto) {});
-  check_cpu(index, op);
+  check_device(index, op);
+  check_same_device(index, device, "index", op);
   return raw::contiguous(index);
 }
 
@@ -123,12 +149,25 @@ void check_index_shape(const Tensor& index, const Tensor& ref, int dim, bool exc
   }
 }
 
-// The index_select kernel; `op` names the caller in errors.
-Tensor index_select_impl(const Tensor& x, std::int64_t dim, const Tensor& index, std::string_view op) {
-  check_cpu(x, op);
+// The index_select kernel; `op` names the caller in errors. `indices_checked`:
+// the caller has already checked the index values against x's extent.
+Tensor index_select_impl(const Tensor& x, std::int64_t dim, const Tensor& index, std::string_view op,
+                         bool indices_checked = false) {
+  check_device(x, op);
   RG_CHECK(index.dim() <= 1, op, ": index must be 0-D or 1-D, got shape ", index.shape());
   const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), op);
-  const Tensor idx = dense_index(index, op);
+  const Tensor idx = dense_index(index, x.device(), op);
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) {  // strided x is read in place, without a dense copy
+    const std::int64_t extent = x.dim() == 0 ? 1 : x.shape()[d];
+    if (!indices_checked) {
+      visit_index(idx.dtype(), op, [&]<typename I>(I) { check_index_range<I>(idx, extent, d, op); });
+    }
+    const Tensor x_1d = x.dim() == 0 ? x.as_strided({1}, {1}, x.offset()) : x;
+    const Tensor out = cuda::index_select(x_1d, d, idx, std::string(op).c_str());
+    return x.dim() == 0 ? raw::view(out, {}) : out;
+  }
+#endif
   const Tensor src = raw::contiguous(x);
   const Shape src_shape = x.dim() == 0 ? Shape{1} : x.shape();
   const DimSplit s = split_at(src_shape, d);
@@ -137,7 +176,7 @@ Tensor index_select_impl(const Tensor& x, std::int64_t dim, const Tensor& index,
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   const std::int64_t count = idx.numel(), inner = s.inner;
   visit_index(idx.dtype(), op, [&]<typename I>(I) {
-    check_index_range<I>(idx, s.extent, d, op);
+    if (!indices_checked) check_index_range<I>(idx, s.extent, d, op);
     const I* ids = idx.data<I>();
     const std::size_t row_bytes = static_cast<std::size_t>(inner) * element_size(x.dtype());
     const auto* in = static_cast<const char*>(src.raw_data());
@@ -180,13 +219,14 @@ void index_add_kernel(T* dst, const T* src, const I* ids, DimSplit s, std::int64
 
 void index_add_impl(const Tensor& dst, std::int64_t dim, const Tensor& index, const Tensor& src, std::int64_t skip,
                     std::string_view op) {
-  check_cpu(dst, op);
+  check_device(dst, op);
+  check_same_device(src, dst.device(), "source", op);
   RG_CHECK(dst.dtype() == src.dtype(), op, ": destination ", dst.dtype(), " ", dst.shape(), " and source ", src.dtype(),
            " ", src.shape(), " have different dtypes");
   RG_CHECK(dst.is_contiguous(), op, ": the destination must be dense, got strides ", dst.strides());
   RG_CHECK(index.dim() <= 1, op, ": index must be 0-D or 1-D, got shape ", index.shape());
   const int d = normalize_dim(dim, std::max<std::int64_t>(dst.dim(), 1), op);
-  const Tensor idx = dense_index(index, op);
+  const Tensor idx = dense_index(index, dst.device(), op);
   const Shape dst_shape = dst.dim() == 0 ? Shape{1} : dst.shape();
   Shape expected = dst_shape;
   expected[d] = idx.numel();
@@ -195,6 +235,15 @@ void index_add_impl(const Tensor& dst, std::int64_t dim, const Tensor& index, co
            " with dimension ", d, " indexed by ", idx.numel(), " indices)");
   const DimSplit s = split_at(dst_shape, d);
   const Tensor source = raw::contiguous(src);
+#if RECGRAD_WITH_CUDA
+  if (dst.device().is_cuda()) {
+    visit_index(idx.dtype(), op, [&]<typename I>(I) { check_index_range<I>(idx, s.extent, d, op); });
+    visit_numeric(dst.dtype(), op, [](auto) {});
+    cuda::index_add_(dst, d, idx, source, skip, std::string(op).c_str());
+    dst.bump_version();
+    return;
+  }
+#endif
   visit_index(idx.dtype(), op, [&]<typename I>(I) {
     check_index_range<I>(idx, s.extent, d, op);
     visit_numeric(dst.dtype(), op, [&]<typename T>(T) {
@@ -213,9 +262,11 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   const int d = normalize_dim(dim, first.dim(), "cat");
   Shape out_shape = first.shape();
   out_shape[d] = 0;
+  check_device(first, "cat");
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
-    check_cpu(t, "cat");
+    RG_CHECK(t.device() == first.device(), "cat: tensor ", i, " is on ", t.device(), " but tensor 0 is on ",
+             first.device());
     RG_CHECK(t.dtype() == first.dtype(), "cat: tensor ", i, " has dtype ", t.dtype(), " but tensor 0 has ",
              first.dtype());
     bool same = t.dim() == first.dim();
@@ -225,6 +276,12 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     out_shape[d] += t.shape()[d];
   }
   Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
+#if RECGRAD_WITH_CUDA
+  if (out.device().is_cuda()) {
+    cuda::cat_into(out, tensors, d);
+    return out;
+  }
+#endif
   // out is [outer, out_extent * inner]; a dense input is [outer, extent * inner]
   // and lands in a column block of it: one memcpy per outer row.
   const DimSplit out_split = split_at(out_shape, d);
@@ -272,9 +329,9 @@ void index_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, const 
 }
 
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
-  check_cpu(x, "gather");
+  check_device(x, "gather");
   const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), "gather");
-  const Tensor idx = dense_index(index, "gather");
+  const Tensor idx = dense_index(index, x.device(), "gather");
   check_index_shape(idx, x, d, true, "gather", "input");
   Tensor out = Tensor::empty(idx.shape(), x.dtype(), x.device());
   if (x.dim() == 0) {
@@ -282,6 +339,12 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
     raw::copy_(out, x);
     return out;
   }
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) {
+    visit_index(idx.dtype(), "gather", [&]<typename I>(I) { check_index_range<I>(idx, x.shape()[d], d, "gather"); });
+    return cuda::gather(x, d, idx);
+  }
+#endif
   // x's strides with dimension d's removed: the index value supplies that coordinate.
   Strides x_strides = x.strides();
   const std::int64_t dim_stride = x_strides[d];
@@ -308,14 +371,25 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 void scatter_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  check_cpu(dst, "scatter_add");
+  check_device(dst, "scatter_add");
+  check_same_device(src, dst.device(), "source", "scatter_add");
   RG_CHECK(dst.dtype() == src.dtype(), "scatter_add: destination ", dst.dtype(), " ", dst.shape(), " and source ",
            src.dtype(), " ", src.shape(), " have different dtypes");
   const int d = normalize_dim(dim, std::max<std::int64_t>(dst.dim(), 1), "scatter_add");
-  const Tensor idx = dense_index(index, "scatter_add");
+  const Tensor idx = dense_index(index, dst.device(), "scatter_add");
   check_index_shape(idx, dst, d, true, "scatter_add", "input");
   check_index_shape(idx, src, d, false, "scatter_add", "source");
   if (idx.numel() == 0) return;
+#if RECGRAD_WITH_CUDA
+  if (dst.device().is_cuda()) {
+    const std::int64_t bound = dst.dim() == 0 ? 1 : dst.shape()[d];
+    visit_index(idx.dtype(), "scatter_add", [&]<typename I>(I) { check_index_range<I>(idx, bound, d, "scatter_add"); });
+    visit_numeric(dst.dtype(), "scatter_add", [](auto) {});
+    cuda::scatter_add_(dst, d, idx, src);
+    dst.bump_version();
+    return;
+  }
+#endif
   Strides dst_strides = dst.strides();
   const std::int64_t dim_stride = dst.dim() == 0 ? 0 : dst_strides[d];
   if (dst.dim() > 0) dst_strides[d] = 0;
@@ -347,13 +421,14 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 
 Tensor embedding(const Tensor& weight, const Tensor& indices) {
   RG_CHECK(weight.dim() == 2, "embedding: weight must be 2-D [num_embeddings, dim], got shape ", weight.shape());
-  const Tensor idx = dense_index(indices, "embedding");
+  check_device(weight, "embedding");
+  const Tensor idx = dense_index(indices, weight.device(), "embedding");
   // Checked here too so that an error names the position in the caller's index shape.
   visit_index(idx.dtype(), "embedding",
               [&]<typename I>(I) { check_index_range<I>(idx, weight.size(0), 0, "embedding"); });
   Shape out_shape = indices.shape();
   out_shape.push_back(weight.size(1));
-  const Tensor rows = index_select_impl(weight, 0, raw::reshape(idx, {idx.numel()}), "embedding");
+  const Tensor rows = index_select_impl(weight, 0, raw::reshape(idx, {idx.numel()}), "embedding", true);
   return raw::view(rows, out_shape);
 }
 

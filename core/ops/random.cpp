@@ -8,6 +8,10 @@
 #include "core/ops/copy.h"
 #include "core/ops/unary.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/random.h"
+#endif
+
 namespace recgrad::raw {
 
 namespace {
@@ -52,6 +56,15 @@ DropoutResult dropout(const Tensor& x, double p, Generator& generator) {
   check_floating(x, "dropout");
   check_probability(p, x.shape(), "dropout");
   RG_CHECK(p < 1.0, "dropout: p = 1 drops everything; the caller returns zeros instead (input shape ", x.shape(), ")");
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) {  // the same counters as for_each_keep below: the same mask on both devices
+    DropoutResult result{Tensor::empty(x.shape(), x.dtype(), x.device()),
+                         Tensor::empty(x.shape(), DType::b8, x.device())};
+    const std::uint64_t start = generator.reserve(static_cast<std::uint64_t>((x.numel() + 3) / 4));
+    cuda::dropout(x, keep_threshold(p), 1.0 / (1.0 - p), generator.seed(), start, result.output, result.keep);
+    return result;
+  }
+#endif
   const Tensor input = raw::contiguous(x);
   DropoutResult result{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(x.shape(), DType::b8)};
   bool* keep_data = result.keep.data<bool>();
@@ -72,6 +85,14 @@ Tensor dropout_backward(const Tensor& g, const Tensor& keep, double scale) {
            keep.shape(), " does not match the gradient ", g.dtype(), " ", g.shape());
   check_floating(g, "dropout_backward");
   Tensor out = Tensor::empty(g.shape(), g.dtype(), g.device());
+#if RECGRAD_WITH_CUDA
+  if (g.device().is_cuda()) {
+    RG_CHECK(keep.device() == g.device(), "dropout_backward: mask on ", keep.device(), " but the gradient on ",
+             g.device());
+    cuda::dropout_backward(g, keep, scale, out);
+    return out;
+  }
+#endif
   visit_floating(g.dtype(), "dropout_backward", [&]<typename T>(T) {
     const T s = static_cast<T>(scale);
     cpu::map<T, T, bool>(

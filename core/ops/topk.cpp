@@ -8,6 +8,10 @@
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/topk.h"
+#endif
+
 namespace recgrad::raw {
 
 namespace {
@@ -96,6 +100,27 @@ void select_row(const T* row, std::int64_t n, std::int64_t k, T* values, std::in
   }
 }
 
+// select_row for every row of the dense rows [count, n], rows in parallel.
+void topk_rows_cpu(const Tensor& rows, std::int64_t n, std::int64_t k, bool largest, const ValuesIndices& out) {
+  const std::int64_t count = n == 0 ? 0 : rows.numel() / n;
+  visit_numeric(rows.dtype(), "topk", [&]<typename T>(T) {
+    const T* data = rows.data<T>();
+    T* values = out.values.data<T>();
+    std::int64_t* indices = out.indices.data<std::int64_t>();
+    cpu::parallel_for(count, n, [&](std::int64_t begin, std::int64_t end) {
+      std::vector<Entry<T>> heap;
+      std::vector<std::int64_t> scratch;
+      for (std::int64_t r = begin; r < end; ++r) {
+        if (largest) {
+          select_row<true>(data + r * n, n, k, values + r * k, indices + r * k, heap, scratch);
+        } else {
+          select_row<false>(data + r * n, n, k, values + r * k, indices + r * k, heap, scratch);
+        }
+      }
+    });
+  });
+}
+
 }  // namespace
 
 ValuesIndices topk(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool /*sorted*/) {
@@ -115,23 +140,16 @@ ValuesIndices topk(const Tensor& x, std::int64_t k, std::int64_t dim, bool large
   rows_shape.back() = k;
   ValuesIndices out{Tensor::empty(rows_shape, x.dtype(), x.device()),
                     Tensor::empty(rows_shape, DType::i64, x.device())};
-  const std::int64_t count = layout.outer * layout.inner;
-  visit_numeric(x.dtype(), "topk", [&]<typename T>(T) {
-    const T* data = rows.data<T>();
-    T* values = out.values.data<T>();
-    std::int64_t* indices = out.indices.data<std::int64_t>();
-    cpu::parallel_for(count, n, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<Entry<T>> heap;
-      std::vector<std::int64_t> scratch;
-      for (std::int64_t r = begin; r < end; ++r) {
-        if (largest) {
-          select_row<true>(data + r * n, n, k, values + r * k, indices + r * k, heap, scratch);
-        } else {
-          select_row<false>(data + r * n, n, k, values + r * k, indices + r * k, heap, scratch);
-        }
-      }
-    });
-  });
+  visit_numeric(x.dtype(), "topk", [](auto) {});  // the dtype error first, on both devices
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) {
+    cuda::topk_rows(rows, k, largest, out.values, out.indices);
+  } else {
+    topk_rows_cpu(rows, n, k, largest, out);
+  }
+#else
+  topk_rows_cpu(rows, n, k, largest, out);
+#endif
   if (last) return out;
   std::vector<std::int64_t> inverse(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) inverse[order[i]] = static_cast<std::int64_t>(i);

@@ -3,11 +3,27 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "core/cpu/parallel.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
+
+#if RECGRAD_WITH_CUDA
+#include "core/cuda/gemm.h"
+#endif
+
+namespace recgrad {
+
+namespace {
+std::atomic<bool> tf32_allowed{false};
+}  // namespace
+
+void set_allow_tf32(bool allow) { tf32_allowed.store(allow, std::memory_order_relaxed); }
+bool allow_tf32() { return tf32_allowed.load(std::memory_order_relaxed); }
+
+}  // namespace recgrad
 
 namespace recgrad::raw {
 
@@ -41,13 +57,22 @@ BlasLayout matrix_layout(const Tensor& t) {
   return blas_layout(t.shape()[r - 2], t.shape()[r - 1], t.strides()[r - 2], t.strides()[r - 1]);
 }
 
+#if RECGRAD_WITH_CUDA
+constexpr bool kCudaBuilt = true;
+#else
+constexpr bool kCudaBuilt = false;
+#endif
+
 void check_operands(const Tensor& a, const Tensor& b, std::string_view op) {
   RG_CHECK(a.device() == b.device(), op, ": operands are on different devices (", a.device(), " and ", b.device(), ")");
   RG_CHECK(a.dtype() == b.dtype(), op, ": operands have different dtypes (", a.dtype(), " ", a.shape(), " and ",
            b.dtype(), " ", b.shape(), "); convert one with to_dtype");
-  RG_CHECK(is_floating(a.dtype()), op, ": expected floating operands (f32 or f64), got ", a.dtype(), " ", a.shape(),
-           " and ", b.dtype(), " ", b.shape());
-  RG_CHECK(a.device().is_cpu(), op, ": device ", a.device(), " not supported in this build");
+  // bf16 products exist on CUDA only (cuBLAS, f32 accumulation).
+  RG_CHECK(is_floating(a.dtype()) || (a.dtype() == DType::bf16 && a.device().is_cuda()), op,
+           ": expected floating operands (f32 or f64; bf16 on CUDA only), got ", a.dtype(), " ", a.shape(), " and ",
+           b.dtype(), " ", b.shape(), " on ", a.device());
+  RG_CHECK(a.device().is_cpu() || (kCudaBuilt && a.device().is_cuda()), op, ": device ", a.device(),
+           " not supported in this build");
 }
 
 // C[n, m] = alpha * op(A)[n, k] @ op(B)[k, m] + beta * C, row-major, on raw pointers.
@@ -121,6 +146,12 @@ Tensor batched_matmul(Tensor a, Tensor b) {
   out_shape.insert(out_shape.end(), {n, m});
   const Tensor ae = raw::expand(a, a_shape), be = raw::expand(b, b_shape);
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+#if RECGRAD_WITH_CUDA
+  if (out.device().is_cuda()) {
+    cuda::gemm_batched(out, ae, be);
+    return out;
+  }
+#endif
   const BlasLayout la = matrix_layout(ae), lb = matrix_layout(be);
   const std::int64_t batches = numel_of(batch);
   const Strides a_strides(ae.strides().begin(), ae.strides().end() - 2);
@@ -151,11 +182,20 @@ void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, 
   RG_CHECK(a.dim() == 2 && b.dim() == 2 && c.dim() == 2 && a.size(1) == b.size(0) && c.size(0) == a.size(0) &&
                c.size(1) == b.size(1),
            "gemm: cannot compute ", c.shape(), " = ", a.shape(), " @ ", b.shape());
-  RG_CHECK(c.dtype() == a.dtype(), "gemm: output dtype ", c.dtype(), " differs from the operands' ", a.dtype());
+  RG_CHECK(c.device() == a.device(), "gemm: output on ", c.device(), " but operands on ", a.device());
+  RG_CHECK(c.dtype() == a.dtype() || (a.dtype() == DType::bf16 && c.dtype() == DType::f32), "gemm: output dtype ",
+           c.dtype(), " differs from the operands' ", a.dtype(), " (bf16 operands may also write an f32 output)");
   const BlasLayout lc = blas_layout(c.size(0), c.size(1), c.stride(0), c.stride(1));
   RG_CHECK(lc.usable && lc.trans == CblasNoTrans, "gemm: the output ", c.shape(), " with strides ", c.strides(),
            " must be row-major with unit column stride");
   const Tensor ra = blas_ready(a), rb = blas_ready(b);
+#if RECGRAD_WITH_CUDA
+  if (c.device().is_cuda()) {
+    cuda::gemm(c, ra, rb, alpha, beta);
+    c.bump_version();
+    return;
+  }
+#endif
   visit_floating(a.dtype(), "gemm", [&]<typename T>(T) {
     gemm_kernel<T>(matrix_layout(ra), matrix_layout(rb), a.size(0), b.size(1), a.size(1), static_cast<T>(alpha),
                    ra.data<T>(), rb.data<T>(), static_cast<T>(beta), c.data<T>(), lc.ld);
@@ -204,6 +244,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     RG_CHECK(bias.dtype() == x.dtype() && bias.dim() == 1 && bias.size(0) == out_features, "linear: bias of shape ",
              bias.shape(), " ", bias.dtype(), " does not match weight ", weight.shape(), " ", weight.dtype(),
              " (expected [", out_features, "])");
+    RG_CHECK(bias.device() == x.device(), "linear: bias on ", bias.device(), " but input on ", x.device());
   }
   const std::int64_t rows = in == 0 ? numel_of(Shape(x.shape().begin(), x.shape().end() - 1)) : x.numel() / in;
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);
@@ -211,6 +252,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   const Tensor out2d = raw::view(out, {rows, out_features});
   const Tensor x2d = raw::reshape(x, {rows, in});
+#if RECGRAD_WITH_CUDA
+  if (x.device().is_cuda()) {
+    cuda::linear(out2d, blas_ready(x2d), blas_ready(weight), bias);
+    out.bump_version();
+    return out;
+  }
+#endif
   if (bias.defined()) {
     // Every output row starts as the bias; the GEMM then accumulates onto it (beta = 1).
     visit_floating(x.dtype(), "linear", [&]<typename T>(T) {

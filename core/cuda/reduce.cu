@@ -369,6 +369,7 @@ __global__ void reduce_rows_kernel(Op op, const typename Op::In* input, ReduceGe
     const std::int64_t end = min(g.inner, (s + 1) * chunk);
     const typename Op::In* row = input + offset_in(o, g.kept);
     Acc acc = op.identity();
+#pragma unroll 4  // independent loads in flight; the combining order stays the same
     for (std::int64_t r = s * chunk + lane; r < end; r += kGroup) {
       acc = op.combine(acc, op.load(row[offset_in(r, g.reduced)], o, r));
     }
@@ -402,6 +403,7 @@ __global__ void reduce_columns_kernel(Op op, const typename Op::In* input, Reduc
   if (o < g.outer) {
     const typename Op::In* column = input + offset_in(o, g.kept);
     const std::int64_t end = min(g.inner, (s + 1) * chunk);
+#pragma unroll 4
     for (std::int64_t r = s * chunk + threadIdx.y; r < end; r += blockDim.y) {
       acc = op.combine(acc, op.load(column[offset_in(r, g.reduced)], o, r));
     }

@@ -2,10 +2,11 @@
 //   rows of up to 1024 elements: a warp per row, the row held in registers (kPerLane values per lane),
 //     so the row is read once and written once; the max and sums are warp shuffles;
 //   longer rows (a vocabulary of 100k): a block per row, two or three passes over the row (the later
-//     passes mostly hit L2), block_max / block_sum between them.
+//     passes mostly hit L2), block_max / block_sum between them; dense rows move 16 bytes per access.
 // Rows are addressed through strides, so any view works and a non-last dim needs no transposed copy.
 // The reductions combine in a fixed order: results are deterministic.
 #include <cmath>
+#include <cstdint>
 
 #include "core/cuda/kernel_utils.cuh"
 #include "core/cuda/runtime_check.h"
@@ -128,42 +129,143 @@ __global__ void softmax_warp_kernel(RowArgs<T> args) {
   }
 }
 
-/// A block per row (rows longer than a warp holds): each pass walks the row with stride blockDim.x.
+// ---- long rows: a block per row ----
+// The op is written once (long_row_op) against a row walker with two passes, read(fn) calling
+// fn(a_j, b_j) for the thread's elements, and write(fn) storing out_j = fn(a_j, b_j). StridedRow walks
+// any view one element at a time; DenseRow reads and writes the aligned middle of dense rows 16 bytes at
+// a time (4 floats per load: fewer instructions and more bytes in flight per thread).
+
+/// A row of any strides; the block's threads take elements threadIdx.x, threadIdx.x + blockDim.x, ...
+template <typename T>
+struct StridedRow {
+  T* out;
+  std::int64_t out_stride;
+  const T* a;
+  std::int64_t a_stride;
+  const T* b;
+  std::int64_t b_stride;
+  std::int64_t n;
+
+  template <typename Fn>
+  __device__ void read(Fn fn) const {
+    for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) fn(a[j * a_stride], b[j * b_stride]);
+  }
+  template <typename Fn>
+  __device__ void write(Fn fn) const {
+    for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x)
+      out[j * out_stride] = fn(a[j * a_stride], b[j * b_stride]);
+  }
+};
+
+/// Dense rows (stride 1) whose start addresses agree modulo 16 bytes: the elements before the first
+/// 16-byte boundary (`head`) and after the last one go singly, the `packs` in between as 16-byte packs.
+template <typename T>
+struct DenseRow {
+  static constexpr int kPack = 16 / sizeof(T);
+  struct alignas(16) Pack {
+    T v[kPack];
+  };
+  T* out;
+  const T* a;
+  const T* b;
+  std::int64_t n;
+  std::int64_t head;
+  std::int64_t packs;
+
+  __device__ DenseRow(T* out_row, const T* a_row, const T* b_row, std::int64_t length)
+      : out(out_row), a(a_row), b(b_row), n(length) {
+    const std::int64_t misaligned = static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(a_row) % 16) / sizeof(T);
+    head = min(n, (kPack - misaligned) % kPack);
+    packs = (n - head) / kPack;
+  }
+  template <typename Fn>
+  __device__ void read(Fn fn) const {
+    for (std::int64_t j = threadIdx.x; j < head; j += blockDim.x) fn(a[j], b[j]);
+    for (std::int64_t p = threadIdx.x; p < packs; p += blockDim.x) {
+      const std::int64_t j = head + p * kPack;
+      const Pack pa = *reinterpret_cast<const Pack*>(a + j);
+      const Pack pb = *reinterpret_cast<const Pack*>(b + j);
+#pragma unroll
+      for (int k = 0; k < kPack; ++k) fn(pa.v[k], pb.v[k]);
+    }
+    for (std::int64_t j = head + packs * kPack + threadIdx.x; j < n; j += blockDim.x) fn(a[j], b[j]);
+  }
+  /// One 16-byte store (a plain assignment of the pack may be compiled to narrower stores); __stwb is the
+  /// ordinary write-back store.
+  __device__ static void store_pack(T* to, const Pack& pack) {
+    if constexpr (kPack == 4) {
+      __stwb(reinterpret_cast<float4*>(to), make_float4(pack.v[0], pack.v[1], pack.v[2], pack.v[3]));
+    } else {
+      __stwb(reinterpret_cast<double2*>(to), make_double2(pack.v[0], pack.v[1]));
+    }
+  }
+  template <typename Fn>
+  __device__ void write(Fn fn) const {
+    for (std::int64_t j = threadIdx.x; j < head; j += blockDim.x) out[j] = fn(a[j], b[j]);
+    for (std::int64_t p = threadIdx.x; p < packs; p += blockDim.x) {
+      const std::int64_t j = head + p * kPack;
+      const Pack pa = *reinterpret_cast<const Pack*>(a + j);
+      const Pack pb = *reinterpret_cast<const Pack*>(b + j);
+      Pack po;
+#pragma unroll
+      for (int k = 0; k < kPack; ++k) po.v[k] = fn(pa.v[k], pb.v[k]);
+      store_pack(out + j, po);
+    }
+    for (std::int64_t j = head + packs * kPack + threadIdx.x; j < n; j += blockDim.x) out[j] = fn(a[j], b[j]);
+  }
+};
+
+/// True when the rows can go through DenseRow: stride 1 everywhere and the same offset from a 16-byte boundary.
+__device__ __forceinline__ bool same_dense_alignment(const void* out, std::int64_t out_stride, const void* a,
+                                                     std::int64_t a_stride, const void* b, std::int64_t b_stride) {
+  const auto phase = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16; };
+  return out_stride == 1 && a_stride == 1 && b_stride == 1 && phase(out) == phase(a) && phase(b) == phase(a);
+}
+
+/// The row op over one long row: two or three passes, combined over the block between them.
+template <RowOp kOp, typename T, typename Row>
+__device__ void long_row_op(const Row& row, T* scratch) {
+  if constexpr (kOp == RowOp::softmax || kOp == RowOp::log_softmax) {  // a = b = x
+    T top = minus_infinity<T>();
+    row.read([&](T x, T) { top = max(top, x); });
+    top = block_max(top, scratch, minus_infinity<T>());
+    T total = 0;
+    row.read([&](T x, T) { total += exp(x - top); });
+    total = block_sum(total, scratch);
+    if constexpr (kOp == RowOp::softmax) {
+      const T scale = T(1) / total;
+      row.write([&](T x, T) { return exp(x - top) * scale; });
+    } else {
+      const T log_total = log(total);
+      row.write([&](T x, T) { return (x - top) - log_total; });
+    }
+  } else if constexpr (kOp == RowOp::softmax_backward) {  // a = y, b = g
+    T dot = 0;
+    row.read([&](T y, T g) { dot += g * y; });
+    dot = block_sum(dot, scratch);
+    row.write([&](T y, T g) { return y * (g - dot); });
+  } else {  // log_softmax_backward: a = y, b = g
+    T total = 0;
+    row.read([&](T, T g) { total += g; });
+    total = block_sum(total, scratch);
+    row.write([&](T y, T g) { return g - exp(y) * total; });
+  }
+}
+
+/// A block per row (rows longer than a warp holds in registers).
 template <typename T, RowOp kOp>
 __global__ void softmax_block_kernel(RowArgs<T> args) {
   __shared__ T scratch[kWarpSize];
-  const std::int64_t n = args.n;
-  const std::int64_t as = args.a_rows.stride, bs = args.b_rows.stride, os = args.out_rows.stride;
   for (std::int64_t row = blockIdx.x; row < args.rows; row += gridDim.x) {  // the same for the whole block
-    const T* a = args.a + offset_of(row, args.a_rows.others);
     T* out = args.out + offset_of(row, args.out_rows.others);
-    if constexpr (kOp == RowOp::softmax || kOp == RowOp::log_softmax) {
-      T top = minus_infinity<T>();
-      for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) top = max(top, a[j * as]);
-      top = block_max(top, scratch, minus_infinity<T>());
-      T total = 0;
-      for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) total += exp(a[j * as] - top);
-      total = block_sum(total, scratch);
-      if constexpr (kOp == RowOp::softmax) {
-        const T scale = T(1) / total;
-        for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) out[j * os] = exp(a[j * as] - top) * scale;
-      } else {
-        const T log_total = log(total);
-        for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) out[j * os] = (a[j * as] - top) - log_total;
-      }
+    const T* a = args.a + offset_of(row, args.a_rows.others);
+    // The forward ops have one input: b is a again.
+    const T* b = kIsBackward<kOp> ? args.b + offset_of(row, args.b_rows.others) : a;
+    const std::int64_t b_stride = kIsBackward<kOp> ? args.b_rows.stride : args.a_rows.stride;
+    if (same_dense_alignment(out, args.out_rows.stride, a, args.a_rows.stride, b, b_stride)) {
+      long_row_op<kOp>(DenseRow<T>(out, a, b, args.n), scratch);
     } else {
-      const T* b = args.b + offset_of(row, args.b_rows.others);
-      if constexpr (kOp == RowOp::softmax_backward) {  // a = y, b = g
-        T dot = 0;
-        for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) dot += b[j * bs] * a[j * as];
-        dot = block_sum(dot, scratch);
-        for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) out[j * os] = a[j * as] * (b[j * bs] - dot);
-      } else {  // log_softmax_backward: a = y, b = g
-        T total = 0;
-        for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) total += b[j * bs];
-        total = block_sum(total, scratch);
-        for (std::int64_t j = threadIdx.x; j < n; j += blockDim.x) out[j * os] = b[j * bs] - exp(a[j * as]) * total;
-      }
+      long_row_op<kOp>(StridedRow<T>{out, args.out_rows.stride, a, args.a_rows.stride, b, b_stride, args.n}, scratch);
     }
   }
 }

@@ -1,8 +1,11 @@
+#include <cublasLt.h>
 #include <cublas_v2.h>
 
 #include <array>
 #include <climits>
+#include <map>
 #include <mutex>
+#include <tuple>
 #include <type_traits>
 
 #include "core/cuda/fill.h"
@@ -182,6 +185,152 @@ void scale_output(const Tensor& c, double beta, const char* op) {
   RG_CUDA_CHECK_LAUNCH(op);
 }
 
+// ---- cuBLASLt: linear with the bias added in the GEMM's epilogue ----
+
+// The cuBLASLt handle of the current device, like cublas_handle.
+cublasLtHandle_t cublaslt_handle(int device, const char* op) {
+  static std::mutex mutex;
+  static std::array<cublasLtHandle_t, kMaxDevices> handles{};
+  RG_CHECK(device >= 0 && device < kMaxDevices, op, ": CUDA device ordinal ", device, " out of range");
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (handles[device] == nullptr) RG_CUBLAS_CHECK(cublasLtCreate(&handles[device]), op);
+  return handles[device];
+}
+
+// Owns one cuBLASLt descriptor and destroys it at scope exit.
+template <typename T, cublasStatus_t (*Destroy)(T)>
+struct LtObject {
+  T value = nullptr;
+  LtObject() = default;
+  LtObject(const LtObject&) = delete;
+  LtObject& operator=(const LtObject&) = delete;
+  ~LtObject() {
+    if (value != nullptr) Destroy(value);
+  }
+};
+using LtMatmulDesc = LtObject<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
+using LtLayout = LtObject<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
+using LtPreference = LtObject<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
+
+// Largest power of two (up to 256, cuBLASLt's default requirement) that divides the address.
+std::uint32_t alignment_of(const void* pointer) {
+  const auto address = reinterpret_cast<std::uintptr_t>(pointer);
+  std::uint32_t alignment = 256;
+  while (alignment > 1 && address % alignment != 0) alignment /= 2;
+  return alignment;
+}
+
+// Workspace cuBLASLt may use per call (split-K and similar algorithms); taken from the caching allocator
+// only when the chosen algorithm needs it. Kernels run in issue order on stream(), so the block can go
+// back to the cache when the call returns.
+constexpr std::uint64_t kLtWorkspaceBytes = 4u << 20;
+
+// The cuBLASLt algorithm chosen for one problem (found == false: none supports it), cached by
+// everything the heuristic sees so that repeated calls (every training step) skip the query.
+struct LtPlan {
+  bool found = false;
+  cublasLtMatmulAlgo_t algo{};
+  std::size_t workspace_bytes = 0;
+};
+using LtPlanKey = std::tuple<int, DType, bool, int, int, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                             std::int64_t, std::uint32_t, std::uint32_t, std::uint32_t>;
+
+// out [n, m] = x [n, k] @ w [k, m] + bias [m] as one cuBLASLt call (CUBLASLT_EPILOGUE_BIAS), in the swapped
+// column-major form D^T [m, n] = op(w^T) op(x^T) + bias, the bias added to every column of D^T, i.e. to every
+// row of out. Returns false, having done nothing, where this path does not apply: dtypes other than f32 and
+// bf16, a bias that is strided or not 16-byte aligned, an output with padding between rows (the epilogue
+// has been unreliable with ldc != rows on some GPUs), an empty product, or no algorithm for the problem.
+bool linear_with_bias_epilogue(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias) {
+  const char* op = "linear (CUDA, cuBLASLt)";
+  if (out.dtype() != DType::f32 && out.dtype() != DType::bf16) return false;
+  const std::int64_t n = x.size(0), k = x.size(1), m = w.size(1);
+  if (n == 0 || m == 0 || k == 0 || n > INT_MAX || m > INT_MAX || k > INT_MAX) return false;
+  const Operand ox = operand_of(x), ow = operand_of(w), oo = operand_of(out);
+  if (!ox.usable || !ow.usable || !oo.usable || oo.op != CUBLAS_OP_N || oo.ld != m) return false;
+  if ((bias.stride(0) != 1 && m > 1) || alignment_of(bias.device_pointer()) < 16) return false;
+
+  const int device = out.device().index;
+  const DeviceGuard guard(device, op);
+  const cublasLtHandle_t handle = cublaslt_handle(device, op);
+  const ComputeConfig config = compute_config(out.dtype());
+  const cudaDataType_t type = cuda_type(out.dtype());
+
+  LtMatmulDesc desc;
+  RG_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc.value, config.compute, CUDA_R_32F), op);
+  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+  const void* bias_pointer = bias.device_pointer();
+  RG_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.value, CUBLASLT_MATMUL_DESC_TRANSA, &ow.op, sizeof(ow.op)), op);
+  RG_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.value, CUBLASLT_MATMUL_DESC_TRANSB, &ox.op, sizeof(ox.op)), op);
+  RG_CUBLAS_CHECK(
+      cublasLtMatmulDescSetAttribute(desc.value, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)), op);
+  RG_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.value, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_pointer,
+                                                 sizeof(bias_pointer)),
+                  op);
+  // The stored (pre-op) matrices, column-major: w^T is [m, k] as is, or [k, m] to be transposed; x^T likewise.
+  LtLayout w_layout, x_layout, out_layout;
+  const bool w_plain = ow.op == CUBLAS_OP_N, x_plain = ox.op == CUBLAS_OP_N;
+  RG_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&w_layout.value, type, w_plain ? m : k, w_plain ? k : m, ow.ld), op);
+  RG_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&x_layout.value, type, x_plain ? k : n, x_plain ? n : k, ox.ld), op);
+  RG_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&out_layout.value, type, m, n, m), op);
+
+  const std::uint32_t w_align = alignment_of(w.device_pointer()), x_align = alignment_of(x.device_pointer());
+  const std::uint32_t out_align = alignment_of(out.device_pointer());
+  const LtPlanKey key{device,   out.dtype(), config.compute == CUBLAS_COMPUTE_32F_FAST_TF32,
+                      ow.op,    ox.op,       m,
+                      n,        k,           ow.ld,
+                      ox.ld,    w_align,     x_align,
+                      out_align};
+  static std::mutex plans_mutex;
+  static std::map<LtPlanKey, LtPlan> plans;
+  LtPlan plan;
+  bool cached = false;
+  {
+    const std::lock_guard<std::mutex> lock(plans_mutex);
+    if (const auto it = plans.find(key); it != plans.end()) plan = it->second, cached = true;
+  }
+  if (!cached) {
+    LtPreference preference;
+    RG_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&preference.value), op);
+    const std::uint64_t workspace_limit = kLtWorkspaceBytes;
+    RG_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.value, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                         &workspace_limit, sizeof(workspace_limit)),
+                    op);
+    const std::pair<cublasLtMatmulPreferenceAttributes_t, std::uint32_t> alignments[] = {
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, w_align},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, x_align},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, out_align},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, out_align}};
+    for (const auto& [attribute, bytes] : alignments) {
+      RG_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.value, attribute, &bytes, sizeof(bytes)), op);
+    }
+    cublasLtMatmulHeuristicResult_t result{};
+    int returned = 0;
+    const cublasStatus_t status =
+        cublasLtMatmulAlgoGetHeuristic(handle, desc.value, w_layout.value, x_layout.value, out_layout.value,
+                                       out_layout.value, preference.value, 1, &result, &returned);
+    if (status != CUBLAS_STATUS_NOT_SUPPORTED) RG_CUBLAS_CHECK(status, op);
+    plan.found = status == CUBLAS_STATUS_SUCCESS && returned > 0;
+    if (plan.found) {
+      plan.algo = result.algo;
+      plan.workspace_bytes = result.workspaceSize;
+    }
+    const std::lock_guard<std::mutex> lock(plans_mutex);
+    plans.emplace(key, plan);
+  }
+  if (!plan.found) return false;
+
+  const Tensor workspace = plan.workspace_bytes > 0 ? Tensor::empty({static_cast<std::int64_t>(plan.workspace_bytes)},
+                                                                    DType::u8, out.device())
+                                                    : Tensor();
+  const float alpha = 1.0f, beta = 0.0f;
+  RG_CUBLAS_CHECK(
+      cublasLtMatmul(handle, desc.value, &alpha, w.device_pointer(), w_layout.value, x.device_pointer(), x_layout.value,
+                     &beta, out.device_pointer(), out_layout.value, out.device_pointer(), out_layout.value, &plan.algo,
+                     workspace.defined() ? workspace.device_pointer() : nullptr, plan.workspace_bytes, stream()),
+      op);
+  return true;
+}
+
 }  // namespace
 
 void gemm(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
@@ -280,6 +429,8 @@ void linear(const Tensor& out, const Tensor& x, const Tensor& weight, const Tens
     gemm(out, x, weight_t, 1.0, 0.0);
     return;
   }
+  if (linear_with_bias_epilogue(out, x, weight_t, bias)) return;
+  // Otherwise: every row of out starts as the bias, and the GEMM accumulates onto it.
   const std::int64_t rows = out.size(0), cols = out.size(1);
   if (rows > 0 && cols > 0) {
     const DeviceGuard guard(out.device().index, op);

@@ -22,8 +22,9 @@ void gemm(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, doubl
 void gemm_batched(const Tensor& out, const Tensor& a, const Tensor& b);
 
 /// out = x @ weight^T + bias for x [rows, in], weight [out_features, in], bias [out_features] or
-/// undefined, out [rows, out_features] with unit column stride: every row of out is set to the bias,
-/// then one GEMM accumulates onto it (beta = 1).
+/// undefined, out [rows, out_features] with unit column stride. With a bias: one cuBLASLt call that adds
+/// it in the GEMM's epilogue (f32/bf16, dense aligned bias, dense out); otherwise every row of out is set
+/// to the bias and the GEMM accumulates onto it (beta = 1).
 void linear(const Tensor& out, const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 }  // namespace recgrad::cuda

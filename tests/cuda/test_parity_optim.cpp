@@ -248,21 +248,22 @@ TEST(CudaOptimParity, GradNormMatchesCpu) {
     return params;
   };
   const std::vector<Tensor> cpu_params = params_on(kCpu), gpu_params = params_on(kGpu);
-  // Both sides accumulate in double, in different orders: about 1e-16 * sqrt(n) relative.
+  // Both sides accumulate in double, in different orders: typically 1e-16 * sqrt(n) relative, at worst
+  // about n * 1e-16 = 1e-10 for the million-element gradient.
   for (const double norm_type : {2.0, 1.0, 3.0, std::numeric_limits<double>::infinity()}) {
     SCOPED_TRACE(norm_type);
     const double expected = grad_norm(cpu_params, norm_type);
-    EXPECT_NEAR(grad_norm(gpu_params, norm_type), expected, 1e-12 * expected);
+    EXPECT_NEAR(grad_norm(gpu_params, norm_type), expected, 1e-10 * expected);
   }
   // A list that mixes devices: the parts are combined in parameter order.
   std::vector<Tensor> mixed{cpu_params[0], gpu_params[1], cpu_params[2], gpu_params[5]};
   std::vector<Tensor> all_cpu{cpu_params[0], cpu_params[1], cpu_params[2], cpu_params[5]};
-  EXPECT_NEAR(grad_norm(mixed), grad_norm(all_cpu), 1e-12 * grad_norm(all_cpu));
+  EXPECT_NEAR(grad_norm(mixed), grad_norm(all_cpu), 1e-10 * grad_norm(all_cpu));
 
   // Clipping scales every gradient by the same factor on both devices.
   const double cpu_total = clip_grad_norm_(cpu_params, 10.0);
   const double gpu_total = clip_grad_norm_(gpu_params, 10.0);
-  EXPECT_NEAR(gpu_total, cpu_total, 1e-12 * cpu_total);
+  EXPECT_NEAR(gpu_total, cpu_total, 1e-10 * cpu_total);
   for (std::size_t i = 0; i + 1 < cpu_params.size(); ++i) {
     expect_close(cpu_params[i].grad(), gpu_params[i].grad(), Tolerance{1e-6, 0},
                  "clipped gradient " + std::to_string(i));

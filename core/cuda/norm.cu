@@ -137,6 +137,8 @@ __global__ void norm_column_partials_kernel(const T* __restrict__ grad, const T*
     const std::int64_t block = index / n, column = index - block * n;
     const std::int64_t row_end = min(rows, (block + 1) * kRowsPerPartial);
     T sum_w = T(0), sum_b = T(0);
+    // Unrolled so several rows' loads are in flight at once; the additions stay in row order.
+#pragma unroll 8
     for (std::int64_t r = block * kRowsPerPartial; r < row_end; ++r) {
       const T g = grad[r * n + column];
       if (partial_w) {
@@ -156,6 +158,7 @@ __global__ void sum_partials_kernel(const T* __restrict__ partial, std::int64_t 
                                     T* __restrict__ out) {
   for (std::int64_t column = grid_first(); column < n; column += grid_step()) {
     double total = 0.0;
+#pragma unroll 8
     for (std::int64_t block = 0; block < blocks; ++block) total += static_cast<double>(partial[block * n + column]);
     out[column] = static_cast<T>(total);
   }

@@ -232,10 +232,12 @@ constexpr std::int64_t kTileColumns = kWarpSize * kColumnsPerLane;
 /// One warp per task (run j of equal keys, outer slice b, tile of kTileColumns columns): a task whose
 /// sorted position j starts a run sums the src rows of the run, in sorted (= position) order, onto
 /// dst row (b, key); other tasks return at once. dst is [outer, extent, inner], src [outer, count, inner].
+/// Every branch depends only on the task, so whole warps take it and the warp intrinsics see all lanes.
 template <typename T>
 __global__ void index_add_runs_kernel(T* dst, const T* src, const std::uint64_t* sorted_keys,
                                       const std::int64_t* sorted_positions, std::int64_t count, std::int64_t outer,
                                       std::int64_t extent, std::int64_t inner, std::int64_t tiles, std::int64_t skip) {
+  constexpr unsigned kAllLanes = 0xffffffffu;
   const int lane = static_cast<int>(threadIdx.x % kWarpSize);
   const std::int64_t tasks = count * outer * tiles;
   for (std::int64_t task = grid_first() / kWarpSize; task < tasks; task += grid_step() / kWarpSize) {
@@ -245,6 +247,17 @@ __global__ void index_add_runs_kernel(T* dst, const T* src, const std::uint64_t*
     if (j > 0 && sorted_keys[j - 1] == key) continue;  // not the start of a run
     const auto target = static_cast<std::int64_t>(key);
     if (target == skip) continue;
+    // The run ends at the first sorted position with another key: 32 keys looked at per step.
+    std::int64_t end = j + 1;
+    for (;;) {
+      const std::int64_t r = end + lane;
+      const unsigned differs = __ballot_sync(kAllLanes, r >= count || sorted_keys[r] != key);
+      if (differs != 0) {
+        end += __ffs(differs) - 1;
+        break;
+      }
+      end += kWarpSize;
+    }
     T* out_row = dst + (b * extent + target) * inner;
     const std::int64_t first_column = tile * kTileColumns + lane;
     T sum[kColumnsPerLane];
@@ -253,12 +266,20 @@ __global__ void index_add_runs_kernel(T* dst, const T* src, const std::uint64_t*
       const std::int64_t c = first_column + q * kWarpSize;
       sum[q] = c < inner ? out_row[c] : T(0);
     }
-    for (std::int64_t r = j; r < count && sorted_keys[r] == key; ++r) {
-      const T* in_row = src + (b * count + sorted_positions[r]) * inner;
+    // Rows in batches of 32: each lane reads one position, the warp then walks them in order. The adds
+    // stay in position order; unrolling only lets the loads of the next rows start early.
+    for (std::int64_t batch = j; batch < end; batch += kWarpSize) {
+      const int rows = static_cast<int>(min(static_cast<std::int64_t>(kWarpSize), end - batch));
+      const std::int64_t my_position = lane < rows ? sorted_positions[batch + lane] : 0;
+#pragma unroll 4
+      for (int q = 0; q < rows; ++q) {
+        const std::int64_t position = __shfl_sync(kAllLanes, my_position, q);
+        const T* in_row = src + (b * count + position) * inner;
 #pragma unroll
-      for (int q = 0; q < kColumnsPerLane; ++q) {
-        const std::int64_t c = first_column + q * kWarpSize;
-        if (c < inner) sum[q] += in_row[c];
+        for (int p = 0; p < kColumnsPerLane; ++p) {
+          const std::int64_t c = first_column + p * kWarpSize;
+          if (c < inner) sum[p] += in_row[c];
+        }
       }
     }
 #pragma unroll

@@ -252,9 +252,13 @@ __device__ void long_row_op(const Row& row, T* scratch) {
   }
 }
 
-/// A block per row (rows longer than a warp holds in registers).
+/// Threads per block of the long-row kernel.
+constexpr int kLongRowThreads = 1024;
+
+/// A block per row (rows longer than a warp holds in registers). The launch bound keeps ptxas within
+/// 64 registers per thread, or 1024 threads would not fit on an SM.
 template <typename T, RowOp kOp>
-__global__ void softmax_block_kernel(RowArgs<T> args) {
+__global__ void __launch_bounds__(kLongRowThreads) softmax_block_kernel(RowArgs<T> args) {
   __shared__ T scratch[kWarpSize];
   for (std::int64_t row = blockIdx.x; row < args.rows; row += gridDim.x) {  // the same for the whole block
     T* out = args.out + offset_of(row, args.out_rows.others);
@@ -269,9 +273,6 @@ __global__ void softmax_block_kernel(RowArgs<T> args) {
     }
   }
 }
-
-/// Threads per block of the long-row kernel.
-constexpr int kLongRowThreads = 1024;
 
 /// Picks the kernel by row length: rows up to 64, 256 or 1024 elements are held in registers by a warp
 /// (2, 8 or 32 values per lane); longer rows get a block.

@@ -6,14 +6,18 @@
 #include "autograd/ops/arithmetic.h"
 #include "autograd/ops/reduce.h"
 #include "core/factory.h"
+#include "core/ops/binary.h"
 #include "core/ops/loss.h"
 #include "core/ops/reduce.h"
+#include "core/ops/view.h"
 
 namespace recgrad {
 
 namespace {
-// A 0-d tensor holding total / count (NaN when count is 0, like torch).
+// A 0-d tensor holding total / count (NaN when count is 0, like torch). On a GPU the division stays on the
+// device (no host round trip); on the CPU it is done in double, then rounded once.
 Tensor divided(const Tensor& total, double count) {
+  if (total.device().is_cuda()) return raw::div(total, scalar_tensor(count, {total.dtype(), total.device()}));
   const double value = total.item<double>() / count;
   return scalar_tensor(value, {total.dtype(), total.device()});
 }
@@ -43,6 +47,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
                   double scale = 1.0;
                   if (reduction == Reduction::None) {
                     row_grad = g;
+                  } else if (g.device().is_cuda()) {  // the scalar gradient stays on the device: a stride-0 row
+                    row_grad = raw::expand(raw::reshape(g, {1}), {rows.losses.size(0)});
+                    if (reduction == Reduction::Mean) scale = 1.0 / static_cast<double>(rows.counted);
                   } else {
                     scale = g.item<double>();
                     if (reduction == Reduction::Mean) scale /= static_cast<double>(rows.counted);

@@ -1,11 +1,11 @@
 #include "autograd/ops/attention.h"
 
 #include <cmath>
-#include <limits>
 
 #include "autograd/ops/arithmetic.h"
 #include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/masked_softmax.h"
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/softmax.h"
 #include "autograd/ops/views.h"
@@ -88,23 +88,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     Tensor probs = dropout(softmax(scores, -1), options.dropout, options.training, options.generator);
     return matmul(probs, values);
   }
-  // Masked scores get the lowest finite value rather than -inf: a partly masked row still gives them
-  // exp(lowest - max) = 0, and a fully masked row softmaxes to a finite uniform row that is then zeroed
-  // (with -inf it would be NaN, and NaN would leak into the gradients).
   RG_CHECK(mask.dim() <= 4, "scaled_dot_product_attention: attn_mask must broadcast to [B, H, Tq, Tk], got ",
            mask.shape());
-  Shape mask4 = mask.shape();
-  mask4.insert(mask4.begin(), 4 - mask4.size(), 1);
-  const Tensor compact_mask =  // the mask's own batch/head extent, full query and key extent
-      raw::expand(raw::reshape(mask, mask4), {mask4[0], mask4[1], query_len, key_len});
-  const Tensor full_mask = raw::expand(compact_mask, scores.shape());
-  const double lowest = q.dtype() == DType::f64 ? std::numeric_limits<double>::lowest()
-                                                : static_cast<double>(std::numeric_limits<float>::lowest());
-  Tensor probs = softmax(masked_fill(scores, full_mask, lowest), -1);
-  // rows with no unmasked key: sum over keys of (not masked) == 0
-  const Tensor attended = raw::sum(raw::to_dtype(raw::logical_not(compact_mask), DType::i64), {-1}, true);
-  const Tensor dead_rows = raw::eq(attended, 0.0);
-  probs = masked_fill(probs, dead_rows, 0.0);
+  Tensor probs = masked_softmax(scores, mask);  // fully masked rows -> zeros, never NaN
   probs = dropout(probs, options.dropout, options.training, options.generator);
   return matmul(probs, values);
 }

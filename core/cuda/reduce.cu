@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <limits>
 #include <type_traits>
 
@@ -101,6 +102,14 @@ ReduceGeometry geometry_of(const Tensor& input, const std::vector<bool>& reduced
   g.kept = coalesced(kept, op);
   g.reduced = coalesced(reduced, op);
   return g;
+}
+
+/// Throws unless every tensor in `others` lives on x's device (a kernel must never read another device's
+/// memory).
+void require_same_device(std::string_view op, const Tensor& x, std::initializer_list<const Tensor*> others) {
+  for (const Tensor* t : others) {
+    RG_CHECK(t->device() == x.device(), op, ": expected every tensor on ", x.device(), ", got one on ", t->device());
+  }
 }
 
 template <typename T>
@@ -733,6 +742,7 @@ Tensor logsumexp(const Tensor& input, const raw::ReducePlan& plan) {
 }
 
 Tensor scatter_selected(const Tensor& src, const Tensor& index, const Shape& shape, const raw::AxisLayout& layout) {
+  require_same_device("scatter_selected", src, {&index});
   const DeviceGuard guard(src.device().index, "scatter_selected");
   const std::int64_t count = src.dim() == 0 ? 1 : src.shape()[layout.dim];
   Tensor out = Tensor::empty(shape, src.dtype(), src.device());
@@ -753,6 +763,7 @@ Tensor scatter_selected(const Tensor& src, const Tensor& index, const Shape& sha
 
 Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tensor& grad_kept,
                         const std::vector<std::int64_t>& dims) {
+  require_same_device("share_among_ties", x, {&selected_kept, &grad_kept});
   const DeviceGuard guard(x.device().index, "share_among_ties");
   const Shape& shape = x.shape();
   return visit_floating(x.dtype(), "share_among_ties", [&]<typename T>(T) {
@@ -765,6 +776,7 @@ Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tens
 
 Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<std::int64_t>& dims,
                     std::int64_t correction) {
+  require_same_device("var", x, {&grad_kept});
   const DeviceGuard guard(x.device().index, "var");
   const raw::ReducePlan plan = raw::plan_reduction(x, dims, true, "var");
   const double count = static_cast<double>(plan.inner);
@@ -778,6 +790,7 @@ Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<
 
 Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& grad_kept, double p,
                      const std::vector<std::int64_t>& dims) {
+  require_same_device("norm", x, {&norm_kept, &grad_kept});
   const DeviceGuard guard(x.device().index, "norm");
   const Shape& shape = x.shape();
   return visit_floating(x.dtype(), "norm", [&]<typename T>(T) {
@@ -800,6 +813,7 @@ Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& gra
 }
 
 Tensor logsumexp_backward(const Tensor& x, const Tensor& lse_kept, const Tensor& grad_kept) {
+  require_same_device("logsumexp", x, {&lse_kept, &grad_kept});
   const DeviceGuard guard(x.device().index, "logsumexp");
   return visit_floating(x.dtype(), "logsumexp", [&]<typename T>(T) {
     return map3<T>(LogSumExpGrad<T>{}, x, raw::expand(lse_kept, x.shape()), raw::expand(grad_kept, x.shape()),

@@ -295,6 +295,8 @@ void launch_rows(const RowArgs<T>& args, const char* what) {
 template <typename T, RowOp kOp>
 Tensor run_rows(const Tensor& a, const Tensor& b, std::int64_t dim, const char* op, const char* what) {
   const raw::AxisLayout layout = raw::axis_layout(a.shape(), dim, op);
+  RG_CHECK(!b.defined() || b.device() == a.device(), op, ": gradient on ", b.device(), " but the output on ",
+           a.device());
   const DeviceGuard guard(a.device().index, op);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   const std::int64_t n = layout.size;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/ops/copy.h"
+#include "core/ops/reduce.h"
 #include "cuda/parity.h"
 #include "recgrad.h"
 #include "test_support.h"
@@ -408,4 +409,16 @@ TEST(CudaParityReduce, DeterministicRunToRun) {
               raw::to_device(second[i], Device::cpu()).to_vector<float>())
         << "result " << i;
   }
+}
+
+TEST(CudaParityReduce, BackwardHelpersRefuseTensorsOnAnotherDevice) {
+  SKIP_WITHOUT_CUDA();
+  const Tensor x = raw::to_device(randn({3, 5}), Device::cuda());
+  const Tensor kept_on_cpu = randn({3, 1});
+  const Tensor kept = raw::to_device(kept_on_cpu, Device::cuda());
+  recgrad::testing::expect_error([&] { raw::logsumexp_backward(x, kept, kept_on_cpu); },
+                                 {"logsumexp", "expected every tensor on cuda:0", "cpu"});
+  recgrad::testing::expect_error([&] { raw::var_backward(x, kept_on_cpu, {1}, 1); }, {"var", "cpu"});
+  recgrad::testing::expect_error([&] { raw::share_among_ties(x, kept_on_cpu, kept, {1}); },
+                                 {"share_among_ties", "cpu"});
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/ops/copy.h"
+#include "core/ops/softmax.h"
 #include "cuda/parity.h"
 #include "recgrad.h"
 #include "test_support.h"
@@ -142,4 +143,13 @@ TEST(CudaParitySoftmax, DeterministicRunToRun) {
     EXPECT_EQ(raw::to_device(first, Device::cpu()).to_vector<float>(),
               raw::to_device(second, Device::cpu()).to_vector<float>());
   }
+}
+
+TEST(CudaParitySoftmax, GradientOnAnotherDeviceThrows) {
+  SKIP_WITHOUT_CUDA();
+  const Tensor y = raw::to_device(randn({3, 5}), Device::cuda());
+  const Tensor grad_on_cpu = randn({3, 5});
+  recgrad::testing::expect_error([&] { raw::softmax_backward(y, grad_on_cpu, 1); },
+                                 {"softmax_backward", "gradient on cpu", "cuda:0"});
+  recgrad::testing::expect_error([&] { raw::log_softmax_backward(y, grad_on_cpu, 1); }, {"log_softmax_backward"});
 }

@@ -4,6 +4,7 @@
 //   linear: y = x W^T + bias          dx = g W,  dW = g^T x (rows of x folded),  dbias = sum_rows(g)
 #pragma once
 
+#include "core/ops/matmul.h"  // set_allow_tf32 / allow_tf32: TF32 GEMMs on CUDA
 #include "core/tensor.h"
 
 namespace recgrad {

@@ -101,8 +101,4 @@ __device__ __forceinline__ T block_max(T value, T* scratch, T lowest) {
   return warp_max(value);
 }
 
-/// The stream every recgrad kernel, copy and cuBLAS call is issued on: the legacy default stream, so
-/// operations run in the order they were issued and host code sees a consistent order without events.
-inline cudaStream_t stream() { return cudaStreamLegacy; }
-
 }  // namespace recgrad::cuda

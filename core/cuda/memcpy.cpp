@@ -20,10 +20,10 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (dst_device.is_cpu()) return staged_device_to_host(dst, src, nbytes, src_device.index, op);
 #if RECGRAD_WITH_CUDA
   if (src_device == dst_device) {
-    // On one GPU: the copy engine, ordered with the kernels on the stream (the legacy default
-    // stream, stream() of core/cuda/kernel_utils.cuh); the host does not wait.
+    // On one GPU: the copy engine, ordered with the kernels on the stream (stream() of
+    // core/cuda/runtime_check.h); the host does not wait.
     const DeviceGuard guard(dst_device.index, op);
-    RG_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, cudaStreamLegacy), op);
+    RG_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, stream()), op);
     return;
   }
   // Between two GPUs: cudaMemcpyPeer runs after the work already issued on both devices and before

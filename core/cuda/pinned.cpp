@@ -17,11 +17,6 @@ namespace recgrad::cuda {
 namespace {
 
 #if RECGRAD_WITH_CUDA
-/// The stream the copies are issued on: the one every kernel runs on (stream() in
-/// core/cuda/kernel_utils.cuh, a header for .cu files only), so a copy and the kernels
-/// around it run in the order they were issued.
-cudaStream_t copy_stream() { return cudaStreamLegacy; }
-
 /// One pinned block and the event recorded after the last copy that used it.
 struct StagingBlock {
   void* host = nullptr;        // kStagingBlockBytes of page-locked memory; null until first used
@@ -117,8 +112,8 @@ void staged_host_to_device(void* dst, const void* src, std::size_t nbytes, int d
     make_ready(block, op);  // the block's previous DMA has read it: overwrite it
     const std::size_t offset = c * kStagingBlockBytes, size = chunk_bytes(c, nbytes);
     std::memcpy(block.host, from + offset, size);
-    RG_CUDA_CHECK(cudaMemcpyAsync(to + offset, block.host, size, cudaMemcpyHostToDevice, copy_stream()), op);
-    RG_CUDA_CHECK(cudaEventRecord(block.done, copy_stream()), op);
+    RG_CUDA_CHECK(cudaMemcpyAsync(to + offset, block.host, size, cudaMemcpyHostToDevice, stream()), op);
+    RG_CUDA_CHECK(cudaEventRecord(block.done, stream()), op);
   }
   count(0, 0, chunks);
 #else
@@ -144,8 +139,8 @@ void staged_device_to_host(void* dst, const void* src, std::size_t nbytes, int d
     make_ready(block, op);  // no earlier host->device copy still reads the block
     const std::size_t offset = c * kStagingBlockBytes;
     RG_CUDA_CHECK(
-        cudaMemcpyAsync(block.host, from + offset, chunk_bytes(c, nbytes), cudaMemcpyDeviceToHost, copy_stream()), op);
-    RG_CUDA_CHECK(cudaEventRecord(block.done, copy_stream()), op);
+        cudaMemcpyAsync(block.host, from + offset, chunk_bytes(c, nbytes), cudaMemcpyDeviceToHost, stream()), op);
+    RG_CUDA_CHECK(cudaEventRecord(block.done, stream()), op);
   };
   for (std::size_t c = 0; c < std::min<std::size_t>(chunks, kStagingBlocks); ++c) issue(c);
   for (std::size_t c = 0; c < chunks; ++c) {

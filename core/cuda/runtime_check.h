@@ -23,6 +23,10 @@
 
 namespace recgrad::cuda {
 
+/// The stream every recgrad kernel, copy and cuBLAS call is issued on: the legacy default stream, so
+/// operations run in the order they were issued and host code sees a consistent order without events.
+inline cudaStream_t stream() { return cudaStreamLegacy; }
+
 /// Makes `device` the current CUDA device for a scope and restores the previous one on exit.
 class DeviceGuard {
  public:

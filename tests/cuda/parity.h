@@ -19,11 +19,11 @@
 
 namespace recgrad::testing {
 
-#define SKIP_WITHOUT_CUDA()                                                                \
-  do {                                                                                     \
-    if (!::recgrad::cuda::cuda_available()) {                                              \
-      GTEST_SKIP() << "no CUDA device: " << ::recgrad::cuda::cuda_unavailable_reason();    \
-    }                                                                                      \
+#define SKIP_WITHOUT_CUDA()                                                             \
+  do {                                                                                  \
+    if (!::recgrad::cuda::cuda_available()) {                                           \
+      GTEST_SKIP() << "no CUDA device: " << ::recgrad::cuda::cuda_unavailable_reason(); \
+    }                                                                                   \
   } while (false)
 
 /// Element counts the parity suites sweep: a single element, sizes that are not multiples of a warp
@@ -101,6 +101,36 @@ inline void expect_cuda_parity(const std::function<Tensor(const std::vector<Tens
     if (!host[i].requires_grad() || !host[i].grad().defined()) continue;
     ASSERT_TRUE(device[i].grad().defined()) << what << ": input " << i << " got no gradient on CUDA";
     expect_close(host[i].grad(), device[i].grad(), tol, what + " (gradient of input " + std::to_string(i) + ")");
+  }
+}
+
+/// Module parity: `make` builds the module twice from the same seed (identical weights); one copy moves
+/// to CUDA. `forward` runs on both with the inputs (copied to CUDA for the second); the outputs, the
+/// gradients of the inputs that require one and the gradient of every parameter (by name) must agree.
+template <typename M>
+void expect_module_parity(const std::function<std::shared_ptr<M>()>& make,
+                          const std::function<Tensor(M&, const std::vector<Tensor>&)>& forward,
+                          const std::vector<Tensor>& cpu_inputs, Tolerance tol, const std::string& what) {
+  manual_seed(4321);
+  std::shared_ptr<M> host_module = make();
+  manual_seed(4321);
+  std::shared_ptr<M> device_module = make();
+  device_module->to(Device::cuda());
+  expect_cuda_parity(
+      [&](const std::vector<Tensor>& in) {
+        return in.empty() || in[0].device().is_cpu() ? forward(*host_module, in) : forward(*device_module, in);
+      },
+      cpu_inputs, tol, what);
+  const auto host_params = host_module->named_parameters();
+  const auto device_params = device_module->named_parameters();
+  ASSERT_EQ(host_params.size(), device_params.size());
+  for (std::size_t i = 0; i < host_params.size(); ++i) {
+    const auto& [name, host_param] = host_params[i];
+    const Tensor& device_param = device_params[i].second;
+    ASSERT_TRUE(device_param.device().is_cuda()) << what << ": " << name << " did not move";
+    if (!host_param.grad().defined()) continue;
+    ASSERT_TRUE(device_param.grad().defined()) << what << ": no CUDA gradient for " << name;
+    expect_close(host_param.grad(), device_param.grad(), tol, what + " (gradient of " + name + ")");
   }
 }
 

@@ -1,5 +1,5 @@
 // Broadcasting arithmetic on CUDA, out = a (op) b, the three-operand kernels (where, the backward of
-// maximum/minimum and of pow with a tensor exponent) and the dropout backward. Formulas and NaN rules
+// maximum/minimum and of pow with a tensor exponent). Formulas and NaN rules
 // mirror core/ops/binary.cpp, compare.cpp and autograd/ops/elementwise.cpp.
 #include <cmath>
 #include <type_traits>
@@ -62,12 +62,6 @@ struct Where {
   __device__ T operator()(bool c, T x, T y) const { return c ? x : y; }
 };
 
-template <typename T>
-struct DropoutBackward {
-  T scale;
-  __device__ T operator()(T dy, bool kept) const { return dy * (kept ? scale : T(0)); }
-};
-
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, double p0) {
@@ -87,12 +81,6 @@ void ternary(TernaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, 
   }
   visit_floating(out.dtype(), "ternary op (CUDA)",
                  [&]<typename T>(T) { launch_map<T, T, T, T>("ternary op (CUDA)", out, TernaryFn<T>{op}, a, b, c); });
-}
-
-void dropout_backward(const Tensor& out, const Tensor& g, const Tensor& keep, double scale) {
-  visit_floating(out.dtype(), "dropout_backward (CUDA)", [&]<typename T>(T) {
-    launch_map<T, T, bool>("dropout_backward (CUDA)", out, DropoutBackward<T>{static_cast<T>(scale)}, g, keep);
-  });
 }
 
 }  // namespace recgrad::cuda

@@ -69,8 +69,6 @@ void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, do
 /// out[i] = g[i] * f'(v[i]) for the BackwardOp (g and v expanded to out's shape, of out's dtype).
 void unary_backward(BackwardOp op, const Tensor& out, const Tensor& g, const Tensor& v, double p0 = 0.0,
                     double p1 = 0.0);
-/// out[i] = g[i] * (keep[i] ? scale : 0), the dropout backward (keep is b8).
-void dropout_backward(const Tensor& out, const Tensor& g, const Tensor& keep, double scale);
 /// out[i] = op(a[i], b[i], c[i]); operands expanded to out's shape (where: a is the b8 condition).
 void ternary(TernaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c);
 /// out[i] (b8) = a[i] (op) b[i], with a and b expanded to out's shape and of one dtype.

@@ -122,8 +122,10 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0, const Tensor& weigh
   const DType dtype = gi.dtype();
   const Device device = gi.device();
 
+  const bool needs_grad = any_requires_grad({gi_in, h0, weight_hh, bias_hh});
   Tensor states = Tensor::empty({steps + 1, batch, hidden}, dtype, device);
-  Tensor gates = Tensor::empty({steps, batch, 4 * hidden}, dtype, device);
+  // Without a graph nothing is saved for backward (inference).
+  Tensor gates = needs_grad ? Tensor::empty({steps, batch, 4 * hidden}, dtype, device) : Tensor();
   Tensor gh = Tensor::empty({batch, 3 * hidden}, dtype, device);
   if (h0.defined()) {
     raw::copy_(raw::select(states, 0, 0), h0);
@@ -131,20 +133,15 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0, const Tensor& weigh
     raw::fill_(raw::select(states, 0, 0), 0.0);
   }
   const Tensor weight_t = raw::transpose(weight_hh, 0, 1);  // [H, 3H], read by BLAS as a transposed operand
-  const Tensor bias_rows = bias_hh.defined() ? raw::expand(raw::unsqueeze(bias_hh, 0), {batch, 3 * hidden}) : Tensor();
+  const Tensor bias = bias_hh.defined() ? raw::contiguous(bias_hh) : Tensor();
   for (std::int64_t t = 0; t < steps; ++t) {
     const Tensor h_prev = raw::select(states, 0, t);
-    if (bias_rows.defined()) {
-      raw::copy_(gh, bias_rows);
-      raw::gemm_into(gh, h_prev, weight_t, 1.0, 1.0);
-    } else {
-      raw::gemm_into(gh, h_prev, weight_t);
-    }
+    raw::gemm_into(gh, h_prev, weight_t);  // h W_hh^T; the cell adds b_hh
     raw::gru_cell_forward_into(raw::select(gi, 0, t), gh, h_prev, mask.defined() ? raw::select(mask, 0, t) : Tensor(),
-                               raw::select(states, 0, t + 1), raw::select(gates, 0, t));
+                               raw::select(states, 0, t + 1), needs_grad ? raw::select(gates, 0, t) : Tensor(), bias);
   }
   Tensor output = raw::narrow(states, 0, 1, steps);
-  if (!any_requires_grad({gi_in, h0, weight_hh, bias_hh})) return output;
+  if (!needs_grad) return output;
 
   SavedRecurrence saved{SavedTensor(states),
                         SavedTensor(gates),

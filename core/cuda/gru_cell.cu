@@ -41,23 +41,31 @@ MaskRows mask_of(const Tensor& mask) {
 }
 
 template <typename T>
-__global__ void gru_cell_forward_kernel(Rows<const T> gi, Rows<const T> gh, Rows<const T> h, MaskRows mask,
-                                        Rows<T> h_next, Rows<T> gates, std::int64_t batch, std::int64_t hidden) {
+__global__ void gru_cell_forward_kernel(Rows<const T> gi, Rows<const T> gh, const T* __restrict__ bias, Rows<const T> h,
+                                        MaskRows mask, Rows<T> h_next, Rows<T> gates, std::int64_t batch,
+                                        std::int64_t hidden) {
   const std::int64_t total = batch * hidden;
   for (std::int64_t i = grid_first(); i < total; i += grid_step()) {
     const std::int64_t b = i / hidden, j = i % hidden;
     const T* gir = gi.data + b * gi.stride;
     const T* ghr = gh.data + b * gh.stride;
     const T h_prev = h.data[b * h.stride + j];
-    const T r = sigmoid_of(gir[j] + ghr[j]);
-    const T z = sigmoid_of(gir[hidden + j] + ghr[hidden + j]);
-    const T hn = ghr[2 * hidden + j];
+    T gh_r = ghr[j], gh_z = ghr[hidden + j], hn = ghr[2 * hidden + j];
+    if (bias != nullptr) {
+      gh_r += bias[j];
+      gh_z += bias[hidden + j];
+      hn += bias[2 * hidden + j];
+    }
+    const T r = sigmoid_of(gir[j] + gh_r);
+    const T z = sigmoid_of(gir[hidden + j] + gh_z);
     const T n = tanh_of(gir[2 * hidden + j] + r * hn);
-    T* saved = gates.data + b * gates.stride;
-    saved[j] = r;
-    saved[hidden + j] = z;
-    saved[2 * hidden + j] = n;
-    saved[3 * hidden + j] = hn;
+    if (gates.data != nullptr) {
+      T* saved = gates.data + b * gates.stride;
+      saved[j] = r;
+      saved[hidden + j] = z;
+      saved[2 * hidden + j] = n;
+      saved[3 * hidden + j] = hn;
+    }
     const bool valid = mask.data == nullptr || mask.data[b * mask.stride];
     h_next.data[b * h_next.stride + j] = valid ? n + z * (h_prev - n) : h_prev;
   }
@@ -99,16 +107,18 @@ __global__ void gru_cell_backward_kernel(Rows<const T> grad, Rows<const T> extra
 
 }  // namespace
 
-void gru_cell_forward(const Tensor& gi, const Tensor& gh, const Tensor& h, const Tensor& mask, const Tensor& h_next,
-                      const Tensor& gates) {
+void gru_cell_forward(const Tensor& gi, const Tensor& gh, const Tensor& bias_hh, const Tensor& h, const Tensor& mask,
+                      const Tensor& h_next, const Tensor& gates) {
   const std::int64_t batch = h.size(0), hidden = h.size(1);
   if (batch * hidden == 0) return;
   const DeviceGuard guard(h.device().index, "gru_cell");
   const unsigned blocks = grid_for(batch * hidden);
   visit_floating(h.dtype(), "gru_cell", [&]<typename T>(T) {
-    gru_cell_forward_kernel<T><<<blocks, kThreads, 0, stream()>>>(rows_of<const T>(gi), rows_of<const T>(gh),
+    const T* bias = bias_hh.defined() ? static_cast<const T*>(bias_hh.device_pointer()) : nullptr;
+    const Rows<T> saved = gates.defined() ? rows_of<T>(gates) : Rows<T>{nullptr, 0};
+    gru_cell_forward_kernel<T><<<blocks, kThreads, 0, stream()>>>(rows_of<const T>(gi), rows_of<const T>(gh), bias,
                                                                   rows_of<const T>(h), mask_of(mask),
-                                                                  rows_of<T>(h_next), rows_of<T>(gates), batch, hidden);
+                                                                  rows_of<T>(h_next), saved, batch, hidden);
     RG_CUDA_CHECK_LAUNCH("gru_cell (CUDA kernel launch)");
   });
 }

@@ -1,5 +1,6 @@
 #include "core/ops/gru_cell.h"
 
+#include <algorithm>
 #include <string_view>
 #include <type_traits>
 
@@ -89,40 +90,61 @@ Tensor unit_columns(const Tensor& t) {
 // Rows cost about this many element operations per hidden unit (two sigmoids, a tanh, the blend).
 constexpr std::int64_t kCostPerUnit = 40;
 
-template <typename T>
-void forward_cpu(const Tensor& gi_t, const Tensor& gh_t, const Tensor& h_t, const Tensor& mask_t,
-                 const Tensor& h_next_t, const Tensor& gates_t) {
-  const std::int64_t batch = h_t.size(0), hidden = h_t.size(1);
-  const Rows<const T> gi = rows_of<const T>(gi_t), gh = rows_of<const T>(gh_t), h = rows_of<const T>(h_t);
-  const Rows<T> h_next = rows_of<T>(h_next_t), gates = rows_of<T>(gates_t);
-  const MaskView mask = mask_of(mask_t);
-  const std::int64_t H = hidden;
-  cpu::parallel_for(batch, kCostPerUnit * hidden, [&](std::int64_t begin, std::int64_t end) {
+// One row of the forward (see gru_cell.h); gh + bias when kBias, gates saved when kSave. Restrict-qualified
+// pointers and H by value let the loop vectorise.
+template <typename T, bool kBias, bool kSave>
+void forward_row(const T* __restrict gi, const T* __restrict gh, const T* __restrict bias, const T* __restrict h,
+                 T* __restrict out, T* __restrict saved, std::int64_t H) {
+  for (std::int64_t j = 0; j < H; ++j) {
+    const T gh_r = kBias ? gh[j] + bias[j] : gh[j];
+    const T gh_z = kBias ? gh[H + j] + bias[H + j] : gh[H + j];
+    const T hn = kBias ? gh[2 * H + j] + bias[2 * H + j] : gh[2 * H + j];
+    const T r = cpu::vmath::sigmoid(gi[j] + gh_r);
+    const T z = cpu::vmath::sigmoid(gi[H + j] + gh_z);
+    const T n = cpu::vmath::tanh(gi[2 * H + j] + r * hn);
+    if constexpr (kSave) {
+      saved[j] = r;
+      saved[H + j] = z;
+      saved[2 * H + j] = n;
+      saved[3 * H + j] = hn;
+    }
+    out[j] = n + z * (h[j] - n);  // (1 - z) n + z h, in torch's order of operations
+  }
+}
+
+template <typename T, bool kBias, bool kSave>
+void forward_rows(Rows<const T> gi, Rows<const T> gh, const T* bias, Rows<const T> h, MaskView mask, Rows<T> h_next,
+                  Rows<T> gates, std::int64_t batch, std::int64_t hidden) {
+  cpu::parallel_for(batch, kCostPerUnit * hidden, [=](std::int64_t begin, std::int64_t end) {
     for (std::int64_t b = begin; b < end; ++b) {
-      const T* gir = gi.row(b);
-      const T* ghr = gh.row(b);
-      const T* hr = h.row(b);
-      T* out = h_next.row(b);
-      T* saved = gates.row(b);
-      for (std::int64_t j = 0; j < H; ++j) {
-        const T r = cpu::vmath::sigmoid(gir[j] + ghr[j]);
-        const T z = cpu::vmath::sigmoid(gir[H + j] + ghr[H + j]);
-        const T hn = ghr[2 * H + j];
-        const T n = cpu::vmath::tanh(gir[2 * H + j] + r * hn);
-        saved[j] = r;
-        saved[H + j] = z;
-        saved[2 * H + j] = n;
-        saved[3 * H + j] = hn;
-        out[j] = n + z * (hr[j] - n);  // (1 - z) n + z h, in torch's order of operations
-      }
-      if (!mask.valid(b))
-        for (std::int64_t j = 0; j < H; ++j) out[j] = hr[j];
+      forward_row<T, kBias, kSave>(gi.row(b), gh.row(b), bias, h.row(b), h_next.row(b), gates.row(b), hidden);
+      if (!mask.valid(b)) std::copy(h.row(b), h.row(b) + hidden, h_next.row(b));
     }
   });
 }
 
+template <typename T>
+void forward_cpu(const Tensor& gi_t, const Tensor& gh_t, const Tensor& bias_t, const Tensor& h_t, const Tensor& mask_t,
+                 const Tensor& h_next_t, const Tensor& gates_t) {
+  const std::int64_t batch = h_t.size(0), hidden = h_t.size(1);
+  const Rows<const T> gi = rows_of<const T>(gi_t), gh = rows_of<const T>(gh_t), h = rows_of<const T>(h_t);
+  const Rows<T> h_next = rows_of<T>(h_next_t), gates = gates_t.defined() ? rows_of<T>(gates_t) : Rows<T>{};
+  const T* bias = bias_t.defined() ? bias_t.data<T>() : nullptr;
+  const MaskView mask = mask_of(mask_t);
+  if (bias && gates.data) {
+    forward_rows<T, true, true>(gi, gh, bias, h, mask, h_next, gates, batch, hidden);
+  } else if (bias) {
+    forward_rows<T, true, false>(gi, gh, bias, h, mask, h_next, gates, batch, hidden);
+  } else if (gates.data) {
+    forward_rows<T, false, true>(gi, gh, bias, h, mask, h_next, gates, batch, hidden);
+  } else {
+    forward_rows<T, false, false>(gi, gh, bias, h, mask, h_next, gates, batch, hidden);
+  }
+}
+
 template <typename T, bool kExtra>
-void backward_row(const T* g, const T* extra, const T* saved, const T* hr, T* dgi, T* dgh, T* dh, std::int64_t H) {
+void backward_row(const T* __restrict g, const T* __restrict extra, const T* __restrict saved, const T* __restrict hr,
+                  T* __restrict dgi, T* __restrict dgh, T* __restrict dh, std::int64_t H) {
   for (std::int64_t j = 0; j < H; ++j) {
     const T grad = kExtra ? g[j] + extra[j] : g[j];
     const T r = saved[j], z = saved[H + j], n = saved[2 * H + j], hn = saved[3 * H + j];
@@ -147,7 +169,7 @@ void backward_cpu(const Tensor& grad_t, const Tensor& extra_t, const Tensor& gat
   const Rows<const T> extra = extra_t.defined() ? rows_of<const T>(extra_t) : Rows<const T>{};
   const Rows<T> dgi = rows_of<T>(dgi_t), dgh = rows_of<T>(dgh_t), dh = rows_of<T>(dh_t);
   const MaskView mask = mask_of(mask_t);
-  cpu::parallel_for(batch, kCostPerUnit * H, [&](std::int64_t begin, std::int64_t end) {
+  cpu::parallel_for(batch, kCostPerUnit * H, [=](std::int64_t begin, std::int64_t end) {
     for (std::int64_t b = begin; b < end; ++b) {
       const T* g = grad.row(b);
       T* dh_row = dh.row(b);
@@ -170,18 +192,24 @@ void backward_cpu(const Tensor& grad_t, const Tensor& extra_t, const Tensor& gat
 }  // namespace
 
 void gru_cell_forward_into(const Tensor& gi, const Tensor& gh, const Tensor& h, const Tensor& mask,
-                           const Tensor& h_next, const Tensor& gates) {
+                           const Tensor& h_next, const Tensor& gates, const Tensor& bias_hh) {
   constexpr std::string_view op = "gru_cell";
   const std::int64_t hidden = check_step_inputs(gi, gh, h, mask, op);
   check_matrix(h_next, op, "h_next", h.size(0), hidden, h.dtype(), h.device());
-  check_matrix(gates, op, "gates", h.size(0), 4 * hidden, h.dtype(), h.device());
+  if (gates.defined()) check_matrix(gates, op, "gates", h.size(0), 4 * hidden, h.dtype(), h.device());
+  if (bias_hh.defined()) {
+    RG_CHECK(bias_hh.dim() == 1 && bias_hh.size(0) == 3 * hidden && bias_hh.is_contiguous() &&
+                 bias_hh.dtype() == h.dtype() && bias_hh.device() == h.device(),
+             op, ": bias_hh must be a dense ", h.dtype(), " [", 3 * hidden, "] on ", h.device(), ", got ",
+             bias_hh.dtype(), " ", bias_hh.shape(), " on ", bias_hh.device());
+  }
   h_next.bump_version();
-  gates.bump_version();
+  if (gates.defined()) gates.bump_version();
   if (h.numel() == 0) return;
 #if RECGRAD_WITH_CUDA
-  if (h.device().is_cuda()) return cuda::gru_cell_forward(gi, gh, h, mask, h_next, gates);
+  if (h.device().is_cuda()) return cuda::gru_cell_forward(gi, gh, bias_hh, h, mask, h_next, gates);
 #endif
-  visit_floating(h.dtype(), op, [&]<typename T>(T) { forward_cpu<T>(gi, gh, h, mask, h_next, gates); });
+  visit_floating(h.dtype(), op, [&]<typename T>(T) { forward_cpu<T>(gi, gh, bias_hh, h, mask, h_next, gates); });
 }
 
 GruCellForward gru_cell_forward(const Tensor& gi, const Tensor& gh, const Tensor& h, const Tensor& mask) {

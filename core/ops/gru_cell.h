@@ -36,8 +36,11 @@ struct GruCellGrads {
 GruCellForward gru_cell_forward(const Tensor& gi, const Tensor& gh, const Tensor& h, const Tensor& mask);
 
 /// The same step written into caller-owned views h_next [B, H] and gates [B, 4H] (unit column stride).
+/// gates may be undefined (nothing saved: inference). With bias_hh (a dense [3H]) defined, gh is taken
+/// to be h W_hh^T alone and the cell adds the bias itself (the saved gh_n includes it), which spares a
+/// recurrence a copy of the bias before each step's GEMM.
 void gru_cell_forward_into(const Tensor& gi, const Tensor& gh, const Tensor& h, const Tensor& mask,
-                           const Tensor& h_next, const Tensor& gates);
+                           const Tensor& h_next, const Tensor& gates, const Tensor& bias_hh = Tensor());
 
 /// The backward of one step for the output gradient grad_h_next [B, H] (see above), into new tensors.
 GruCellGrads gru_cell_backward(const Tensor& grad_h_next, const Tensor& gates, const Tensor& h, const Tensor& mask);

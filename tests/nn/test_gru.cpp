@@ -294,6 +294,21 @@ TEST(GRU, TimeMajorMatchesBatchFirst) {
   expect_close(a.h_n, b.h_n, "h_n", 0, 0);
 }
 
+TEST(GRU, InferenceWithoutGraphMatches) {
+  // Without a graph the recurrence saves no gates (another path through the cell).
+  manual_seed(8);
+  GRU gru(3, 5, {.num_layers = 2, .batch_first = true});
+  const Tensor x = randn({3, 4, 3}), h0 = randn({2, 3, 5});
+  const Tensor mask = lengths_to_mask(from_vector<std::int64_t>({4, 2, 1}), 4, Padding::left);
+  const GRUOutput with_graph = gru(x, h0, mask);
+  ASSERT_TRUE(with_graph.output.requires_grad());
+  NoGradGuard no_grad;
+  const GRUOutput without = gru(x, h0, mask);
+  EXPECT_FALSE(without.output.requires_grad());
+  expect_close(with_graph.output, without.output, "output", 0, 0);
+  expect_close(with_graph.h_n, without.h_n, "h_n", 0, 0);
+}
+
 TEST(GRU, DropoutBetweenLayersOnlyWhileTraining) {
   manual_seed(7);
   GRU with_dropout(3, 8, {.num_layers = 2, .batch_first = true, .dropout = 0.5});

@@ -136,6 +136,103 @@ void output_to_rows_cpu(const T* grad, const Conv2dGeometry& g, std::int64_t b0,
   });
 }
 
+// The channel-major layout (CPU only, chosen when output rows are longer than kernel rows): the patch
+// matrix is stored transposed, colsT [C*kh*kw, n] with n = nb * P, so im2col copies runs of Wo outputs
+// and the output transposes move runs of P positions.
+
+/// colsT[(c * kh + i) * kw + j, (b - b0) * P + oh * Wo + ow] = x[b, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw].
+template <typename T>
+void im2col_cpu(const T* x, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, T* cols) {
+  const std::int64_t positions = g.positions(), n = nb * positions, taps = g.kernel_h * g.kernel_w;
+  cpu::parallel_for(g.patch_size() * nb, positions, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t k = item / nb, local = item % nb;
+      const std::int64_t c = k / taps, i = (k % taps) / g.kernel_w, j = k % g.kernel_w;
+      const T* plane = x + ((b0 + local) * g.in_channels + c) * g.height * g.width;
+      const std::int64_t w_shift = j * g.dilation_w - g.pad_w;  // iw = ow * sw + w_shift
+      const TapRange outs = valid_taps(w_shift, g.stride_w, g.width, g.out_w);
+      T* dst = cols + k * n + local * positions;
+      for (std::int64_t oh = 0; oh < g.out_h; ++oh, dst += g.out_w) {
+        const std::int64_t ih = oh * g.stride_h - g.pad_h + i * g.dilation_h;
+        if (ih < 0 || ih >= g.height) {
+          std::fill(dst, dst + g.out_w, T(0));
+          continue;
+        }
+        const T* src = plane + ih * g.width;
+        std::fill(dst, dst + outs.begin, T(0));
+        if (g.stride_w == 1) {
+          std::copy(src + (outs.begin + w_shift), src + (outs.end + w_shift), dst + outs.begin);
+        } else {
+          for (std::int64_t ow = outs.begin; ow < outs.end; ++ow) dst[ow] = src[ow * g.stride_w + w_shift];
+        }
+        std::fill(dst + outs.end, dst + g.out_w, T(0));
+      }
+    }
+  });
+}
+
+/// The adjoint of im2col: writes dx[b] for b in [b0, b0 + nb), one (sample, channel) plane per task.
+template <typename T>
+void col2im_cpu(const T* dcols, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, T* dx) {
+  const std::int64_t positions = g.positions(), n = nb * positions, plane_size = g.height * g.width;
+  cpu::parallel_for(nb * g.in_channels, positions * g.kernel_h * g.kernel_w, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t local = item / g.in_channels, c = item % g.in_channels;
+      T* plane = dx + ((b0 + local) * g.in_channels + c) * plane_size;
+      std::fill(plane, plane + plane_size, T(0));
+      for (std::int64_t i = 0; i < g.kernel_h; ++i) {
+        for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+          const std::int64_t k = (c * g.kernel_h + i) * g.kernel_w + j;
+          const std::int64_t w_shift = j * g.dilation_w - g.pad_w;
+          const TapRange outs = valid_taps(w_shift, g.stride_w, g.width, g.out_w);
+          const T* src = dcols + k * n + local * positions;
+          for (std::int64_t oh = 0; oh < g.out_h; ++oh, src += g.out_w) {
+            const std::int64_t ih = oh * g.stride_h - g.pad_h + i * g.dilation_h;
+            if (ih < 0 || ih >= g.height) continue;
+            T* row = plane + ih * g.width;
+            if (g.stride_w == 1) {
+              T* shifted = row + (w_shift + outs.begin);
+              const T* from = src + outs.begin;
+              for (std::int64_t e = 0; e < outs.end - outs.begin; ++e) shifted[e] += from[e];
+            } else {
+              for (std::int64_t ow = outs.begin; ow < outs.end; ++ow) row[ow * g.stride_w + w_shift] += src[ow];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+/// out[b, o, pos] = rowsT[o, (b - b0) * P + pos] + bias[o] (bias may be null): runs of P.
+template <typename T>
+void cols_to_output_cpu(const T* rows, const T* bias, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb,
+                        T* out) {
+  const std::int64_t positions = g.positions(), channels = g.out_channels, n = nb * positions;
+  cpu::parallel_for(nb * channels, positions, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t local = item / channels, o = item % channels;
+      const T shift = bias != nullptr ? bias[o] : T(0);
+      const T* src = rows + o * n + local * positions;
+      T* dst = out + ((b0 + local) * channels + o) * positions;
+      for (std::int64_t pos = 0; pos < positions; ++pos) dst[pos] = src[pos] + shift;
+    }
+  });
+}
+
+/// rowsT[o, (b - b0) * P + pos] = grad[b, o, pos]: runs of P.
+template <typename T>
+void output_to_cols_cpu(const T* grad, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, T* rows) {
+  const std::int64_t positions = g.positions(), channels = g.out_channels, n = nb * positions;
+  cpu::parallel_for(nb * channels, positions, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t local = item / channels, o = item % channels;
+      const T* src = grad + ((b0 + local) * channels + o) * positions;
+      std::copy(src, src + positions, rows + o * n + local * positions);
+    }
+  });
+}
+
 /// db[o] = sum over b and pos of grad[b, o, pos], accumulated in double.
 template <typename T>
 void bias_grad_cpu(const T* grad, const Conv2dGeometry& g, T* db) {
@@ -156,37 +253,79 @@ void bias_grad_cpu(const T* grad, const Conv2dGeometry& g, T* db) {
 
 // ---- device dispatch ----
 
-void im2row(const Tensor& x, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, const Tensor& cols) {
+/// How the patch matrix is stored. Both layouts present the same logical matrices to the GEMMs, cols
+/// [n, C*kh*kw] and rows [n, O] (n = samples * positions); channel-major stores their transposes.
+enum class PatchLayout { PositionMajor, ChannelMajor };
+
+/// Channel-major on the CPU when an output row is longer than a kernel row (image-like shapes: runs of Wo);
+/// position-major otherwise (Caser's horizontal filters: runs of kw = d), and always on CUDA.
+PatchLayout choose_layout(const Conv2dGeometry& g, Device device) {
+  return device.is_cpu() && g.out_w > g.kernel_w ? PatchLayout::ChannelMajor : PatchLayout::PositionMajor;
+}
+
+/// A logical [n, width] matrix over the front of `buffer`, stored row-major or (channel-major) transposed.
+Tensor logical_matrix(const Tensor& buffer, std::int64_t n, std::int64_t width, PatchLayout layout) {
+  const Tensor front = narrow(buffer, 0, 0, n * width);
+  return layout == PatchLayout::PositionMajor ? view(front, {n, width}) : transpose(view(front, {width, n}), 0, 1);
+}
+
+/// c = a @ b + beta * c for a logical c that may be the transpose of a row-major block; then c^T = b^T @ a^T.
+void gemm_logical(const Tensor& c, const Tensor& a, const Tensor& b, PatchLayout layout, double beta = 0.0) {
+  if (layout == PatchLayout::PositionMajor) return gemm_into(c, a, b, 1.0, beta);
+  gemm_into(transpose(c, 0, 1), transpose(b, 0, 1), transpose(a, 0, 1), 1.0, beta);
+}
+
+/// Fills the logical cols [nb * P, C*kh*kw] with the patches of samples [b0, b0 + nb).
+void im2row(const Tensor& x, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, const Tensor& cols,
+            PatchLayout layout) {
 #if RECGRAD_WITH_CUDA
   if (x.device().is_cuda()) return cuda::im2row(x, g, b0, nb, cols);
 #endif
-  visit_floating(x.dtype(), "conv2d", [&]<typename T>(T) { im2row_cpu<T>(x.data<T>(), g, b0, nb, cols.data<T>()); });
+  visit_floating(x.dtype(), "conv2d", [&]<typename T>(T) {
+    T* out = static_cast<T*>(cols.raw_data());
+    if (layout == PatchLayout::PositionMajor) return im2row_cpu<T>(x.data<T>(), g, b0, nb, out);
+    im2col_cpu<T>(x.data<T>(), g, b0, nb, out);
+  });
 }
 
-void row2im(const Tensor& dcols, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, const Tensor& dx) {
+/// Writes dx for samples [b0, b0 + nb) from the logical dcols (the adjoint of im2row).
+void row2im(const Tensor& dcols, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, const Tensor& dx,
+            PatchLayout layout) {
 #if RECGRAD_WITH_CUDA
   if (dx.device().is_cuda()) return cuda::row2im(dcols, g, b0, nb, dx);
 #endif
-  visit_floating(dx.dtype(), "conv2d_backward",
-                 [&]<typename T>(T) { row2im_cpu<T>(dcols.data<T>(), g, b0, nb, dx.data<T>()); });
+  visit_floating(dx.dtype(), "conv2d_backward", [&]<typename T>(T) {
+    const T* in = static_cast<const T*>(dcols.raw_data());
+    if (layout == PatchLayout::PositionMajor) return row2im_cpu<T>(in, g, b0, nb, dx.data<T>());
+    col2im_cpu<T>(in, g, b0, nb, dx.data<T>());
+  });
 }
 
+/// out[b, o, pos] = rows[(b - b0) * P + pos, o] + bias[o] for samples [b0, b0 + nb).
 void rows_to_output(const Tensor& rows, const Tensor& bias, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb,
-                    const Tensor& out) {
+                    const Tensor& out, PatchLayout layout) {
 #if RECGRAD_WITH_CUDA
   if (out.device().is_cuda()) return cuda::rows_to_output(rows, bias, g, b0, nb, out);
 #endif
   visit_floating(out.dtype(), "conv2d", [&]<typename T>(T) {
-    rows_to_output_cpu<T>(rows.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g, b0, nb, out.data<T>());
+    const T* in = static_cast<const T*>(rows.raw_data());
+    const T* shift = bias.defined() ? bias.data<T>() : nullptr;
+    if (layout == PatchLayout::PositionMajor) return rows_to_output_cpu<T>(in, shift, g, b0, nb, out.data<T>());
+    cols_to_output_cpu<T>(in, shift, g, b0, nb, out.data<T>());
   });
 }
 
-void output_to_rows(const Tensor& grad, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, const Tensor& rows) {
+/// rows[(b - b0) * P + pos, o] = grad[b, o, pos] for samples [b0, b0 + nb).
+void output_to_rows(const Tensor& grad, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, const Tensor& rows,
+                    PatchLayout layout) {
 #if RECGRAD_WITH_CUDA
   if (grad.device().is_cuda()) return cuda::output_to_rows(grad, g, b0, nb, rows);
 #endif
-  visit_floating(grad.dtype(), "conv2d_backward",
-                 [&]<typename T>(T) { output_to_rows_cpu<T>(grad.data<T>(), g, b0, nb, rows.data<T>()); });
+  visit_floating(grad.dtype(), "conv2d_backward", [&]<typename T>(T) {
+    T* out = static_cast<T*>(rows.raw_data());
+    if (layout == PatchLayout::PositionMajor) return output_to_rows_cpu<T>(grad.data<T>(), g, b0, nb, out);
+    output_to_cols_cpu<T>(grad.data<T>(), g, b0, nb, out);
+  });
 }
 
 Tensor bias_grad(const Tensor& grad, const Conv2dGeometry& g) {
@@ -198,9 +337,6 @@ Tensor bias_grad(const Tensor& grad, const Conv2dGeometry& g) {
                  [&]<typename T>(T) { bias_grad_cpu<T>(grad.data<T>(), g, db.data<T>()); });
   return db;
 }
-
-/// Rows [0, n) of a buffer.
-Tensor first_rows(const Tensor& buffer, std::int64_t n) { return narrow(buffer, 0, 0, n); }
 
 /// Columns of group `group` of a [rows, groups * width] matrix.
 Tensor group_columns(const Tensor& matrix, std::int64_t group, std::int64_t width) {
@@ -269,19 +405,21 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   const Tensor x = contiguous(x_in);
   const Tensor weight = view(contiguous(weight_in), {g.out_channels, g.group_patch_size()});
   const Tensor bias = bias_in.defined() ? contiguous(bias_in) : Tensor();
+  const PatchLayout layout = choose_layout(g, x.device());
   const std::int64_t chunk = batch_chunk(g), og = g.group_out_channels(), kg = g.group_patch_size();
-  const Tensor cols = Tensor::empty({chunk * g.positions(), g.patch_size()}, x.dtype(), x.device());
-  const Tensor rows = Tensor::empty({chunk * g.positions(), g.out_channels}, x.dtype(), x.device());
+  const Tensor cols_buffer = Tensor::empty({chunk * g.positions() * g.patch_size()}, x.dtype(), x.device());
+  const Tensor rows_buffer = Tensor::empty({chunk * g.positions() * g.out_channels}, x.dtype(), x.device());
   for (std::int64_t b0 = 0; b0 < g.batch; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, g.batch - b0), n = nb * g.positions();
-    const Tensor c = first_rows(cols, n), r = first_rows(rows, n);
-    im2row(x, g, b0, nb, c);
+    const Tensor cols = logical_matrix(cols_buffer, n, g.patch_size(), layout);
+    const Tensor rows = logical_matrix(rows_buffer, n, g.out_channels, layout);
+    im2row(x, g, b0, nb, cols, layout);
     for (std::int64_t group = 0; group < g.groups; ++group) {
-      // Y_rows[:, group] = cols[:, group] @ w[group]^T
-      gemm_into(group_columns(r, group, og), group_columns(c, group, kg),
-                transpose(narrow(weight, 0, group * og, og), 0, 1));
+      // rows[:, group] = cols[:, group] @ w[group]^T
+      gemm_logical(group_columns(rows, group, og), group_columns(cols, group, kg),
+                   transpose(narrow(weight, 0, group * og, og), 0, 1), layout);
     }
-    rows_to_output(r, bias, g, b0, nb, out);
+    rows_to_output(rows, bias, g, b0, nb, out, layout);
   }
   out.bump_version();
   return out;
@@ -308,27 +446,30 @@ Conv2dGrads conv2d_backward(const Tensor& grad_out, const Tensor& x_in, const Te
   const std::int64_t og = g.group_out_channels(), kg = g.group_patch_size();
   const Tensor weight = view(contiguous(weight_in), {g.out_channels, kg});
   const Tensor dweight = need_weight ? view(grads.weight, {g.out_channels, kg}) : Tensor();
+  const PatchLayout layout = choose_layout(g, x_in.device());
   const std::int64_t chunk = batch_chunk(g);
-  const Tensor cols = Tensor::empty({chunk * g.positions(), g.patch_size()}, x_in.dtype(), x_in.device());
-  const Tensor rows = Tensor::empty({chunk * g.positions(), g.out_channels}, x_in.dtype(), x_in.device());
+  const Tensor cols_buffer = Tensor::empty({chunk * g.positions() * g.patch_size()}, x_in.dtype(), x_in.device());
+  const Tensor rows_buffer = Tensor::empty({chunk * g.positions() * g.out_channels}, x_in.dtype(), x_in.device());
   for (std::int64_t b0 = 0; b0 < g.batch; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, g.batch - b0), n = nb * g.positions();
-    const Tensor c = first_rows(cols, n), r = first_rows(rows, n);
-    output_to_rows(grad, g, b0, nb, r);
+    const Tensor cols = logical_matrix(cols_buffer, n, g.patch_size(), layout);
+    const Tensor rows = logical_matrix(rows_buffer, n, g.out_channels, layout);
+    output_to_rows(grad, g, b0, nb, rows, layout);
     if (need_weight) {
-      im2row(x, g, b0, nb, c);
+      im2row(x, g, b0, nb, cols, layout);
       for (std::int64_t group = 0; group < g.groups; ++group) {
         // dw[group] (+)= dY_rows[:, group]^T @ cols[:, group]
-        gemm_into(narrow(dweight, 0, group * og, og), transpose(group_columns(r, group, og), 0, 1),
-                  group_columns(c, group, kg), 1.0, b0 == 0 ? 0.0 : 1.0);
+        gemm_into(narrow(dweight, 0, group * og, og), transpose(group_columns(rows, group, og), 0, 1),
+                  group_columns(cols, group, kg), 1.0, b0 == 0 ? 0.0 : 1.0);
       }
     }
     if (need_x) {
       for (std::int64_t group = 0; group < g.groups; ++group) {
         // dcols[:, group] = dY_rows[:, group] @ w[group]  (the patch buffer is reused)
-        gemm_into(group_columns(c, group, kg), group_columns(r, group, og), narrow(weight, 0, group * og, og));
+        gemm_logical(group_columns(cols, group, kg), group_columns(rows, group, og), narrow(weight, 0, group * og, og),
+                     layout);
       }
-      row2im(c, g, b0, nb, grads.x);
+      row2im(cols, g, b0, nb, grads.x, layout);
     }
   }
   if (need_x) grads.x.bump_version();

@@ -7,9 +7,12 @@
 //   forward:  Y_rows [B*Ho*Wo, O] = cols @ w^T, then Y_rows -> y [B, O, Ho, Wo] (+ bias)
 //   backward: dY_rows = dy as rows; dw = dY_rows^T @ cols; dcols = dY_rows @ w, scattered back onto dx
 //             (row2im, the adjoint of im2row); db = sum of dy over b, oh, ow.
-// The batch is processed in chunks so the patch matrix stays within a fixed budget. The GEMMs go through
-// raw::gemm_into (CBLAS on the CPU, cuBLAS on CUDA); the layout kernels are in this file's .cpp for the CPU
-// and in core/cuda/conv.cu for CUDA.
+// The batch is processed in chunks so the patch matrix stays within a fixed budget. On the CPU the patch
+// matrix is stored position-major ([n, K], copies in runs of kw: Caser's horizontal filters, kw = d) or,
+// when output rows are longer than kernel rows, channel-major (its transpose, copies in runs of Wo: images,
+// Caser's vertical filter); the GEMMs see the same logical matrices either way. CUDA uses position-major.
+// The GEMMs go through raw::gemm_into (CBLAS on the CPU, cuBLAS on CUDA); the layout kernels are in this
+// file's .cpp for the CPU and in core/cuda/conv.cu for CUDA.
 #pragma once
 
 #include <array>

@@ -218,6 +218,12 @@ TEST(Conv2dOp, Gradcheck) {
   expect_gradcheck_all(conv2d_fn({}), {randn64({3, 1, 6, 5}, 9), randn64({2, 1, 3, 5}, 10), randn64({2}, 11)});
   // Unbatched [C, H, W].
   expect_gradcheck_all(conv2d_fn({.stride = {2, 1}}), {randn64({2, 5, 4}, 12), randn64({3, 2, 2, 2}, 13)});
+  // Output rows no longer than kernel rows (the CPU's position-major patch layout) with stride, padding and
+  // dilation along the width; the cases above with wider outputs use the channel-major layout.
+  expect_gradcheck_all(conv2d_fn({.stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 2}}),
+                       {randn64({2, 2, 6, 4}, 14), randn64({3, 2, 2, 3}, 15), randn64({3}, 16)});
+  expect_gradcheck_all(conv2d_fn({.stride = {1, 3}, .padding = {0, 2}}),
+                       {randn64({2, 3, 4, 5}, 17), randn64({2, 3, 2, 4}, 18)});
 }
 
 TEST(Conv1dOp, Gradcheck) {

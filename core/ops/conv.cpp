@@ -275,6 +275,26 @@ void gemm_logical(const Tensor& c, const Tensor& a, const Tensor& b, PatchLayout
   gemm_into(transpose(c, 0, 1), transpose(b, 0, 1), transpose(a, 0, 1), 1.0, beta);
 }
 
+/// Whether the position-major patch matrix is a strided view of the (dense) input itself: one input channel,
+/// a kernel as wide as the input, no height padding or dilation, and rows that do not overlap, as for Caser's
+/// horizontal filters of height 1 and L. Row (b, oh) is then x[b, 0, oh*sh : oh*sh + kh, :], so no im2row
+/// copy is made, and dcols is written straight into dx.
+bool patches_are_a_view(const Conv2dGeometry& g) {
+  return g.in_channels == 1 && g.kernel_w == g.width && g.pad_w == 0 && g.pad_h == 0 && g.dilation_h == 1 &&
+         (g.out_h == 1 || (g.out_h * g.stride_h == g.height && g.stride_h >= g.kernel_h));
+}
+
+/// The patch matrix [nb * P, kh * W] of samples [b0, b0 + nb) as a view of t (x or dx) when patches_are_a_view.
+Tensor patch_view(const Tensor& t, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb) {
+  const std::int64_t row_stride = g.out_h == 1 ? g.height * g.width : g.stride_h * g.width;
+  return t.as_strided({nb * g.positions(), g.patch_size()}, {row_stride, 1}, t.offset() + b0 * g.height * g.width);
+}
+
+/// Whether that view covers every input element exactly once (then dx needs no zero fill).
+bool patch_view_covers_input(const Conv2dGeometry& g) {
+  return g.out_h * g.kernel_h == g.height && (g.out_h == 1 || g.stride_h == g.kernel_h);
+}
+
 /// Fills the logical cols [nb * P, C*kh*kw] with the patches of samples [b0, b0 + nb).
 void im2row(const Tensor& x, const Conv2dGeometry& g, std::int64_t b0, std::int64_t nb, const Tensor& cols,
             PatchLayout layout) {
@@ -406,14 +426,16 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   const Tensor weight = view(contiguous(weight_in), {g.out_channels, g.group_patch_size()});
   const Tensor bias = bias_in.defined() ? contiguous(bias_in) : Tensor();
   const PatchLayout layout = choose_layout(g, x.device());
-  const std::int64_t chunk = batch_chunk(g), og = g.group_out_channels(), kg = g.group_patch_size();
-  const Tensor cols_buffer = Tensor::empty({chunk * g.positions() * g.patch_size()}, x.dtype(), x.device());
+  const bool direct = layout == PatchLayout::PositionMajor && patches_are_a_view(g);
+  const std::int64_t chunk = direct ? g.batch : batch_chunk(g), og = g.group_out_channels(), kg = g.group_patch_size();
+  const Tensor cols_buffer =
+      direct ? Tensor() : Tensor::empty({chunk * g.positions() * g.patch_size()}, x.dtype(), x.device());
   const Tensor rows_buffer = Tensor::empty({chunk * g.positions() * g.out_channels}, x.dtype(), x.device());
   for (std::int64_t b0 = 0; b0 < g.batch; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, g.batch - b0), n = nb * g.positions();
-    const Tensor cols = logical_matrix(cols_buffer, n, g.patch_size(), layout);
+    const Tensor cols = direct ? patch_view(x, g, b0, nb) : logical_matrix(cols_buffer, n, g.patch_size(), layout);
     const Tensor rows = logical_matrix(rows_buffer, n, g.out_channels, layout);
-    im2row(x, g, b0, nb, cols, layout);
+    if (!direct) im2row(x, g, b0, nb, cols, layout);
     for (std::int64_t group = 0; group < g.groups; ++group) {
       // rows[:, group] = cols[:, group] @ w[group]^T
       gemm_logical(group_columns(rows, group, og), group_columns(cols, group, kg),
@@ -447,16 +469,20 @@ Conv2dGrads conv2d_backward(const Tensor& grad_out, const Tensor& x_in, const Te
   const Tensor weight = view(contiguous(weight_in), {g.out_channels, kg});
   const Tensor dweight = need_weight ? view(grads.weight, {g.out_channels, kg}) : Tensor();
   const PatchLayout layout = choose_layout(g, x_in.device());
-  const std::int64_t chunk = batch_chunk(g);
-  const Tensor cols_buffer = Tensor::empty({chunk * g.positions() * g.patch_size()}, x_in.dtype(), x_in.device());
+  const bool direct = layout == PatchLayout::PositionMajor && patches_are_a_view(g);
+  const std::int64_t chunk = direct ? g.batch : batch_chunk(g);
+  const Tensor cols_buffer =
+      direct ? Tensor() : Tensor::empty({chunk * g.positions() * g.patch_size()}, x_in.dtype(), x_in.device());
   const Tensor rows_buffer = Tensor::empty({chunk * g.positions() * g.out_channels}, x_in.dtype(), x_in.device());
+  if (direct && need_x && !patch_view_covers_input(g)) fill_(grads.x, 0.0);
   for (std::int64_t b0 = 0; b0 < g.batch; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, g.batch - b0), n = nb * g.positions();
-    const Tensor cols = logical_matrix(cols_buffer, n, g.patch_size(), layout);
+    const Tensor cols = direct ? (need_weight ? patch_view(x, g, b0, nb) : Tensor())
+                               : logical_matrix(cols_buffer, n, g.patch_size(), layout);
     const Tensor rows = logical_matrix(rows_buffer, n, g.out_channels, layout);
     output_to_rows(grad, g, b0, nb, rows, layout);
     if (need_weight) {
-      im2row(x, g, b0, nb, cols, layout);
+      if (!direct) im2row(x, g, b0, nb, cols, layout);
       for (std::int64_t group = 0; group < g.groups; ++group) {
         // dw[group] (+)= dY_rows[:, group]^T @ cols[:, group]
         gemm_into(narrow(dweight, 0, group * og, og), transpose(group_columns(rows, group, og), 0, 1),
@@ -464,12 +490,14 @@ Conv2dGrads conv2d_backward(const Tensor& grad_out, const Tensor& x_in, const Te
       }
     }
     if (need_x) {
+      // dcols: the patch buffer is reused, or, when the patches are a view, the same view of dx.
+      const Tensor dcols = direct ? patch_view(grads.x, g, b0, nb) : cols;
       for (std::int64_t group = 0; group < g.groups; ++group) {
-        // dcols[:, group] = dY_rows[:, group] @ w[group]  (the patch buffer is reused)
-        gemm_logical(group_columns(cols, group, kg), group_columns(rows, group, og), narrow(weight, 0, group * og, og),
+        // dcols[:, group] = dY_rows[:, group] @ w[group]
+        gemm_logical(group_columns(dcols, group, kg), group_columns(rows, group, og), narrow(weight, 0, group * og, og),
                      layout);
       }
-      row2im(cols, g, b0, nb, grads.x, layout);
+      if (!direct) row2im(dcols, g, b0, nb, grads.x, layout);
     }
   }
   if (need_x) grads.x.bump_version();

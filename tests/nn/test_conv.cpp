@@ -224,6 +224,12 @@ TEST(Conv2dOp, Gradcheck) {
                        {randn64({2, 2, 6, 4}, 14), randn64({3, 2, 2, 3}, 15), randn64({3}, 16)});
   expect_gradcheck_all(conv2d_fn({.stride = {1, 3}, .padding = {0, 2}}),
                        {randn64({2, 3, 4, 5}, 17), randn64({2, 3, 2, 4}, 18)});
+  // One channel and a kernel as wide as the input, rows not overlapping: the patches are a view of x (no
+  // im2row), covering x exactly (stride = kernel height), or not (dx is zero-filled first).
+  expect_gradcheck_all(conv2d_fn({.stride = {2, 1}}),
+                       {randn64({2, 1, 6, 4}, 19), randn64({2, 1, 2, 4}, 20), randn64({2}, 21)});
+  expect_gradcheck_all(conv2d_fn({.stride = {2, 1}}), {randn64({2, 1, 6, 4}, 22), randn64({2, 1, 1, 4}, 23)});
+  expect_gradcheck_all(conv2d_fn({.stride = {3, 1}}), {randn64({2, 1, 5, 4}, 24), randn64({3, 1, 3, 4}, 25)});
 }
 
 TEST(Conv1dOp, Gradcheck) {

@@ -179,28 +179,37 @@ TEST(Conv2dOp, MatchesTheDirectLoop) {
 }
 
 TEST(Conv2dOp, BatchChunksAgreeWithPerSampleConvolutions) {
-  // 16 x 64 x 64 with a 3x3 kernel: about 590k patch entries per sample, so the batch of 5 runs in chunks.
-  manual_seed(20);
-  const Tensor x = randn({5, 16, 64, 64}).requires_grad_();
-  const Tensor w = mul(randn({4, 16, 3, 3}), 0.1).detach().requires_grad_();
-  const Tensor b = randn({4}).requires_grad_();
-  const Conv2dOptions options{.padding = {1, 1}};
-  const Tensor y = conv2d(x, w, b, options);
-  const Tensor g = randn(y.shape());
-  y.backward(g);
-  Tensor dw_sum, db_sum;
-  for (std::int64_t n = 0; n < 5; ++n) {
-    const Tensor xs = narrow(x.detach(), 0, n, 1).requires_grad_();
-    const Tensor ws = w.detach().requires_grad_(), bs = b.detach().requires_grad_();
-    const Tensor ys = conv2d(xs, ws, bs, options);
-    expect_close(ys, narrow(y.detach(), 0, n, 1), "sample output");
-    ys.backward(narrow(g, 0, n, 1));
-    expect_close(xs.grad(), narrow(x.grad(), 0, n, 1), "sample grad x");
-    dw_sum = dw_sum.defined() ? add(dw_sum, ws.grad()) : ws.grad();
-    db_sum = db_sum.defined() ? add(db_sum, bs.grad()) : bs.grad();
+  // Over 2^21 patch entries in all, so each batch runs in chunks: 16 x 64 x 64 with a 3x3 kernel (590k entries
+  // per sample, the CPU's channel-major layout), and 64 x 64 x 48 with a (3, 48) kernel (590k per sample,
+  // position-major).
+  struct Case {
+    Shape x, w;
+    Conv2dOptions options;
+  };
+  for (const Case& c : {Case{{5, 16, 64, 64}, {4, 16, 3, 3}, {.padding = {1, 1}}},
+                        Case{{5, 64, 64, 48}, {3, 64, 3, 48}, {.padding = {1, 0}}}}) {
+    manual_seed(20);
+    const std::int64_t batch = c.x[0];
+    const Tensor x = randn(c.x).requires_grad_();
+    const Tensor w = mul(randn(c.w), 0.1).detach().requires_grad_();
+    const Tensor b = randn({c.w[0]}).requires_grad_();
+    const Tensor y = conv2d(x, w, b, c.options);
+    const Tensor g = randn(y.shape());
+    y.backward(g);
+    Tensor dw_sum, db_sum;
+    for (std::int64_t n = 0; n < batch; ++n) {
+      const Tensor xs = narrow(x.detach(), 0, n, 1).requires_grad_();
+      const Tensor ws = w.detach().requires_grad_(), bs = b.detach().requires_grad_();
+      const Tensor ys = conv2d(xs, ws, bs, c.options);
+      expect_close(ys, narrow(y.detach(), 0, n, 1), "sample output");
+      ys.backward(narrow(g, 0, n, 1));
+      expect_close(xs.grad(), narrow(x.grad(), 0, n, 1), "sample grad x");
+      dw_sum = dw_sum.defined() ? add(dw_sum, ws.grad()) : ws.grad();
+      db_sum = db_sum.defined() ? add(db_sum, bs.grad()) : bs.grad();
+    }
+    expect_close(dw_sum, w.grad(), "grad w", 1e-4, 1e-4);
+    expect_close(db_sum, b.grad(), "grad b", 1e-4, 1e-4);
   }
-  expect_close(dw_sum, w.grad(), "grad w", 1e-4, 1e-4);
-  expect_close(db_sum, b.grad(), "grad b", 1e-4, 1e-4);
 }
 
 // ---- gradchecks (f64) ----

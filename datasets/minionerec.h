@@ -1,0 +1,36 @@
+// load_minionerec: reads a dataset folder in the format of the MiniOneRec release
+// (github.com/AkaliKong/MiniOneRec, data/Amazon/; see ../shared/data/amazon/SOURCE.md):
+//
+//   <folder>/info/<name>.txt          one line per item: "<semantic ID>\t<title>\t<item id>", line i <-> id i
+//   <folder>/index/<name>.index.json  {"<item id>": ["<a_x>", "<b_y>", "<c_z>"]}  (semantic-ID tokens)
+//   <folder>/index/<name>.item.json   {"<item id>": {"title", "description", "brand", "categories"}}
+//   <folder>/{train,valid,test}/<name>.csv
+//       user_id,history_item_title,item_title,history_item_id,item_id,history_item_sid,item_sid
+//       A5382,"['title a', 'title b']",title c,"[3437, 642]",2520,"['<a_..>', '<a_..>']",<a_42><b_133><c_2>
+//
+// The dataset is named by the folder ("Industrial_and_Scientific"); every category of the release
+// (Industrial_and_Scientific, Office_Products) loads the same way, and the release's time-based split
+// is kept as it is. Item ids of the files (0..n-1) become 1..n in the dataset (0 is padding; the
+// file's id is kept as ItemInfo::external_id); user "A<k>" becomes user k, num_users = max k + 1.
+//
+// Checks: the three catalogue files agree (item count, ids, semantic IDs), always strictly. In the
+// CSVs, per row: the column count matches the header; user_id is "A<int>"; history_item_id is a
+// Python list of known item ids, not empty; item_id is a known item; item_sid, when present, is that
+// item's semantic ID. Titles and the history SIDs repeat the catalogue and are not parsed. A bad row
+// throws "<file>:<line>: <what>", or with options.lenient is skipped and counted in `report`.
+// Blank lines are ignored.
+#pragma once
+
+#include <string>
+
+#include "datasets/load_options.h"
+#include "datasets/sequence_dataset.h"
+
+namespace recgrad::datasets {
+
+/// Loads the MiniOneRec-format folder `folder` (see above). `report` (required when lenient) receives
+/// the number of rows read and skipped by reason.
+SequenceDataset load_minionerec(const std::string& folder, const LoadOptions& options = {},
+                                LoadReport* report = nullptr);
+
+}  // namespace recgrad::datasets

@@ -1,0 +1,440 @@
+// CSV reader, Python-literal parsers, SequenceDataset statistics and the MiniOneRec loader:
+// on the shared Industrial_and_Scientific release and on small malformed folders written here.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "datasets/csv.h"
+#include "datasets/load_options.h"
+#include "datasets/minionerec.h"
+#include "datasets/python_literal.h"
+#include "datasets/sequence_dataset.h"
+#include "test_support.h"
+
+namespace recgrad::datasets {
+namespace {
+
+namespace fs = std::filesystem;
+using recgrad::testing::expect_error;
+
+// A fresh folder under the system temp dir, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("recgrad_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void write_text(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::vector<std::string> fields_of(const CsvRow& row) { return {row.fields.begin(), row.fields.end()}; }
+
+// ---- CSV ----
+
+TEST(Csv, PlainQuotedEscapedAndMultiLineFields) {
+  const std::string text =
+      "a,b,c\n"
+      "1,\"x, y\",\"say \"\"hi\"\"\"\n"
+      "2,\"two\nlines\",\r\n"
+      "3,,last";
+  CsvReader reader(text, "t.csv");
+  CsvRow row;
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_EQ(fields_of(row), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(row.line, 1);
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_TRUE(row.ok()) << row.error;
+  EXPECT_EQ(fields_of(row), (std::vector<std::string>{"1", "x, y", "say \"hi\""}));
+  EXPECT_EQ(row.line, 2);
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_EQ(fields_of(row), (std::vector<std::string>{"2", "two\nlines", ""}));
+  EXPECT_EQ(row.line, 3);
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_EQ(fields_of(row), (std::vector<std::string>{"3", "", "last"}));
+  EXPECT_EQ(row.line, 5);  // the quoted newline moved the count on
+  EXPECT_FALSE(row.ends_with_newline);
+  EXPECT_FALSE(reader.next(row));
+}
+
+TEST(Csv, EscapesInSeveralFieldsOfOneRowStayIntact) {
+  const std::string text = "\"a\"\"1\",\"b\"\"2\",\"c\"\"3\"\n";
+  CsvReader reader(text, "t.csv");
+  CsvRow row;
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_EQ(fields_of(row), (std::vector<std::string>{"a\"1", "b\"2", "c\"3"}));
+}
+
+TEST(Csv, UnterminatedQuoteIsATruncatedRow) {
+  const std::string text = "a,b\n1,\"never closed\n2,3\n";
+  CsvReader reader(text, "cut.csv");
+  CsvRow row;
+  ASSERT_TRUE(reader.next(row));
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_FALSE(row.ok());
+  EXPECT_TRUE(row.truncated);
+  EXPECT_NE(row.error.find("cut.csv:2: unterminated quoted field"), std::string::npos) << row.error;
+  EXPECT_FALSE(reader.next(row));
+}
+
+TEST(Csv, TextAfterAClosingQuoteIsReportedAndReadingResumes) {
+  const std::string text = "\"a\"b,c\nd,e\n";
+  CsvReader reader(text, "q.csv");
+  CsvRow row;
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_NE(row.error.find("q.csv:1: unexpected character 'b' after a closing quote"), std::string::npos) << row.error;
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_TRUE(row.ok());
+  EXPECT_EQ(fields_of(row), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(row.line, 2);
+}
+
+TEST(Csv, TrailingCommaAtTheEndGivesAnEmptyLastField) {
+  CsvReader reader("1,\"2\",", "t.csv");
+  CsvRow row;
+  ASSERT_TRUE(reader.next(row));
+  EXPECT_EQ(fields_of(row), (std::vector<std::string>{"1", "2", ""}));
+}
+
+TEST(Csv, ReadFileNamesAMissingFile) {
+  expect_error([] { read_file("/nonexistent/recgrad/file.csv"); }, {"/nonexistent/recgrad/file.csv"});
+}
+
+// ---- Python literals ----
+
+TEST(PythonLiteral, IntLists) {
+  EXPECT_EQ(parse_python_int_list("[3437, 642, 642]"), (std::vector<std::int64_t>{3437, 642, 642}));
+  EXPECT_EQ(parse_python_int_list("[]"), (std::vector<std::int64_t>{}));
+  EXPECT_EQ(parse_python_int_list("  [ 1,2 ,3, ]  "), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(parse_python_int_list("[-4, +5]"), (std::vector<std::int64_t>{-4, 5}));
+}
+
+TEST(PythonLiteral, BadIntListsSayWhatIsWrong) {
+  expect_error([] { parse_python_int_list("[1, 2"); }, {"expected ',' or ']' but the text ended"});
+  expect_error([] { parse_python_int_list("1, 2]"); }, {"expected '['"});
+  expect_error([] { parse_python_int_list("[1, x]"); }, {"expected an integer", "character 4"});
+  expect_error([] { parse_python_int_list("[1.5]"); }, {"found a number with '.'"});
+  expect_error([] { parse_python_int_list("[1 2]"); }, {"expected ',' or ']', found '2'"});
+  expect_error([] { parse_python_int_list("[1,,2]"); }, {"expected an integer"});
+  expect_error([] { parse_python_int_list("[1] 2"); }, {"after the closing ']'"});
+  expect_error([] { parse_python_int_list("[99999999999999999999]"); }, {"out of range"});
+  expect_error([] { parse_python_int_list(""); }, {"expected '['"});
+}
+
+TEST(PythonLiteral, StringListsWithBothQuotesAndEscapes) {
+  EXPECT_EQ(parse_python_string_list("['a', \"b's\"]"), (std::vector<std::string>{"a", "b's"}));
+  EXPECT_EQ(parse_python_string_list(R"(['it\'s', "say \"x\"", 'back\\slash', 'tab\there'])"),
+            (std::vector<std::string>{"it's", "say \"x\"", "back\\slash", "tab\there"}));
+  EXPECT_EQ(parse_python_string_list(R"(['\xe9\u00e9\U0001F600', 'caf)"
+                                     "\xc3\xa9"
+                                     R"(', 'a, b'])"),
+            (std::vector<std::string>{"\xc3\xa9\xc3\xa9\xf0\x9f\x98\x80", "caf\xc3\xa9", "a, b"}));
+  EXPECT_EQ(parse_python_string_list("[]"), (std::vector<std::string>{}));
+  EXPECT_EQ(parse_python_string("'<a_1><b_2>'"), "<a_1><b_2>");
+}
+
+TEST(PythonLiteral, BadStringLists) {
+  expect_error([] { parse_python_string_list("['a', 'b]"); }, {"unterminated string"});
+  expect_error([] { parse_python_string_list("[a]"); }, {"expected a quoted string, found 'a'"});
+  expect_error([] { parse_python_string_list(R"(['\x4'])"); }, {"hexadecimal escape"});
+  expect_error([] { parse_python_string_list("['a' 'b']"); }, {"expected ',' or ']'"});
+}
+
+// ---- SequenceDataset ----
+
+// Two users: user 0 sees items 1,2,3 (sliding windows), user 1 sees 1,1; item 4 is never seen.
+SequenceDataset tiny_dataset() {
+  SequenceDataset d;
+  d.name = "tiny";
+  d.num_items = 4;
+  d.num_users = 2;
+  d.max_history_length = 2;
+  d.items.resize(5);
+  const std::vector<ItemId> h1 = {1}, h12 = {1, 2};
+  d.train.add_row(0, h1, 2);
+  d.train.add_row(1, h1, 1);
+  d.valid.add_row(0, h12, 3);
+  return d;
+}
+
+TEST(SequenceDataset, RowsAreViewsIntoTheColumns) {
+  const SequenceDataset d = tiny_dataset();
+  ASSERT_EQ(d.train.size(), 2u);
+  const SequenceRow row = d.valid.row(0);
+  EXPECT_EQ(row.user, 0);
+  EXPECT_EQ(std::vector<ItemId>(row.history.begin(), row.history.end()), (std::vector<ItemId>{1, 2}));
+  EXPECT_EQ(row.target, 3);
+  expect_error([&] { d.test.row(0); }, {"row 0 out of range"});
+  expect_error([&] { d.item(5); }, {"item id 5 is not in 1..4"});
+  d.validate();
+}
+
+TEST(SequenceDataset, StatisticsCountVisibleInteractionsAndSkew) {
+  const DatasetStatistics st = tiny_dataset().statistics();
+  EXPECT_EQ(st.users, 2);
+  EXPECT_EQ(st.items, 4);
+  EXPECT_EQ(st.items_seen, 3);
+  // user 0: 2 rows + first history {1} = 3 (items 1,2,3); user 1: 1 row + {1} = 2 (items 1,1).
+  EXPECT_EQ(st.interactions, 5);
+  EXPECT_EQ(st.sequence_length_min, 2);
+  EXPECT_EQ(st.sequence_length_max, 3);
+  EXPECT_DOUBLE_EQ(st.sequence_length_mean, 2.5);
+  // counts sorted ascending: 0 (item 4), 1, 1, 3 (item 1); n = 4, total 5.
+  // Gini = ((2-5)*0 + (4-5)*1 + (6-5)*1 + (8-5)*3) / (4*5) = 9/20.
+  EXPECT_DOUBLE_EQ(st.popularity_gini, 9.0 / 20.0);
+  EXPECT_DOUBLE_EQ(st.top1_percent_share, 3.0 / 5.0);  // ceil(0.04) = 1 item
+  EXPECT_EQ(st.most_popular_item_count, 3);
+  EXPECT_DOUBLE_EQ(st.history_length_mean_train, 1.0);
+  EXPECT_DOUBLE_EQ(st.history_length_mean_valid, 2.0);
+  const std::string text = st.to_string();
+  EXPECT_NE(text.find("dataset tiny"), std::string::npos) << text;
+  EXPECT_NE(text.find("Gini 0.4500"), std::string::npos) << text;
+}
+
+TEST(SequenceDataset, ValidateNamesTheBadValue) {
+  SequenceDataset d = tiny_dataset();
+  const std::vector<ItemId> bad = {7};
+  d.test.add_row(1, bad, 2);
+  expect_error([&] { d.validate(); }, {"split test", "row 0", "history item 7"});
+  SequenceDataset e = tiny_dataset();
+  e.train.add_row(5, {}, 2);
+  expect_error([&] { e.validate(); }, {"split train", "row 2", "user 5"});
+  SequenceDataset f = tiny_dataset();
+  const std::vector<ItemId> long_history = {1, 2, 3};
+  f.train.add_row(0, long_history, 4);
+  expect_error([&] { f.validate(); }, {"longer than max_history_length 2"});
+}
+
+// ---- MiniOneRec: the shared release ----
+
+const fs::path kIndustrial = fs::path(RECGRAD_SHARED_DIR) / "data/amazon/Industrial_and_Scientific";
+
+TEST(MiniOneRec, IndustrialReleaseCounts) {
+  if (!fs::is_directory(kIndustrial)) GTEST_SKIP() << "no dataset at " << kIndustrial << " (see SOURCE.md)";
+  LoadReport report;
+  const SequenceDataset d = load_minionerec(kIndustrial.string(), {}, &report);
+  EXPECT_EQ(d.name, "Industrial_and_Scientific");
+  EXPECT_EQ(d.num_items, 3686);
+  EXPECT_EQ(d.items.size(), 3687u);
+  // Counted independently with Python's csv + ast.literal_eval (see the report of issue 6).
+  EXPECT_EQ(d.train.size(), 10393u);
+  EXPECT_EQ(d.valid.size(), 4532u);
+  EXPECT_EQ(d.test.size(), 4533u);
+  EXPECT_EQ(report.rows_read, 10393 + 4532 + 4533);
+  EXPECT_EQ(report.skipped_total(), 0);
+  EXPECT_EQ(d.num_users, 7694);  // max user index A7693 + 1
+  EXPECT_EQ(d.max_history_length, 10);
+  EXPECT_EQ(d.valid.history_items.size(), 21040u);  // sum of history lengths, from the same script
+  EXPECT_EQ(d.test.history_items.size(), 22468u);
+
+  // First train row: A5382,[3437] -> 642 (file ids; +1 in the dataset).
+  const SequenceRow first = d.train.row(0);
+  EXPECT_EQ(first.user, 5382);
+  ASSERT_EQ(first.history.size(), 1u);
+  EXPECT_EQ(first.history[0], 3438);
+  EXPECT_EQ(first.target, 643);
+  EXPECT_EQ(d.item(643).external_id, "642");
+  EXPECT_EQ(d.item(643).title, "Dap 08648 10.1 oz. 100% Silicone Kitchen and Bath Sealant, Clear");
+  EXPECT_EQ(d.item(643).semantic_id, (std::vector<std::string>{"<a_244>", "<b_35>", "<c_73>"}));
+  EXPECT_EQ(d.item(1).brand, "Sealed Unit Parts Co., Inc.");
+  EXPECT_EQ(d.item(1).semantic_id, (std::vector<std::string>{"<a_236>", "<b_231>", "<c_226>"}));
+
+  // Statistics, also counted independently in Python (per user: rows + shortest history).
+  const DatasetStatistics st = d.statistics();
+  EXPECT_EQ(st.rows_test, 4533);
+  EXPECT_EQ(st.users, 3285);
+  EXPECT_EQ(st.interactions, 22743);
+  EXPECT_EQ(st.items_seen, 3541);
+  EXPECT_EQ(st.sequence_length_min, 5);
+  EXPECT_EQ(st.sequence_length_median, 6);
+  EXPECT_EQ(st.sequence_length_max, 34);
+  EXPECT_NEAR(st.popularity_gini, 0.5095225021268461, 1e-12);
+  EXPECT_NEAR(st.top1_percent_share, 0.12183968693663985, 1e-12);
+  EXPECT_EQ(st.most_popular_item_count, 421);
+  std::cout << st;
+}
+
+// ---- MiniOneRec: small folders with faults ----
+
+const char* kHeader = "user_id,history_item_title,item_title,history_item_id,item_id,history_item_sid,item_sid\n";
+
+// A three-item release named "Tiny" whose train/valid/test CSVs are `train`, `valid`, `test`.
+fs::path write_release(const fs::path& root, const std::string& train, const std::string& valid = "",
+                       const std::string& test = "") {
+  const fs::path folder = root / "Tiny";
+  write_text(folder / "info/Tiny.txt", "<a_1><b_1>\tItem zero\t0\n<a_1><b_2>\tItem one\t1\n<a_2><b_1>\tItem two\t2\n");
+  write_text(folder / "index/Tiny.index.json",
+             R"({"0": ["<a_1>", "<b_1>"], "1": ["<a_1>", "<b_2>"], "2": ["<a_2>", "<b_1>"]})");
+  write_text(folder / "index/Tiny.item.json",
+             R"({"0": {"title": "Item zero", "description": "d0", "brand": "B", "categories": ""},
+                 "1": {"title": "Item one", "description": "", "brand": "", "categories": ""},
+                 "2": {"title": "Item two", "description": "", "brand": "", "categories": ""}})");
+  write_text(folder / "train/Tiny.csv", kHeader + train);
+  write_text(folder / "valid/Tiny.csv", kHeader + valid);
+  write_text(folder / "test/Tiny.csv", kHeader + test);
+  return folder;
+}
+
+const std::string kGoodRow = "A1,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>\n";
+const std::string kGoodRow2 =
+    "A2,\"['Item zero', 'Item one']\",Item two,\"[0, 1]\",2,\"['<a_1><b_1>', '<a_1><b_2>']\",<a_2><b_1>\n";
+
+TEST(MiniOneRec, SmallReleaseLoads) {
+  TempDir dir;
+  const fs::path folder = write_release(dir.path(), kGoodRow + kGoodRow2, kGoodRow, kGoodRow2);
+  const SequenceDataset d = load_minionerec(folder.string() + "/");
+  EXPECT_EQ(d.name, "Tiny");
+  EXPECT_EQ(d.num_items, 3);
+  EXPECT_EQ(d.num_users, 3);
+  EXPECT_EQ(d.train.size(), 2u);
+  EXPECT_EQ(d.train.row(1).target, 3);
+  EXPECT_EQ(std::vector<ItemId>(d.train.row(1).history.begin(), d.train.row(1).history.end()),
+            (std::vector<ItemId>{1, 2}));
+  EXPECT_EQ(d.item(1).description, "d0");
+  EXPECT_EQ(d.max_history_length, 2);
+
+  LoadOptions cut;
+  cut.max_history_length = 1;
+  LoadReport report;
+  const SequenceDataset c = load_minionerec(folder.string(), cut, &report);
+  EXPECT_EQ(std::vector<ItemId>(c.train.row(1).history.begin(), c.train.row(1).history.end()),
+            (std::vector<ItemId>{2}));
+  EXPECT_EQ(report.histories_truncated, 2);  // train and test each hold one two-item history
+}
+
+struct Fault {
+  const char* name;
+  std::string row;  // a bad train row, placed after a good one (so at line 3), and before another
+                    // good one unless it has no newline (a truncated file ends with it)
+  SkipReason reason;
+  std::string message;  // part of the error
+};
+
+TEST(MiniOneRec, MalformedRowsFailWithFileLineAndReason) {
+  const std::vector<Fault> faults = {
+      {"bad list literal", "A3,['Item zero'],Item one,\"[0, x]\",1,['<a_1><b_1>'],<a_1><b_2>\n",
+       SkipReason::BadListLiteral, "history_item_id: bad Python literal"},
+      {"unterminated list", "A3,['Item zero'],Item one,[0,1,['<a_1><b_1>'],<a_1><b_2>\n", SkipReason::BadListLiteral,
+       "history_item_id: bad Python literal \"[0\": expected ',' or ']' but the text ended"},
+      {"too many columns", "A3,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>,extra\n",
+       SkipReason::WrongColumnCount, "expected 7 fields, found 8"},
+      {"unknown target", "A3,['Item zero'],Item one,[0],3,['<a_1><b_1>'],<a_1><b_2>\n", SkipReason::UnknownItem,
+       "item_id 3 is not in the catalogue (0..2)"},
+      {"unknown history item", "A3,['Item zero'],Item one,\"[0, 17]\",1,['<a_1><b_1>'],<a_1><b_2>\n",
+       SkipReason::UnknownItem, "history_item_id holds 17"},
+      {"too few columns", "A3,['Item zero'],Item one,[0],1,<a_1><b_2>\n", SkipReason::WrongColumnCount,
+       "expected 7 fields, found 6"},
+      {"empty sequence", "A3,[],Item one,[],1,[],<a_1><b_2>\n", SkipReason::EmptySequence,
+       "history_item_id is an empty list"},
+      {"bad user", "B3,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>\n", SkipReason::BadNumber,
+       "user_id 'B3'"},
+      {"bad item id", "A3,['Item zero'],Item one,[0],1.0,['<a_1><b_1>'],<a_1><b_2>\n", SkipReason::BadNumber,
+       "item_id '1.0'"},
+      {"wrong item sid", "A3,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_2><b_1>\n", SkipReason::InconsistentRow,
+       "is not the semantic ID of item 1"},
+      {"truncated inside a quote", "A3,\"['Item zero', 'It", SkipReason::TruncatedRow,
+       "unterminated quoted field (file truncated?)"},
+      {"truncated between fields", "A3,['Item zero'],Item one,[0]", SkipReason::TruncatedRow,
+       "the file ends inside this row (4 of 7 fields)"},
+      {"truncated inside the last field", "A3,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_",
+       SkipReason::TruncatedRow, "the file ends inside this row?"},
+      {"stray quote", "A3,\"['Item zero']\"x,Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>\n", SkipReason::MalformedCsv,
+       "after a closing quote"},
+  };
+  for (const Fault& fault : faults) {
+    SCOPED_TRACE(fault.name);
+    TempDir dir;
+    const bool at_end = fault.row.back() != '\n';
+    const fs::path folder =
+        write_release(dir.path(), kGoodRow + fault.row + (at_end ? "" : kGoodRow2), kGoodRow, kGoodRow);
+    const std::string train_file = (folder / "train/Tiny.csv").string();
+    expect_error([&] { load_minionerec(folder.string()); }, {train_file + ":3: ", fault.message});
+
+    // Lenient: the bad row is skipped and counted; the others load.
+    LoadOptions lenient;
+    lenient.lenient = true;
+    LoadReport report;
+    const SequenceDataset d = load_minionerec(folder.string(), lenient, &report);
+    EXPECT_EQ(report.skipped_total(), 1) << report.to_string();
+    EXPECT_EQ(report.skipped_for(fault.reason), 1) << report.to_string();
+    ASSERT_EQ(report.examples.size(), 1u);
+    EXPECT_NE(report.examples[0].find(fault.message), std::string::npos) << report.examples[0];
+    EXPECT_EQ(d.train.size(), at_end ? 1u : 2u);
+    EXPECT_EQ(d.valid.size(), 1u);
+    EXPECT_EQ(report.rows_read, static_cast<std::int64_t>(d.train.size() + d.valid.size() + d.test.size()));
+    EXPECT_NE(report.to_string().find(std::string("1 ") + skip_reason_name(fault.reason)), std::string::npos)
+        << report.to_string();
+  }
+}
+
+TEST(MiniOneRec, LenientNeedsAReportAndCountsEveryReason) {
+  TempDir dir;
+  const fs::path folder =
+      write_release(dir.path(), kGoodRow + "A3,[],x,[],1,[],<a_1><b_2>\nA4,x,y,[0],9,[],<a_1><b_2>\n" + kGoodRow2,
+                    "A5,a,b,c\n" + kGoodRow, kGoodRow2);
+  LoadOptions lenient;
+  lenient.lenient = true;
+  expect_error([&] { load_minionerec(folder.string(), lenient); }, {"needs a LoadReport"});
+  LoadReport report;
+  const SequenceDataset d = load_minionerec(folder.string(), lenient, &report);
+  EXPECT_EQ(report.skipped_for(SkipReason::EmptySequence), 1);
+  EXPECT_EQ(report.skipped_for(SkipReason::UnknownItem), 1);
+  EXPECT_EQ(report.skipped_for(SkipReason::WrongColumnCount), 1);
+  EXPECT_EQ(report.skipped_total(), 3);
+  EXPECT_EQ(report.rows_read, 4);
+  EXPECT_EQ(d.train.size() + d.valid.size() + d.test.size(), 4u);
+  EXPECT_NE(report.examples[2].find("valid/Tiny.csv:2:"), std::string::npos) << report.examples[2];
+}
+
+TEST(MiniOneRec, CatalogueProblemsAlwaysFail) {
+  TempDir dir;
+  const fs::path folder = write_release(dir.path(), kGoodRow, kGoodRow, kGoodRow);
+  LoadOptions lenient;
+  lenient.lenient = true;
+  LoadReport report;
+  // index.json disagrees with the info file
+  write_text(folder / "index/Tiny.index.json",
+             R"({"0": ["<a_1>", "<b_1>"], "1": ["<a_1>", "<b_9>"], "2": ["<a_2>", "<b_1>"]})");
+  expect_error([&] { load_minionerec(folder.string(), lenient, &report); },
+               {"Tiny.index.json: item 1 has semantic ID", "line 2 says"});
+  write_text(folder / "index/Tiny.index.json", R"({"0": ["<a_1>", "<b_1>"]})");
+  expect_error([&] { load_minionerec(folder.string()); }, {"Tiny.index.json: 1 items, but"});
+  write_text(folder / "index/Tiny.index.json", R"({"0": ["<a_1>", "<b_1>"], )");
+  expect_error([&] { load_minionerec(folder.string()); }, {"Tiny.index.json: not valid JSON"});
+  // info lines out of order / malformed
+  write_text(folder / "info/Tiny.txt", "<a_1><b_1>\tItem zero\t0\n<a_1><b_2>\tItem one\t2\n");
+  expect_error([&] { load_minionerec(folder.string()); }, {"Tiny.txt:2: item id 2 out of order"});
+  write_text(folder / "info/Tiny.txt", "<a_1><b_1>\tItem zero\n");
+  expect_error([&] { load_minionerec(folder.string()); }, {"Tiny.txt:1: expected 3 tab-separated fields"});
+  // missing pieces
+  fs::remove(folder / "info/Tiny.txt");
+  expect_error([&] { load_minionerec(folder.string()); }, {"no '*.txt' file in", "info"});
+  expect_error([&] { load_minionerec((dir.path() / "Nope").string()); }, {"Nope", "is not a folder"});
+}
+
+TEST(MiniOneRec, HeaderMustNameTheColumns) {
+  TempDir dir;
+  const fs::path folder = write_release(dir.path(), kGoodRow, kGoodRow, kGoodRow);
+  write_text(folder / "test/Tiny.csv", "user,history,target\nA1,[0],1\n");
+  expect_error([&] { load_minionerec(folder.string()); }, {"test/Tiny.csv:1: the header lacks the column 'user_id'"});
+}
+
+}  // namespace
+}  // namespace recgrad::datasets

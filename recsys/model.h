@@ -1,0 +1,50 @@
+// The interface every sequential recommender of the zoo implements (SASRec, GRU4Rec, Caser): encode a
+// left-padded item history, score items, and the two training losses of the literature.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "nn/module.h"
+#include "optim/routing.h"
+
+namespace recgrad::recsys {
+
+/// One batch of next-item prediction. Histories are LEFT-padded: the last column holds the most recent item.
+struct SequenceBatch {
+  Tensor history;    // [B, L] i64: item id + 1 (0 = padding)
+  Tensor targets;    // [B] i64: the next item, an item id in [0, num_items)
+  Tensor users;      // [B] i64: user index (only models with user embeddings read it)
+  Tensor negatives;  // [B, N] i64 item ids in [0, num_items): sampled negatives, only for LossKind::sampled_bce
+};
+
+/// full_softmax: cross-entropy of the target against all items (the default).
+/// sampled_bce: binary cross-entropy of the target (label 1) and of the sampled negatives (label 0), the
+/// original SASRec objective and the published MuonRec recipe:
+///   loss = -mean_b [ log sigmoid(s_b,target) + mean_n log(1 - sigmoid(s_b,neg_n)) ].
+enum class LossKind { full_softmax, sampled_bce };
+
+class SequentialRecommender : public nn::Module {
+ public:
+  /// [B, num_items] scores of every item for each history (higher = more likely next).
+  virtual Tensor score_all(const SequenceBatch& batch) const = 0;
+  /// [B, K] scores of the given items [B, K] (item ids in [0, num_items)).
+  virtual Tensor score_items(const SequenceBatch& batch, const Tensor& items) const = 0;
+  /// The training loss of a batch (a scalar).
+  Tensor loss(const SequenceBatch& batch, LossKind kind) const;
+  /// The roles the model declares for the optimizer routing (optim/routing.h): its embedding tables, its
+  /// output head and the layers that read the raw input; the routing classifies the rest by name and shape.
+  ParameterRoles parameter_roles() const { return declared_roles_; }
+  /// The model's name ("SASRec", ...) and a one-line description of its configuration.
+  virtual std::string name() const = 0;
+  virtual std::string describe() const = 0;
+
+  std::int64_t num_items = 0;
+
+ protected:
+  ParameterRoles declared_roles_;
+};
+
+}  // namespace recgrad::recsys

@@ -12,6 +12,8 @@
 // (Industrial_and_Scientific, Office_Products) loads the same way, and the release's time-based split
 // is kept as it is. Item ids of the files (0..n-1) become 1..n in the dataset (0 is padding; the
 // file's id is kept as ItemInfo::external_id); user "A<k>" becomes user k, num_users = max k + 1.
+// The dataset's max_history_length is options.max_history_length when set (longer histories keep
+// their most recent items), else the longest history in the files (10 in the release).
 //
 // Checks: the three catalogue files agree (item count, ids, semantic IDs), always strictly. In the
 // CSVs, per row: the column count matches the header; user_id is "A<int>"; history_item_id is a

@@ -34,6 +34,24 @@ std::int64_t pooled_extent(std::int64_t in, std::int64_t kernel, std::int64_t pa
 
 // ---- CPU kernels (dense operands, one plane at a time) ----
 
+/// For ow in [lo, hi): the tap value v = row[ow * stride + shift] replaces best[ow] (and its index, base + ow *
+/// stride + shift) when v > best[ow] or v is NaN. Restrict-qualified so the selects stay branch-free.
+template <typename T>
+void select_max_row(const T* __restrict__ row, std::int64_t base, std::int64_t shift, std::int64_t stride,
+                    std::int64_t lo, std::int64_t hi, T* __restrict__ best, std::int64_t* __restrict__ best_index) {
+  for (std::int64_t ow = lo; ow < hi; ++ow) {
+    const std::int64_t iw = ow * stride + shift;
+    const T value = row[iw];
+    const T current = best[ow];
+    const bool take = value > current || value != value;  // value != value: NaN wins
+    best[ow] = take ? value : current;
+    best_index[ow] = take ? base + iw : best_index[ow];
+  }
+}
+
+/// Max pooling of one output row at a time: the taps are visited in PyTorch's order (kernel rows, then
+/// columns), each tap for every output of the row in one loop of branch-free selects that the compiler
+/// vectorises (on random data a per-window branch is a coin flip the predictor cannot learn).
 template <typename T>
 void max_pool_cpu(const T* x, const Pool2dGeometry& g, T* y, std::int64_t* indices) {
   const std::int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w;
@@ -44,24 +62,25 @@ void max_pool_cpu(const T* x, const Pool2dGeometry& g, T* y, std::int64_t* indic
         std::int64_t h0 = oh * g.stride_h - g.pad_h;
         const std::int64_t h1 = std::min(h0 + (g.kernel_h - 1) * g.dilation_h + 1, g.height);
         while (h0 < 0) h0 += g.dilation_h;
+        T* best = y + p * plane_out + oh * g.out_w;
+        std::int64_t* best_index = indices + p * plane_out + oh * g.out_w;
+        // Before any tap: -inf at the window's first in-bounds position (PyTorch's initial index).
         for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
           std::int64_t w0 = ow * g.stride_w - g.pad_w;
-          const std::int64_t w1 = std::min(w0 + (g.kernel_w - 1) * g.dilation_w + 1, g.width);
           while (w0 < 0) w0 += g.dilation_w;
-          T best = -std::numeric_limits<T>::infinity();
-          std::int64_t best_index = h0 * g.width + w0;
-          for (std::int64_t ih = h0; ih < h1; ih += g.dilation_h) {
-            for (std::int64_t iw = w0; iw < w1; iw += g.dilation_w) {
-              const T value = in[ih * g.width + iw];
-              if (value > best || std::isnan(value)) {
-                best = value;
-                best_index = ih * g.width + iw;
-              }
-            }
+          best[ow] = -std::numeric_limits<T>::infinity();
+          best_index[ow] = h0 * g.width + w0;
+        }
+        for (std::int64_t ih = h0; ih < h1; ih += g.dilation_h) {
+          const T* row = in + ih * g.width;
+          for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+            // Outputs whose tap j reads an in-bounds column iw = ow * sw + shift.
+            const std::int64_t shift = j * g.dilation_w - g.pad_w;
+            const std::int64_t lo = shift >= 0 ? 0 : (-shift + g.stride_w - 1) / g.stride_w;
+            const std::int64_t hi =
+                g.width - shift <= 0 ? 0 : std::min(g.out_w, (g.width - shift + g.stride_w - 1) / g.stride_w);
+            select_max_row(row, ih * g.width, shift, g.stride_w, lo, hi, best, best_index);
           }
-          const std::int64_t o = p * plane_out + oh * g.out_w + ow;
-          y[o] = best;
-          indices[o] = best_index;
         }
       }
     }

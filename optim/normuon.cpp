@@ -1,0 +1,68 @@
+// NorMuon: Muon (inherited step) plus the per-row second-moment normalization
+// of the Newton-Schulz output, in after_orthogonalize. See normuon.h.
+#include "optim/normuon.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "core/factory.h"
+#include "core/ops/binary.h"
+#include "core/ops/reduce.h"
+#include "core/ops/unary.h"
+
+namespace recgrad {
+
+std::map<std::string, double> NorMuonOptions::to_map() const {
+  std::map<std::string, double> map = muon.to_map();
+  map["beta2"] = beta2;
+  map["eps"] = eps;
+  return map;
+}
+
+NorMuon::NorMuon(std::vector<Tensor> params, NorMuonOptions options)
+    : NorMuon({ParamGroup{std::move(params), {}, {}}}, options) {}
+
+NorMuon::NorMuon(std::vector<ParamGroup> groups, NorMuonOptions defaults)
+    : Muon("NorMuon", defaults.to_map(), {"momentum_buffer", "second_momentum_buffer"}, defaults.muon) {
+  add_matrix_groups(std::move(groups));
+}
+
+void NorMuon::check_options(const ParamGroup& group, std::size_t g) const {
+  Muon::check_options(group, g);
+  check_option_range(name(), g, "beta2", group.option("beta2"), 0, 1, false);
+  check_option_range(name(), g, "eps", group.option("eps"), 0, INFINITY, false);
+}
+
+Tensor NorMuon::after_orthogonalize(const Tensor& o, ParamState& state, std::size_t g, std::size_t i) {
+  const ParamGroup& group = param_groups()[g];
+  const double beta2 = group.option("beta2"), eps = group.option("eps");
+  const std::int64_t rows = o.size(0), cols = o.size(1);
+  if (!state.buffers.count("second_momentum_buffer")) {
+    state.buffers["second_momentum_buffer"] = zeros({rows, 1}, {o.dtype(), o.device()});
+  }
+  const Tensor& v = buffer(state, "second_momentum_buffer", g, i);
+  RG_CHECK(v.shape() == Shape({rows, 1}), name(), ".step: state 'second_momentum_buffer' of parameter '",
+           param_key(g, i), "' has shape ", v.shape(), " but the update has ", rows, " rows");
+  const Tensor eps_tensor = scalar_tensor(eps, {o.dtype(), o.device()});
+
+  const Tensor row_mean_square = raw::sum(raw::square(o), {1}, true);  // [rows, 1]
+  raw::mul_(row_mean_square, 1.0 / static_cast<double>(cols));
+  raw::mul_(v, beta2);  // v = beta2 v + (1 - beta2) mean(O^2)
+  raw::add_(v, row_mean_square, 1 - beta2);
+  const Tensor normalized = raw::div(o, raw::add(raw::sqrt(v), eps_tensor));  // O / (sqrt(v) + eps)
+  const Tensor norm_before = raw::norm(o, 2.0, {}, false);
+  const Tensor norm_after = raw::add(raw::norm(normalized, 2.0, {}, false), eps_tensor);
+  return raw::mul(normalized, raw::div(norm_before, norm_after));  // keep ||O||_F
+}
+
+std::string NorMuon::describe() const {
+  std::ostringstream out;
+  for (std::size_t g = 0; g < param_groups().size(); ++g) {
+    const ParamGroup& group = param_groups()[g];
+    out << name() << " group " << g << " (" << group.params.size() << " params): " << describe_muon_options(group)
+        << " beta2=" << group.option("beta2") << " eps=" << group.option("eps") << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace recgrad

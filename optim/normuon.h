@@ -1,0 +1,50 @@
+// NorMuon (Li et al., "NorMuon: Making Muon more efficient and scalable",
+// arXiv 2510.05491; reference code normuon.py of the authors): Muon whose
+// orthogonalized update is then normalized neuron by neuron (row by row) with
+// an Adam-like second moment, and rescaled to keep Muon's update norm. After
+// Muon's momentum and Newton-Schulz step give O [rows, cols] (muon.h):
+//
+//   v  = beta2 v + (1 - beta2) mean_over_cols(O * O)      per row, v [rows, 1], starts at 0
+//   O' = O / (sqrt(v) + eps)
+//   O' = O' ||O||_F / (||O'||_F + eps)                     same Frobenius norm as O
+//
+// then W = W (1 - lr wd) - lr s O' with Muon's update scale s. There is no bias
+// correction of v (as in the reference); eps = 1e-10, beta2 = 0.95.
+//
+// Its state: "momentum_buffer" (the parameter's shape) and
+// "second_momentum_buffer" ([rows, 1]).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "optim/muon.h"
+
+namespace recgrad {
+
+struct NorMuonOptions {
+  MuonOptions muon;  // momentum, Newton-Schulz, update scale, weight decay, lr
+  double beta2 = 0.95;
+  double eps = 1e-10;
+
+  /// Muon's option map plus "beta2" and "eps".
+  std::map<std::string, double> to_map() const;
+};
+
+class NorMuon : public Muon {
+ public:
+  explicit NorMuon(std::vector<Tensor> params, NorMuonOptions options = {});
+  explicit NorMuon(std::vector<ParamGroup> groups, NorMuonOptions defaults = {});
+
+  /// Muon's settings plus beta2 and eps, one line per group.
+  std::string describe() const override;
+
+ protected:
+  void check_options(const ParamGroup& group, std::size_t group_index) const override;
+  /// The per-row normalization above.
+  Tensor after_orthogonalize(const Tensor& orthogonalized, ParamState& state, std::size_t group,
+                             std::size_t index) override;
+};
+
+}  // namespace recgrad

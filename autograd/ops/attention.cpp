@@ -5,6 +5,7 @@
 #include "autograd/ops/arithmetic.h"
 #include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/flash_attention.h"
 #include "autograd/ops/masked_softmax.h"
 #include "autograd/ops/matmul.h"
 #include "autograd/ops/softmax.h"
@@ -76,10 +77,16 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                k.size(3) == head_dim && kv_heads > 0 && heads % kv_heads == 0,
            "scaled_dot_product_attention: shapes do not fit: q ", q.shape(), ", k ", k.shape(), ", v ", v.shape(),
            " (batch and key length must agree, k's head dim must equal q's, and H must be a multiple of Hkv)");
+  const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  // On CUDA the fused kernel (online softmax, no [Tq, Tk] scores in memory) does the masks it knows.
+  const bool dropout_active = options.training && options.dropout > 0.0;
+  if (!options.bias.defined() && !options.attn_mask.defined() && !dropout_active && flash_attention_supports(q, k, v)) {
+    return flash_attention(q, k, v, {scale, options.causal, options.causal_offset, options.key_padding_mask});
+  }
+
   const std::int64_t groups = heads / kv_heads;
   const Tensor keys = repeat_kv_heads(k, groups), values = repeat_kv_heads(v, groups);
 
-  const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(head_dim)));
   Tensor scores = mul(matmul(q, transpose(keys, -2, -1)), scale);  // [B, H, Tq, Tk]
   if (options.bias.defined()) scores = add(scores, options.bias);
 

@@ -398,6 +398,10 @@ AuditStepReport OptimizerAudit::step(std::int64_t step, const std::function<void
 
   // Curvature at the weights the step started from, on the same batch.
   if (options_.curvature && loss && report.model.update_norm > 0) {
+    // The closure's backward also writes gradients of the parameters without one: put those back too.
+    std::vector<Tensor> all_params;
+    for (const AuditedParameter& entry : parameters_) all_params.push_back(entry.param);
+    ParameterRestorer restore_gradients(all_params);
     ParameterRestorer restore_after(params);  // puts the optimizer's result back at the end
     {
       NoGradGuard no_grad;

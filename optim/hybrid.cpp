@@ -1,0 +1,193 @@
+// HybridOptimizer: a Muon and an AdamW built from a routing table (see hybrid.h).
+#include "optim/hybrid.h"
+
+#include <map>
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+#include "core/error.h"
+#include "core/ops/copy.h"
+#include "optim/lr_schedule.h"
+
+namespace recgrad {
+
+namespace {
+
+const char* const kGateNames[] = {"r", "z", "n"};
+
+// "name[r]", "name[z]", "name[n]" for the three GRU gates; "name[k]" for other splits.
+std::string block_name(const std::string& name, std::int64_t block, std::int64_t blocks) {
+  const std::string label = blocks == 3 ? kGateNames[block] : std::to_string(block);
+  return name + "[" + label + "]";
+}
+
+// Rows [block * rows, (block + 1) * rows) of the contiguous tensor t (a view sharing its storage).
+Tensor row_block(const Tensor& t, std::int64_t block, std::int64_t blocks) {
+  Shape shape = t.shape();
+  shape[0] /= blocks;
+  return Tensor::from_storage(t.storage(), shape, t.strides(), t.offset() + block * shape[0] * t.stride(0), t.dtype());
+}
+
+// Parameters with the same (lr, weight decay) share a group.
+std::vector<ParamGroup> groups_by_settings(const std::vector<std::tuple<std::string, Tensor, double, double>>& rows) {
+  std::map<std::pair<double, double>, ParamGroup> by_settings;
+  std::vector<std::pair<double, double>> order;
+  for (const auto& [name, param, lr, weight_decay] : rows) {
+    const std::pair<double, double> key{lr, weight_decay};
+    auto [it, inserted] = by_settings.try_emplace(key);
+    if (inserted) {
+      order.push_back(key);
+      it->second.options = {{"lr", lr}, {"weight_decay", weight_decay}};
+    }
+    it->second.params.push_back(param);
+    it->second.names.push_back(name);
+  }
+  std::vector<ParamGroup> groups;
+  for (const auto& key : order) groups.push_back(std::move(by_settings.at(key)));
+  return groups;
+}
+
+// Keys of `dict` that start with `prefix`, without it.
+OptimizerStateDict strip_prefix(const OptimizerStateDict& dict, const std::string& prefix) {
+  OptimizerStateDict out;
+  for (const auto& [key, tensor] : dict.tensors) {
+    if (key.rfind(prefix, 0) == 0) out.tensors[key.substr(prefix.size())] = tensor;
+  }
+  for (const auto& [key, value] : dict.scalars) {
+    if (key.rfind(prefix, 0) == 0) out.scalars[key.substr(prefix.size())] = value;
+  }
+  return out;
+}
+
+void add_prefix(const OptimizerStateDict& dict, const std::string& prefix, OptimizerStateDict& out) {
+  for (const auto& [key, tensor] : dict.tensors) out.tensors[prefix + key] = tensor;
+  for (const auto& [key, value] : dict.scalars) out.scalars[prefix + key] = value;
+}
+
+}  // namespace
+
+HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw) : table_(std::move(table)) {
+  std::vector<std::tuple<std::string, Tensor, double, double>> muon_rows, adamw_rows;
+  for (const RoutedParameter& row : table_.rows) {
+    if (row.optimizer == OptimizerKind::adamw) {
+      adamw_rows.emplace_back(row.name, row.param, row.lr, row.weight_decay);
+      continue;
+    }
+    if (row.blocks <= 1) {
+      muon_rows.emplace_back(row.name, row.param, row.lr, row.weight_decay);
+      continue;
+    }
+    RG_CHECK(row.param.is_contiguous() && row.param.size(0) % row.blocks == 0, "HybridOptimizer: parameter '", row.name,
+             "' (shape ", row.param.shape(), ") cannot be split into ", row.blocks, " row blocks");
+    SplitParameter split{row.param, {}};
+    for (std::int64_t b = 0; b < row.blocks; ++b) {
+      split.blocks.push_back(row_block(row.param, b, row.blocks));
+      muon_rows.emplace_back(block_name(row.name, b, row.blocks), split.blocks.back(), row.lr, row.weight_decay);
+    }
+    splits_.push_back(std::move(split));
+  }
+  if (!muon_rows.empty()) muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows), muon);
+  if (!adamw_rows.empty()) adamw_ = std::make_unique<AdamW>(groups_by_settings(adamw_rows), adamw);
+}
+
+void HybridOptimizer::set_block_gradients() {
+  for (const SplitParameter& split : splits_) {
+    const Tensor grad = split.param.grad();
+    const Tensor dense = grad.defined() ? raw::contiguous(grad) : Tensor();
+    const std::int64_t blocks = static_cast<std::int64_t>(split.blocks.size());
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      split.blocks[b].set_grad(dense.defined() ? row_block(dense, b, blocks) : Tensor());
+    }
+  }
+}
+
+void HybridOptimizer::step() {
+  if (muon_) {
+    set_block_gradients();
+    muon_->step();
+    for (const SplitParameter& split : splits_) {
+      for (const Tensor& block : split.blocks) block.set_grad(Tensor());  // the views hold no gradient between steps
+    }
+  }
+  if (adamw_) adamw_->step();
+}
+
+void HybridOptimizer::zero_grad() {
+  if (muon_) muon_->zero_grad();
+  if (adamw_) adamw_->zero_grad();
+  for (const SplitParameter& split : splits_) split.param.set_grad(Tensor());
+}
+
+void HybridOptimizer::set_lr_factor(double factor) {
+  if (muon_) recgrad::set_lr_factor(*muon_, factor);
+  if (adamw_) recgrad::set_lr_factor(*adamw_, factor);
+}
+
+OptimizerStateDict HybridOptimizer::state_dict() const {
+  OptimizerStateDict dict;
+  if (muon_) add_prefix(muon_->state_dict(), "muon.", dict);
+  if (adamw_) add_prefix(adamw_->state_dict(), "adamw.", dict);
+  return dict;
+}
+
+void HybridOptimizer::load_state_dict(const OptimizerStateDict& dict) {
+  for (const auto& [key, tensor] : dict.tensors) {
+    RG_CHECK((muon_ && key.rfind("muon.", 0) == 0) || (adamw_ && key.rfind("adamw.", 0) == 0),
+             "HybridOptimizer.load_state_dict: unexpected tensor '", key, "'");
+  }
+  for (const auto& [key, value] : dict.scalars) {
+    RG_CHECK((muon_ && key.rfind("muon.", 0) == 0) || (adamw_ && key.rfind("adamw.", 0) == 0),
+             "HybridOptimizer.load_state_dict: unexpected scalar '", key, "'");
+  }
+  // Each optimizer checks its part before changing anything; if AdamW's part is bad, Muon's is undone.
+  const OptimizerStateDict muon_before = muon_ ? muon_->state_dict() : OptimizerStateDict{};
+  if (muon_) muon_->load_state_dict(strip_prefix(dict, "muon."));
+  try {
+    if (adamw_) adamw_->load_state_dict(strip_prefix(dict, "adamw."));
+  } catch (...) {
+    if (muon_) muon_->load_state_dict(muon_before);
+    throw;
+  }
+}
+
+std::string HybridOptimizer::describe() const {
+  std::ostringstream out;
+  out << table_.to_text();
+  if (muon_) out << muon_->describe();
+  if (adamw_) {
+    const auto& groups = adamw_->param_groups();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      out << "AdamW group " << g << " (" << groups[g].params.size() << " params):";
+      for (const auto& [key, value] : groups[g].options) out << " " << key << "=" << value;
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::vector<Tensor> HybridOptimizer::last_orthogonalized(const Tensor& param) const {
+  std::vector<Tensor> out;
+  if (!muon_) return out;
+  for (const SplitParameter& split : splits_) {
+    if (split.param.impl_ptr() != param.impl_ptr()) continue;
+    for (const Tensor& block : split.blocks) {
+      if (const Tensor* o = muon_->last_orthogonalized(block)) out.push_back(*o);
+    }
+    return out;
+  }
+  if (const Tensor* o = muon_->last_orthogonalized(param)) out.push_back(*o);
+  return out;
+}
+
+std::vector<AuditedParameter> HybridOptimizer::audited_parameters() const {
+  std::vector<AuditedParameter> out;
+  for (const RoutedParameter& row : table_.rows) out.push_back({row.name, row.param, to_string(row.optimizer)});
+  return out;
+}
+
+OrthogonalizedProvider HybridOptimizer::orthogonalized_provider() const {
+  return [this](const std::string&, const Tensor& param) { return last_orthogonalized(param); };
+}
+
+}  // namespace recgrad

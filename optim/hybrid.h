@@ -1,0 +1,81 @@
+// HybridOptimizer: one optimizer object over a whole model that updates each
+// parameter with the optimizer its routing row names (optim/routing.h): a Muon for
+// the matrices routed to Muon, an AdamW for the rest, each parameter with its row's
+// lr and weight decay. step, zero_grad, state_dict and the learning-rate schedule
+// act on both at once.
+//
+//   const HybridPreset preset = hybrid_preset("muonrec");
+//   HybridOptimizer opt(route_parameters(model, preset.routing, model_roles), preset.muon, preset.adamw);
+//   std::cout << opt.describe();
+//   for (...) { opt.zero_grad(); loss.backward(); opt.set_lr_factor(schedule(step)); opt.step(); }
+//
+// A routing row with blocks = k > 1 (a GRU weight [3H, in] orthogonalised per gate)
+// gives Muon k row-block views [H, in] of the parameter instead of the parameter:
+// each view shares the parameter's storage, so Muon's update lands in the parameter,
+// and before each step each view's gradient is set to the matching rows of the
+// parameter's gradient. Build the optimizer after moving the model to its device.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "optim/adamw.h"
+#include "optim/audit.h"
+#include "optim/muon.h"
+#include "optim/routing.h"
+
+namespace recgrad {
+
+class HybridOptimizer {
+ public:
+  /// Muon gets the rows routed to Muon, grouped by (lr, weight decay), with `muon`'s
+  /// other settings; AdamW likewise with `adamw`'s betas, eps and amsgrad. The lr and
+  /// weight decay in `muon` and `adamw` are not used: each row carries its own.
+  HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw);
+
+  /// One step of both optimizers (each skips parameters without a gradient).
+  void step();
+  /// Drops every routed parameter's gradient.
+  void zero_grad();
+  /// Sets every group's lr of both optimizers to factor * its base lr (lr_schedule.h).
+  void set_lr_factor(double factor);
+
+  /// Both optimizers' state under "muon." and "adamw." prefixes (see OptimizerStateDict).
+  OptimizerStateDict state_dict() const;
+  /// Loads a state_dict() of a hybrid with the same routing; a bad dict changes nothing.
+  void load_state_dict(const OptimizerStateDict& dict);
+
+  /// The routing table, then each optimizer's settings.
+  std::string describe() const;
+
+  const RoutingTable& table() const { return table_; }
+  /// The optimizers (null when no parameter is routed to it).
+  Muon* muon() { return muon_.get(); }
+  AdamW* adamw() { return adamw_.get(); }
+  const Muon* muon() const { return muon_.get(); }
+  const AdamW* adamw() const { return adamw_.get(); }
+
+  /// The Newton-Schulz outputs of the last step for parameter `param` (one per row block;
+  /// empty unless it is routed to Muon, muon.keep_last_orthogonalized is on and it has been updated).
+  std::vector<Tensor> last_orthogonalized(const Tensor& param) const;
+  /// Every routed parameter with its optimizer's name, for OptimizerAudit.
+  std::vector<AuditedParameter> audited_parameters() const;
+  /// An OptimizerAudit provider that reads last_orthogonalized (this object must outlive it).
+  OrthogonalizedProvider orthogonalized_provider() const;
+
+ private:
+  // A parameter Muon sees as row blocks: the parameter and its views.
+  struct SplitParameter {
+    Tensor param;
+    std::vector<Tensor> blocks;
+  };
+  void set_block_gradients();
+
+  RoutingTable table_;
+  std::unique_ptr<Muon> muon_;
+  std::unique_ptr<AdamW> adamw_;
+  std::vector<SplitParameter> splits_;
+};
+
+}  // namespace recgrad

@@ -292,7 +292,11 @@ std::string RoutingTable::to_text() const {
   out << "routing (" << config_name << ")\n";
   for (const auto& line : cells) {
     for (std::size_t c = 0; c < line.size(); ++c) {
-      out << std::left << std::setw(static_cast<int>(widths[c])) << line[c] << (c + 1 < line.size() ? "  " : "\n");
+      if (c + 1 == line.size()) {
+        out << line[c] << "\n";  // the last column unpadded: no trailing spaces
+      } else {
+        out << std::left << std::setw(static_cast<int>(widths[c])) << line[c] << "  ";
+      }
     }
   }
   for (OptimizerKind kind : {OptimizerKind::muon, OptimizerKind::adamw}) {

@@ -285,6 +285,7 @@ TEST(Routing, TableAsTextAndJson) {
   EXPECT_NE(text.find("routing (muonrec)"), std::string::npos);
   EXPECT_NE(text.find("Muon (3 blocks)"), std::string::npos);
   EXPECT_NE(text.find("[31, 6]"), std::string::npos);  // output.weight
+  EXPECT_EQ(text.find(" \n"), std::string::npos);      // no trailing spaces
   const nlohmann::json json = nlohmann::json::parse(table.to_json());
   EXPECT_EQ(json["config"], "muonrec");
   ASSERT_EQ(json["parameters"].size(), table.rows.size());

@@ -12,7 +12,10 @@
 // correction of v (as in the reference); eps = 1e-10, beta2 = 0.95.
 //
 // Its state: "momentum_buffer" (the parameter's shape) and
-// "second_momentum_buffer" ([rows, 1]).
+// "second_momentum_buffer" ([rows, 1]). last_orthogonalized() (muon.h) keeps O,
+// the Newton-Schulz output before this normalization. Known gap: the base
+// Optimizer::load_state_dict requires every buffer to have its parameter's
+// shape, so a NorMuon state_dict saves but does not load yet.
 #pragma once
 
 #include <map>

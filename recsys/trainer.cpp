@@ -1,0 +1,331 @@
+#include "recsys/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/factory.h"
+#include "core/ops/binary.h"
+#include "core/ops/copy.h"
+#include "datasets/batching.h"
+#include "nn/safetensors.h"
+#include "optim/clip_grad.h"
+
+namespace recgrad::recsys {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+datasets::BatchOptions batch_options(const TrainerOptions& options, std::int64_t batch_size, bool shuffle) {
+  datasets::BatchOptions b;
+  b.batch_size = batch_size;
+  b.max_length = options.max_length;
+  b.shuffle = shuffle;
+  b.seed = options.seed;
+  b.device = options.device;
+  return b;
+}
+
+/// The model's view of a batch: targets become class indices (item id - 1; the dataset's ids start at 1),
+/// and for the sampled loss `negatives` uniform item indices are drawn from `generator`.
+SequenceBatch to_model_batch(const datasets::Batch& batch, const TrainerOptions& options, std::int64_t num_items,
+                             Generator* generator) {
+  SequenceBatch out;
+  out.history = batch.items;
+  out.users = batch.users;
+  out.targets = raw::sub(batch.targets, scalar_tensor(1.0, {DType::i64, batch.targets.device()}));
+  if (options.loss == LossKind::sampled_bce) {
+    out.negatives =  // drawn on the host from a generator of its own, so the stream is the same on every device
+        raw::to_device(randint(0, num_items, {batch.size(), options.negatives}, {DType::i64}, generator),
+                       options.device);
+  }
+  return out;
+}
+
+json metrics_to_json(const RankingMetrics& m) {
+  json j{{"rows", m.rows}, {"mrr", m.mrr}};
+  for (const MetricsAtK& k : m.at_k)
+    j["at"][std::to_string(k.k)] = {{"recall", k.recall}, {"ndcg", k.ndcg}, {"mrr", k.mrr}};
+  return j;
+}
+
+RankingMetrics metrics_from_json(const json& j) {
+  RankingMetrics m;
+  m.rows = j.at("rows").get<std::int64_t>();
+  m.mrr = j.at("mrr").get<double>();
+  if (j.contains("at")) {
+    for (const auto& [k, v] : j.at("at").items()) {
+      m.at_k.push_back(
+          {std::stoll(k), v.at("recall").get<double>(), v.at("ndcg").get<double>(), v.at("mrr").get<double>()});
+    }
+    std::sort(m.at_k.begin(), m.at_k.end(), [](const MetricsAtK& a, const MetricsAtK& b) { return a.k < b.k; });
+  }
+  return m;
+}
+
+double ndcg10(const RankingMetrics& m) { return m.ndcg(10); }
+
+/// Everything about a run in progress that a checkpoint must hold besides weights and optimizer state.
+struct RunState {
+  std::int64_t step = 0, epoch = 0, batch_in_epoch = 0, bad_evals = 0;
+  double loss_sum = 0.0;
+  std::int64_t loss_count = 0;
+  double train_seconds = 0.0;
+  std::uint64_t dropout_offset = 0, negative_offset = 0;
+  TrainResult result;
+  nn::StateDict best_weights;  // CPU copies
+
+  json to_json() const {
+    json curve = json::array();
+    for (const EvalPoint& p : result.curve) {
+      curve.push_back({{"step", p.step},
+                       {"epoch", p.epoch},
+                       {"train_loss", p.train_loss},
+                       {"seconds", p.seconds},
+                       {"valid", metrics_to_json(p.valid)}});
+    }
+    return {{"step", step},
+            {"epoch", epoch},
+            {"batch_in_epoch", batch_in_epoch},
+            {"bad_evals", bad_evals},
+            {"loss_sum", loss_sum},
+            {"loss_count", loss_count},
+            {"train_seconds", train_seconds},
+            {"dropout_offset", dropout_offset},
+            {"negative_offset", negative_offset},
+            {"best_step", result.best_step},
+            {"best_valid_ndcg10", result.best_valid_ndcg10},
+            {"best_valid", metrics_to_json(result.best_valid)},
+            {"curve", curve}};
+  }
+  void from_json(const json& j) {
+    step = j.at("step");
+    epoch = j.at("epoch");
+    batch_in_epoch = j.at("batch_in_epoch");
+    bad_evals = j.at("bad_evals");
+    loss_sum = j.at("loss_sum");
+    loss_count = j.at("loss_count");
+    train_seconds = j.at("train_seconds");
+    dropout_offset = j.at("dropout_offset");
+    negative_offset = j.at("negative_offset");
+    result.best_step = j.at("best_step");
+    result.best_valid_ndcg10 = j.at("best_valid_ndcg10");
+    result.best_valid = metrics_from_json(j.at("best_valid"));
+    result.curve.clear();
+    for (const json& p : j.at("curve")) {
+      result.curve.push_back(
+          {p.at("step"), p.at("epoch"), p.at("train_loss"), p.at("seconds"), metrics_from_json(p.at("valid"))});
+    }
+  }
+};
+
+nn::StateDict cpu_copy(const nn::StateDict& state) {
+  nn::StateDict copy;
+  for (const auto& [name, tensor] : state) copy.insert(name, raw::clone(raw::to_device(tensor, Device::cpu())));
+  return copy;
+}
+
+/// One file: the weights ("model.*"), the best weights so far ("best.*"), the optimizer state ("optim.*" tensors,
+/// its scalars and the run state as JSON metadata). Written atomically by save_safetensors.
+void save_checkpoint(const std::string& path, const SequentialRecommender& model, const TrainingOptimizer& optimizer,
+                     const RunState& state) {
+  nn::StateDict tensors;
+  for (const auto& [name, tensor] : model.state_dict())
+    tensors.insert("model." + name, raw::to_device(tensor, Device::cpu()));
+  for (const auto& [name, tensor] : state.best_weights) tensors.insert("best." + name, tensor);
+  const OptimizerStateDict optim = optimizer.state_dict();
+  for (const auto& [name, tensor] : optim.tensors)
+    tensors.insert("optim." + name, raw::to_device(tensor, Device::cpu()));
+  json scalars = json::object();
+  for (const auto& [name, value] : optim.scalars) scalars[name] = value;
+  nn::save_safetensors(path, tensors,
+                       {{"run", state.to_json().dump()},
+                        {"optim_scalars", scalars.dump()},
+                        {"optimizer", optimizer.name()},
+                        {"model", model.describe()}});
+}
+
+void load_checkpoint(const std::string& path, SequentialRecommender& model, TrainingOptimizer& optimizer,
+                     RunState& state) {
+  const nn::SafetensorsContents contents = nn::read_safetensors(path);
+  RG_CHECK(contents.metadata.count("optimizer") && contents.metadata.at("optimizer") == optimizer.name() &&
+               contents.metadata.count("model") && contents.metadata.at("model") == model.describe(),
+           "resume: checkpoint ", path, " was written by another run (",
+           contents.metadata.count("model") ? contents.metadata.at("model") : "?", " with ",
+           contents.metadata.count("optimizer") ? contents.metadata.at("optimizer") : "?", "), not ", model.describe(),
+           " with ", optimizer.name());
+  nn::StateDict weights, best;
+  OptimizerStateDict optim;
+  for (const auto& [name, tensor] : contents.tensors) {
+    if (name.rfind("model.", 0) == 0) weights.insert(name.substr(6), tensor);
+    if (name.rfind("best.", 0) == 0) best.insert(name.substr(5), tensor);
+    if (name.rfind("optim.", 0) == 0) optim.tensors[name.substr(6)] = tensor;
+  }
+  for (const auto& [name, value] : json::parse(contents.metadata.at("optim_scalars")).items()) {
+    optim.scalars[name] = value.get<double>();
+  }
+  RunState loaded;
+  loaded.from_json(json::parse(contents.metadata.at("run")));
+  loaded.best_weights = best;
+  model.load_state_dict(weights);  // both validate fully before changing anything
+  optimizer.load_state_dict(optim);
+  state = std::move(loaded);
+}
+
+}  // namespace
+
+std::int64_t first_step_reaching(const std::vector<EvalPoint>& curve, double target_ndcg10) {
+  for (const EvalPoint& point : curve) {
+    if (ndcg10(point.valid) >= target_ndcg10) return point.step;
+  }
+  return -1;
+}
+
+RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& split, const TrainerOptions& options) {
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  RankingAccumulator accumulator;
+  TrainerOptions eval_options = options;
+  eval_options.loss = LossKind::full_softmax;  // no negatives to draw (and no generator to disturb)
+  const datasets::EpochBatches batches(split, batch_options(options, options.eval_batch_size, false));
+  std::int64_t rows = 0;
+  for (std::int64_t i = 0; i < batches.size(); ++i) {
+    if (options.eval_max_rows > 0 && rows >= options.eval_max_rows) break;
+    const datasets::Batch batch = batches.batch(i);
+    const SequenceBatch input = to_model_batch(batch, eval_options, model.num_items, nullptr);
+    accumulator.add(full_ranking_ranks(model.score_all(input), input.targets, {}));
+    rows += batch.size();
+  }
+  if (was_training) model.train();
+  return accumulator.result();
+}
+
+TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, const datasets::SequenceDataset& data,
+                  const TrainerOptions& options, const std::function<void(const TrainProgress&)>& progress) {
+  RG_CHECK(options.batch_size > 0 && options.max_length > 0 && options.patience > 0,
+           "train: batch_size, max_length and patience must be positive");
+  RG_CHECK(options.max_epochs > 0 || options.max_steps > 0 || options.max_minutes > 0,
+           "train: set at least one budget (max_epochs, max_steps or max_minutes)");
+  RG_CHECK(model.num_items == data.num_items, "train: the model scores ", model.num_items, " items but ", data.name,
+           " has ", data.num_items);
+  const auto start = Clock::now();
+  RunState state;
+  Generator negative_generator(options.seed ^ 0x6e6567ULL);
+  manual_seed(options.seed ^ 0x64726f70ULL);  // dropout masks
+  if (!options.checkpoint_path.empty() && options.resume && std::filesystem::exists(options.checkpoint_path)) {
+    load_checkpoint(options.checkpoint_path, model, optimizer, state);
+    state.result.resumed = true;
+    default_generator().set_offset(state.dropout_offset);
+    negative_generator.set_offset(state.negative_offset);
+  }
+  model.train();
+  const datasets::BatchOptions train_batches = batch_options(options, options.batch_size, true);
+  std::vector<Tensor> parameters;
+  for (const auto& [name, parameter] : model.named_parameters()) parameters.push_back(parameter);
+
+  std::string stop;
+  double last_loss = 0.0;
+  auto evaluate_now = [&]() {
+    EvalPoint point;
+    point.step = state.step;
+    point.epoch = state.epoch;
+    point.train_loss = state.loss_count > 0 ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0;
+    point.seconds = state.train_seconds;
+    point.valid = evaluate(model, data.valid, options);
+    state.loss_sum = 0.0;
+    state.loss_count = 0;
+    state.result.curve.push_back(point);
+    if (ndcg10(point.valid) > state.result.best_valid_ndcg10) {
+      state.result.best_valid_ndcg10 = ndcg10(point.valid);
+      state.result.best_valid = point.valid;
+      state.result.best_step = point.step;
+      state.best_weights = cpu_copy(model.state_dict());
+      state.bad_evals = 0;
+    } else {
+      ++state.bad_evals;
+    }
+    if (!options.checkpoint_path.empty()) {
+      state.dropout_offset = default_generator().offset();
+      state.negative_offset = negative_generator.offset();
+      save_checkpoint(options.checkpoint_path, model, optimizer, state);
+    }
+    if (state.bad_evals >= options.patience) stop = "patience";
+  };
+
+  while (stop.empty()) {
+    const datasets::EpochBatches batches(data.train, train_batches, state.epoch);
+    for (; state.batch_in_epoch < batches.size() && stop.empty(); ++state.batch_in_epoch) {
+      if (options.max_steps > 0 && state.step >= options.max_steps) {
+        stop = "max_steps";
+        break;
+      }
+      if (options.max_minutes > 0 && state.train_seconds >= 60.0 * options.max_minutes) {
+        stop = "max_minutes";
+        break;
+      }
+      const auto step_start = Clock::now();
+      const SequenceBatch batch =
+          to_model_batch(batches.batch(state.batch_in_epoch), options, model.num_items, &negative_generator);
+      optimizer.zero_grad();
+      const Tensor loss = model.loss(batch, options.loss);
+      loss.backward();
+      if (options.clip_grad_norm > 0) clip_grad_norm_(parameters, options.clip_grad_norm);
+      optimizer.step();
+      last_loss = raw::to_device(loss, Device::cpu()).item<double>();
+      RG_CHECK(std::isfinite(last_loss), "train: the loss became ", last_loss, " at step ", state.step, " (",
+               model.name(), ", ", optimizer.name(), ")");
+      state.loss_sum += last_loss;
+      ++state.loss_count;
+      ++state.step;
+      state.train_seconds += seconds_since(step_start);
+      if (progress) {
+        TrainProgress p{
+            state.step,          state.epoch,
+            batches.size(),      options.max_steps,
+            last_loss,           state.result.curve.empty() ? -1.0 : ndcg10(state.result.curve.back().valid),
+            state.train_seconds, -1.0};
+        const double per_step = state.train_seconds / static_cast<double>(state.step);
+        std::int64_t total = 0;
+        if (options.max_epochs > 0) total = options.max_epochs * batches.size();
+        if (options.max_steps > 0) total = total > 0 ? std::min(total, options.max_steps) : options.max_steps;
+        if (total > 0) p.eta_seconds = per_step * static_cast<double>(total - state.step);
+        progress(p);
+      }
+      if (options.eval_every > 0 && state.step % options.eval_every == 0) {
+        ++state.batch_in_epoch;  // a checkpoint taken now resumes after this batch
+        evaluate_now();
+        --state.batch_in_epoch;
+      }
+    }
+    if (!stop.empty()) break;
+    ++state.epoch;
+    state.batch_in_epoch = 0;
+    if (options.eval_every == 0) evaluate_now();
+    if (stop.empty() && options.max_epochs > 0 && state.epoch >= options.max_epochs) stop = "max_epochs";
+  }
+
+  const bool budget_stop = stop == "max_steps" || stop == "max_minutes";
+  if (budget_stop && (state.result.curve.empty() || state.result.curve.back().step != state.step)) {
+    const std::string reason = stop;
+    evaluate_now();  // the weights at the end of the budget are a candidate too
+    stop = reason;
+  }
+  TrainResult result = state.result;
+  result.stop_reason = stop;
+  result.steps = state.step;
+  result.epochs = state.epoch;
+  result.train_seconds = state.train_seconds;
+  if (!state.best_weights.empty()) model.load_state_dict(state.best_weights);
+  result.test = evaluate(model, data.test, options);
+  result.total_seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace recgrad::recsys

@@ -1,0 +1,85 @@
+// The trainer: seeded, reproducible training of one recommender with one optimizer on one dataset, with
+// periodic full-ranking evaluation on the validation split, early stopping, restoring the best weights, one
+// test evaluation, and atomic checkpoints from which an interrupted run resumes on the same trajectory.
+//
+// What it records is what the comparison of optimizers needs: the validation curve, the step at which the
+// best validation NDCG@10 was reached ("steps to converge"), and the curve itself so that recbench can find
+// the step at which each run first reached the AdamW run's best NDCG@10 (time-to-target).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "datasets/sequence_dataset.h"
+#include "recsys/metrics.h"
+#include "recsys/model.h"
+#include "recsys/training_optimizer.h"
+
+namespace recgrad::recsys {
+
+struct TrainerOptions {
+  std::int64_t batch_size = 256;
+  std::int64_t max_length = 10;  // history length fed to the model
+  std::int64_t max_epochs = 50;  // budgets: the first one reached stops training (0 = no limit)
+  std::int64_t max_steps = 0;
+  double max_minutes = 0.0;
+  std::int64_t eval_every = 0;  // evaluate every this many steps; 0 = once per epoch
+  std::int64_t patience = 5;    // stop after this many evaluations without a better valid NDCG@10
+  std::uint64_t seed = 0;       // weights, batch order, dropout and negative samples all follow from it
+  Device device = Device::cpu();
+  LossKind loss = LossKind::full_softmax;
+  std::int64_t negatives = 1;  // per row, for LossKind::sampled_bce
+  std::int64_t eval_batch_size = 1024;
+  std::int64_t eval_max_rows = 0;  // evaluate on the first rows of a split only (0 = all); for quick runs
+  double clip_grad_norm = 0.0;     // 0 = no clipping
+  std::string checkpoint_path;     // "" = no checkpoints; else written after every evaluation
+  bool resume = true;              // resume from checkpoint_path when it exists
+};
+
+/// One validation evaluation.
+struct EvalPoint {
+  std::int64_t step = 0;    // optimizer steps taken so far
+  std::int64_t epoch = 0;   // epochs completed (fractional progress is in step)
+  double train_loss = 0.0;  // mean training loss since the previous evaluation
+  double seconds = 0.0;     // training wall time so far (evaluation excluded)
+  RankingMetrics valid;
+};
+
+struct TrainResult {
+  std::vector<EvalPoint> curve;
+  std::int64_t best_step = 0;  // step of the best valid NDCG@10 ("steps to converge")
+  double best_valid_ndcg10 = -1.0;
+  RankingMetrics best_valid;
+  RankingMetrics test;  // of the restored best weights
+  std::int64_t steps = 0;
+  std::int64_t epochs = 0;
+  double train_seconds = 0.0;  // excluding evaluation
+  double total_seconds = 0.0;
+  std::string stop_reason;  // "patience", "max_epochs", "max_steps", "max_minutes"
+  bool resumed = false;
+};
+
+/// What the trainer reports as it goes (recbench prints a progress line from it).
+struct TrainProgress {
+  std::int64_t step = 0, epoch = 0, steps_per_epoch = 0, max_steps = 0;
+  double loss = 0.0;              // the last batch's loss
+  double last_valid_ndcg10 = -1;  // -1 before the first evaluation
+  double seconds = 0.0;
+  double eta_seconds = -1;  // -1 when unknown
+};
+
+/// The step at which `curve` first reaches valid NDCG@10 >= target, or -1 if never.
+std::int64_t first_step_reaching(const std::vector<EvalPoint>& curve, double target_ndcg10);
+
+/// Full-ranking metrics of `model` on `split` (no gradients; the model is put in eval mode and restored).
+RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& split, const TrainerOptions& options);
+
+/// Trains `model` with `optimizer` on `data` (see the top of this file). The model and optimizer must be freshly
+/// built from options.seed for a run to be reproducible.
+TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, const datasets::SequenceDataset& data,
+                  const TrainerOptions& options, const std::function<void(const TrainProgress&)>& progress = {});
+
+}  // namespace recgrad::recsys

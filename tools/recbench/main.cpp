@@ -1,0 +1,340 @@
+// recbench: trains sequential recommenders with AdamW and with Muon (the MuonRec hybrid) and the variants, on
+// the built-in synthetic data or a MiniOneRec-format Amazon folder, over several seeds, and reports which
+// optimizer wins, by how much and how fast (results.json/csv/md and SVG plots in --out).
+//
+//   recbench                                   # synthetic data, SASRec/GRU4Rec/Caser x AdamW/Muon, 1 seed
+//   recbench --dataset ../shared/data/amazon/Industrial_and_Scientific --seeds 0,1,2
+//   recbench sweep --lr adamw=1e-4,1e-3,1e-2 --lr muon=0.005,0.02,0.05
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/cuda/caching_allocator.h"
+#include "core/cuda/runtime.h"
+#include "datasets/minionerec.h"
+#include "datasets/synthetic.h"
+#include "recgrad.h"
+#include "recsys/caser.h"
+#include "recsys/gru4rec.h"
+#include "recsys/popularity.h"
+#include "recsys/sasrec.h"
+#include "recsys/trainer.h"
+#include "recsys/training_optimizer.h"
+#include "tools/recbench/report.h"
+
+#ifndef RECGRAD_GIT_REVISION
+#define RECGRAD_GIT_REVISION "unknown"
+#endif
+
+namespace {
+
+using namespace recgrad;
+using namespace recgrad::recsys;
+using recgrad::recbench::Benchmark;
+using recgrad::recbench::RunRecord;
+
+/// Comma-separated fields of every value ("a,b" "c" -> a, b, c).
+std::vector<std::string> split_list(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const std::string& value : values) {
+    std::stringstream in(value);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      if (!item.empty()) out.push_back(item);
+    }
+  }
+  return out;
+}
+
+/// "name=v1,v2" entries -> name -> [v1, v2].
+std::map<std::string, std::vector<double>> parse_assignments(const std::vector<std::string>& values,
+                                                             const std::string& flag) {
+  std::map<std::string, std::vector<double>> out;
+  for (const std::string& value : values) {
+    const auto eq = value.find('=');
+    RG_CHECK(eq != std::string::npos && eq > 0, "recbench: ", flag, " expects name=value[,value...], got '", value,
+             "'");
+    for (const std::string& number : split_list({value.substr(eq + 1)})) {
+      try {
+        out[value.substr(0, eq)].push_back(std::stod(number));
+      } catch (const std::exception&) {
+        throw Error(detail::concat("recbench: ", flag, " has a value that is not a number: '", number, "'"));
+      }
+    }
+  }
+  return out;
+}
+
+std::string machine_description() {
+  std::string cpu = "unknown CPU";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::string text =
+      std::string(host) + ", " + cpu + ", " + std::to_string(std::thread::hardware_concurrency()) + " threads";
+  if (cuda::cuda_available()) text += ", " + std::to_string(cuda::cuda_device_count()) + " CUDA device(s)";
+  return text;
+}
+
+double peak_resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;  // kB
+  }
+  return 0.0;
+}
+
+std::string now_utc() {
+  const std::time_t t = std::time(nullptr);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buffer;
+}
+
+std::shared_ptr<SequentialRecommender> make_model(const std::string& name, const datasets::SequenceDataset& data,
+                                                  std::int64_t max_length) {
+  if (name == "sasrec") return std::make_shared<SASRec>(data.num_items, SASRecOptions{.max_length = max_length});
+  if (name == "gru4rec") return std::make_shared<GRU4Rec>(data.num_items);
+  if (name == "caser") {
+    return std::make_shared<Caser>(data.num_items, data.num_users, CaserOptions{.max_length = max_length});
+  }
+  throw Error(detail::concat("recbench: unknown model '", name, "' (known: sasrec, gru4rec, caser)"));
+}
+
+struct Settings {
+  std::string dataset = "synthetic";
+  std::vector<std::string> models{"sasrec,gru4rec,caser"};
+  std::vector<std::string> optimizers{"adamw,muon"};
+  std::vector<std::string> seeds{"0"};
+  std::vector<std::string> learning_rates;  // name=value
+  std::vector<std::string> adamw_part_lrs;  // name=value: the AdamW part of a hybrid
+  std::string out = "results";
+  std::string device = "cpu";
+  std::string loss = "softmax";
+  std::string checkpoint_dir;
+  recsys::TrainerOptions trainer;
+  std::int32_t synthetic_users = 3000, synthetic_items = 1000;
+  double synthetic_zipf = 1.0;
+  bool quiet = false;
+};
+
+datasets::SequenceDataset load_dataset(const Settings& s, std::string& description) {
+  if (s.dataset == "synthetic") {
+    datasets::SyntheticConfig config;
+    config.num_users = s.synthetic_users;
+    config.num_items = s.synthetic_items;
+    config.zipf_exponent = s.synthetic_zipf;
+    config.max_history_length = static_cast<std::int32_t>(s.trainer.max_length);
+    description = "synthetic (built-in generator: " + std::to_string(config.num_users) + " users, " +
+                  std::to_string(config.num_items) + " items, Zipf exponent " + std::to_string(config.zipf_exponent) +
+                  ", seed " + std::to_string(config.seed) + ")";
+    return datasets::generate_synthetic(config).dataset;
+  }
+  description = "MiniOneRec-format folder " + s.dataset;
+  return datasets::load_minionerec(s.dataset);
+}
+
+/// Trains every (model, optimizer, seed) of `s`, with `lr` overrides per optimizer; fills `benchmark.runs`.
+void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark& benchmark) {
+  const auto models = split_list(s.models), optimizers = split_list(s.optimizers), seeds = split_list(s.seeds);
+  const auto lrs = parse_assignments(s.learning_rates, "--lr");
+  const auto adamw_lrs = parse_assignments(s.adamw_part_lrs, "--adamw-part-lr");
+  const std::size_t total = models.size() * optimizers.size() * seeds.size();
+  std::size_t index = 0;
+  for (const std::string& model_name : models) {
+    for (const std::string& seed_text : seeds) {
+      for (const std::string& optimizer_name : optimizers) {
+        ++index;
+        RunRecord record;
+        record.model = model_name;
+        record.optimizer = optimizer_name;
+        record.seed = std::stoull(seed_text);
+        record.options = s.trainer;
+        record.options.seed = record.seed;
+        if (!s.checkpoint_dir.empty()) {
+          record.options.checkpoint_path =
+              s.checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + ".safetensors";
+        }
+        manual_seed(record.seed);
+        auto model = make_model(model_name, data, s.trainer.max_length);
+        model->to(record.options.device);
+        OptimizerOverrides overrides;
+        if (lrs.count(optimizer_name)) overrides.lr = lrs.at(optimizer_name).front();
+        if (adamw_lrs.count(optimizer_name)) overrides.adamw_lr = adamw_lrs.at(optimizer_name).front();
+        auto optimizer = make_training_optimizer(optimizer_name, *model, overrides);
+        record.model_description = model->describe();
+        record.optimizer_description = optimizer->describe();
+        if (!s.quiet) {
+          std::cerr << "\n[" << index << "/" << total << "] " << record.model_description << "\n"
+                    << record.optimizer_description << "\n";
+        }
+        if (cuda::cuda_available()) cuda::cuda_reset_peak();
+        const auto progress = [&](const TrainProgress& p) {
+          if (s.quiet || (p.step % 10 != 0)) return;
+          char line[256];
+          std::snprintf(line, sizeof line,
+                        "\r%-8s %-7s seed %-3s epoch %3lld step %6lld  loss %.4f  valid NDCG@10 %s  %5.0fs  ETA %s   ",
+                        model_name.c_str(), optimizer_name.c_str(), seed_text.c_str(), static_cast<long long>(p.epoch),
+                        static_cast<long long>(p.step), p.loss,
+                        p.last_valid_ndcg10 < 0 ? "  -   " : std::to_string(p.last_valid_ndcg10).substr(0, 6).c_str(),
+                        p.seconds,
+                        p.eta_seconds < 0 ? "?" : (std::to_string(static_cast<int>(p.eta_seconds)) + "s").c_str());
+          std::cerr << line << std::flush;
+        };
+        record.result = train(*model, *optimizer, data, record.options, progress);
+        record.peak_host_bytes = peak_resident_bytes();
+        if (cuda::cuda_available())
+          record.peak_device_bytes = static_cast<double>(cuda::cuda_memory_stats().peak_bytes);
+        if (!s.quiet) {
+          std::cerr << "\n  best valid NDCG@10 " << record.result.best_valid_ndcg10 << " at step "
+                    << record.result.best_step << "; test NDCG@10 " << record.result.test.ndcg(10) << ", Recall@10 "
+                    << record.result.test.recall(10) << " (" << record.result.stop_reason << ", "
+                    << static_cast<int>(record.result.train_seconds) << " s training)\n";
+        }
+        benchmark.runs.push_back(std::move(record));
+      }
+    }
+  }
+  // time-to-target: the first step at which each run reaches its seed's AdamW best validation NDCG@10
+  for (RunRecord& run : benchmark.runs) {
+    for (const RunRecord& reference : benchmark.runs) {
+      if (reference.model == run.model && reference.seed == run.seed && reference.optimizer == "adamw") {
+        run.time_to_target = first_step_reaching(run.result.curve, reference.result.best_valid_ndcg10);
+      }
+    }
+  }
+}
+
+void add_common_options(CLI::App& app, Settings& s) {
+  app.add_option("--dataset", s.dataset, "'synthetic' (built in) or a MiniOneRec-format folder")->capture_default_str();
+  app.add_option("--models", s.models, "comma-separated: sasrec, gru4rec, caser")->capture_default_str();
+  app.add_option("--optimizers", s.optimizers, "comma-separated: adamw, muon (MuonRec hybrid), keller, lion")
+      ->capture_default_str();
+  app.add_option("--seeds", s.seeds, "comma-separated seeds")->capture_default_str();
+  app.add_option("--lr", s.learning_rates, "learning rate per optimizer, e.g. adamw=1e-3 muon=0.02 (repeatable)");
+  app.add_option("--adamw-part-lr", s.adamw_part_lrs, "lr of the AdamW part of a hybrid, e.g. muon=1e-2");
+  app.add_option("--max-epochs", s.trainer.max_epochs, "budget: epochs (0 = none)")->capture_default_str();
+  app.add_option("--max-steps", s.trainer.max_steps, "budget: optimizer steps (0 = none)")->capture_default_str();
+  app.add_option("--max-minutes", s.trainer.max_minutes, "budget: training minutes per run (0 = none)")
+      ->capture_default_str();
+  app.add_option("--eval-every", s.trainer.eval_every, "evaluate every N steps (0 = per epoch)")->capture_default_str();
+  app.add_option("--patience", s.trainer.patience, "evaluations without improvement before stopping")
+      ->capture_default_str();
+  app.add_option("--batch-size", s.trainer.batch_size, "training batch size")->capture_default_str();
+  app.add_option("--max-length", s.trainer.max_length, "history length")->capture_default_str();
+  app.add_option("--loss", s.loss, "softmax (full cross-entropy) or bce (sampled negatives)")->capture_default_str();
+  app.add_option("--negatives", s.trainer.negatives, "negatives per row for --loss bce")->capture_default_str();
+  app.add_option("--device", s.device, "cpu or cuda")->capture_default_str();
+  app.add_option("--out", s.out, "results folder")->capture_default_str();
+  app.add_option("--checkpoints", s.checkpoint_dir, "folder for per-run checkpoints (resumed when present)");
+  app.add_option("--synthetic-users", s.synthetic_users, "synthetic data: users")->capture_default_str();
+  app.add_option("--synthetic-items", s.synthetic_items, "synthetic data: items")->capture_default_str();
+  app.add_option("--synthetic-zipf", s.synthetic_zipf, "synthetic data: popularity Zipf exponent")
+      ->capture_default_str();
+  app.add_flag("--quiet", s.quiet, "no progress output");
+}
+
+void finish_settings(Settings& s) {
+  RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
+  RG_CHECK(s.loss == "softmax" || s.loss == "bce", "recbench: --loss must be softmax or bce, got '", s.loss, "'");
+  s.trainer.device = s.device == "cuda" ? Device::cuda() : Device::cpu();
+  if (s.trainer.device.is_cuda()) cuda::require_cuda_device(s.trainer.device, "recbench --device cuda");
+  s.trainer.loss = s.loss == "softmax" ? LossKind::full_softmax : LossKind::sampled_bce;
+}
+
+Benchmark make_benchmark(const datasets::SequenceDataset& data, const std::string& description, const CLI::App& app) {
+  Benchmark b;
+  b.dataset_name = data.name;
+  b.dataset_description = description;
+  b.dataset_statistics = data.statistics().to_string();
+  b.git_revision = RECGRAD_GIT_REVISION;
+  b.machine = machine_description();
+  b.started_at = now_utc();
+  const MostPopular popular(data);
+  b.most_popular_valid = popular.evaluate(data.valid);
+  b.most_popular_test = popular.evaluate(data.test);
+  std::istringstream config(app.config_to_str(true, false));
+  for (std::string line; std::getline(config, line);) {
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) b.settings[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"recbench: train sequential recommenders with AdamW and Muon and compare them"};
+  Settings settings;
+  add_common_options(app, settings);
+  app.set_config("--config", "", "a TOML/INI file with the same options (see --help)");
+  CLI::App* sweep = app.add_subcommand("sweep", "a small learning-rate grid per optimizer, chosen on validation");
+  std::vector<std::string> grid;
+  sweep->add_option("--grid", grid,
+                    "optimizer=lr1,lr2,... (repeatable); default: adamw=3e-4,1e-3,3e-3 muon=0.005,0.02,0.05");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    finish_settings(settings);
+    std::string description;
+    const datasets::SequenceDataset data = load_dataset(settings, description);
+    std::cerr << data.statistics().to_string() << "\n";
+    if (sweep->parsed()) {
+      const auto lrs = parse_assignments(
+          grid.empty() ? std::vector<std::string>{"adamw=3e-4,1e-3,3e-3", "muon=0.005,0.02,0.05"} : grid, "--grid");
+      Benchmark all = make_benchmark(data, description, app);
+      std::ostringstream chosen;
+      chosen << "# recbench sweep: " << data.name
+             << "\n\n| model | optimizer | lr | valid NDCG@10 |\n|---|---|---|---|\n";
+      nlohmann::json best_json = nlohmann::json::object();
+      for (const std::string& model : split_list(settings.models)) {
+        for (const auto& [optimizer, values] : lrs) {
+          double best_lr = 0, best_ndcg = -1;
+          for (double lr : values) {
+            Settings one = settings;
+            one.models = {model};
+            one.optimizers = {optimizer};
+            one.seeds = {split_list(settings.seeds).front()};
+            one.learning_rates = {optimizer + "=" + std::to_string(lr)};
+            Benchmark b = make_benchmark(data, description, app);
+            run_all(one, data, b);
+            const double ndcg = b.runs.front().result.best_valid_ndcg10;
+            chosen << "| " << model << " | " << optimizer << " | " << lr << " | " << ndcg << " |\n";
+            if (ndcg > best_ndcg) best_ndcg = ndcg, best_lr = lr;
+            for (auto& run : b.runs) all.runs.push_back(run);
+          }
+          best_json[model][optimizer] = {{"lr", best_lr}, {"valid_ndcg10", best_ndcg}};
+          chosen << "| **" << model << "** | **" << optimizer << "** | **" << best_lr << "** (chosen) | " << best_ndcg
+                 << " |\n";
+        }
+      }
+      recbench::write_report(all, settings.out);
+      recbench::write_file_atomically(settings.out + "/sweep.md", chosen.str());
+      recbench::write_file_atomically(settings.out + "/sweep.json", best_json.dump(2) + "\n");
+      std::cout << chosen.str();
+      return 0;
+    }
+    Benchmark benchmark = make_benchmark(data, description, app);
+    run_all(settings, data, benchmark);
+    std::cout << "\n" << recbench::write_report(benchmark, settings.out);
+    std::cout << "\nresults: " << settings.out << "/results.{json,csv,md}, plots: " << settings.out << "/curve_*.svg\n";
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "\nrecbench: " << error.what() << "\n";
+    return 1;
+  }
+}

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,7 @@
 #include "core/ops/copy.h"
 #include "datasets/batching.h"
 #include "nn/safetensors.h"
+#include "optim/audit.h"
 #include "optim/clip_grad.h"
 
 namespace recgrad::recsys {
@@ -142,8 +145,12 @@ void save_checkpoint(const std::string& path, const SequentialRecommender& model
   const OptimizerStateDict optim = optimizer.state_dict();
   for (const auto& [name, tensor] : optim.tensors)
     tensors.insert("optim." + name, raw::to_device(tensor, Device::cpu()));
-  json scalars = json::object();
-  for (const auto& [name, value] : optim.scalars) scalars[name] = value;
+  json scalars = json::object();  // as text: JSON has no NaN or infinity, and some options are NaN ("unset")
+  for (const auto& [name, value] : optim.scalars) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    scalars[name] = text;
+  }
   nn::save_safetensors(path, tensors,
                        {{"run", state.to_json().dump()},
                         {"optim_scalars", scalars.dump()},
@@ -167,8 +174,9 @@ void load_checkpoint(const std::string& path, SequentialRecommender& model, Trai
     if (name.rfind("best.", 0) == 0) best.insert(name.substr(5), tensor);
     if (name.rfind("optim.", 0) == 0) optim.tensors[name.substr(6)] = tensor;
   }
-  for (const auto& [name, value] : json::parse(contents.metadata.at("optim_scalars")).items()) {
-    optim.scalars[name] = value.get<double>();
+  const json scalars = json::parse(contents.metadata.at("optim_scalars"));  // a local: items() refers into it
+  for (const auto& [name, value] : scalars.items()) {
+    optim.scalars[name] = std::strtod(value.get<std::string>().c_str(), nullptr);  // reads "nan" and "inf" too
   }
   RunState loaded;
   loaded.from_json(json::parse(contents.metadata.at("run")));
@@ -230,6 +238,11 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
   std::vector<Tensor> parameters;
   for (const auto& [name, parameter] : model.named_parameters()) parameters.push_back(parameter);
 
+  std::unique_ptr<OptimizerAudit> audit;
+  if (options.audit.enabled) {
+    audit = std::make_unique<OptimizerAudit>(optimizer.audited_parameters(), options.audit);
+    if (auto provider = optimizer.orthogonalized_provider()) audit->set_orthogonalized_provider(provider);
+  }
   std::string stop;
   double last_loss = 0.0;
   auto evaluate_now = [&]() {
@@ -274,10 +287,24 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
       const SequenceBatch batch =
           to_model_batch(batches.batch(state.batch_in_epoch), options, model.num_items, &negative_generator);
       optimizer.zero_grad();
+      const std::uint64_t dropout_offset = default_generator().offset();
       const Tensor loss = model.loss(batch, options.loss);
       loss.backward();
       if (options.clip_grad_norm > 0) clip_grad_norm_(parameters, options.clip_grad_norm);
-      optimizer.step();
+      if (audit && audit->due(state.step)) {
+        const std::uint64_t after_forward = default_generator().offset();
+        const auto replay = [&]() {  // the same batch with the same dropout masks
+          default_generator().set_offset(dropout_offset);
+          return model.loss(batch, options.loss);
+        };
+        const AuditStepReport report = audit->step(
+            state.step, [&] { optimizer.step(); }, replay);
+        default_generator().set_offset(after_forward);
+        state.result.audit.push_back({state.step, report.model});
+        state.result.audit_seconds_per_step = audit->summary().seconds_per_audited_step();
+      } else {
+        optimizer.step();
+      }
       last_loss = raw::to_device(loss, Device::cpu()).item<double>();
       RG_CHECK(std::isfinite(last_loss), "train: the loss became ", last_loss, " at step ", state.step, " (",
                model.name(), ", ", optimizer.name(), ")");

@@ -14,6 +14,7 @@
 
 #include "core/device.h"
 #include "datasets/sequence_dataset.h"
+#include "optim/audit.h"
 #include "recsys/metrics.h"
 #include "recsys/model.h"
 #include "recsys/training_optimizer.h"
@@ -37,6 +38,16 @@ struct TrainerOptions {
   double clip_grad_norm = 0.0;     // 0 = no clipping
   std::string checkpoint_path;     // "" = no checkpoints; else written after every evaluation
   bool resume = true;              // resume from checkpoint_path when it exists
+  /// The optimizer audit (optim/audit.h), off by default. Its loss closure replays the step's batch with the
+  /// same dropout masks, and the random streams are put back afterwards, so an audited run follows the same
+  /// trajectory as an unaudited one.
+  AuditOptions audit;
+};
+
+/// The model-level audit numbers of one audited step (the per-parameter records go to the JSON lines file).
+struct AuditPoint {
+  std::int64_t step = 0;
+  ModelAudit model;
 };
 
 /// One validation evaluation.
@@ -60,6 +71,8 @@ struct TrainResult {
   double total_seconds = 0.0;
   std::string stop_reason;  // "patience", "max_epochs", "max_steps", "max_minutes"
   bool resumed = false;
+  std::vector<AuditPoint> audit;  // empty unless options.audit.enabled
+  double audit_seconds_per_step = 0.0;
 };
 
 /// What the trainer reports as it goes (recbench prints a progress line from it).

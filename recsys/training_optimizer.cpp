@@ -20,6 +20,7 @@ class SingleOptimizer : public TrainingOptimizer {
     for (const auto& [param_name, param] : model.named_parameters()) {
       group.params.push_back(param);
       group.names.push_back(param_name);
+      audited_.push_back({param_name, param, name_});
     }
     optimizer_ = std::make_unique<Opt>(std::vector<ParamGroup>{group}, options);
     std::ostringstream text;
@@ -34,10 +35,12 @@ class SingleOptimizer : public TrainingOptimizer {
   void load_state_dict(const OptimizerStateDict& dict) override { optimizer_->load_state_dict(dict); }
   std::string describe() const override { return describe_; }
   std::string name() const override { return name_; }
+  std::vector<AuditedParameter> audited_parameters() const override { return audited_; }
 
  private:
   std::string name_, describe_;
   std::unique_ptr<Opt> optimizer_;
+  std::vector<AuditedParameter> audited_;
 };
 
 /// Muon + AdamW routed by a preset (optim/presets.h).
@@ -53,6 +56,8 @@ class Hybrid : public TrainingOptimizer {
   void load_state_dict(const OptimizerStateDict& dict) override { optimizer_.load_state_dict(dict); }
   std::string describe() const override { return name_ + " (Muon + AdamW hybrid)\n" + optimizer_.describe(); }
   std::string name() const override { return name_; }
+  std::vector<AuditedParameter> audited_parameters() const override { return optimizer_.audited_parameters(); }
+  OrthogonalizedProvider orthogonalized_provider() const override { return optimizer_.orthogonalized_provider(); }
 
  private:
   std::string name_;

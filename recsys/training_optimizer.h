@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "optim/audit.h"
 #include "optim/optimizer.h"
 #include "recsys/model.h"
 
@@ -35,6 +36,10 @@ class TrainingOptimizer {
   virtual std::string describe() const = 0;
   /// "adamw", "muon", ...
   virtual std::string name() const = 0;
+  /// Every parameter with the optimizer that updates it, for the audit (optim/audit.h).
+  virtual std::vector<AuditedParameter> audited_parameters() const = 0;
+  /// Where the audit finds the Newton-Schulz outputs of the last step (none for optimizers without them).
+  virtual OrthogonalizedProvider orthogonalized_provider() const { return {}; }
 };
 
 /// The optimizer called `name` for `model`'s parameters; throws listing the valid names.

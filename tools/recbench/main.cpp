@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -131,6 +132,8 @@ struct Settings {
   std::int32_t synthetic_users = 3000, synthetic_items = 1000;
   double synthetic_zipf = 1.0;
   bool quiet = false;
+  bool audit = false;
+  std::int64_t audit_every = 50;
 };
 
 datasets::SequenceDataset load_dataset(const Settings& s, std::string& description) {
@@ -166,6 +169,13 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
         record.seed = std::stoull(seed_text);
         record.options = s.trainer;
         record.options.seed = record.seed;
+        if (s.audit) {
+          record.options.audit.enabled = true;
+          record.options.audit.every = s.audit_every;
+          std::filesystem::create_directories(s.out);
+          record.options.audit.path =
+              s.out + "/audit_" + model_name + "_" + optimizer_name + "_seed" + seed_text + ".jsonl";
+        }
         if (!s.checkpoint_dir.empty()) {
           record.options.checkpoint_path =
               s.checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + ".safetensors";
@@ -247,6 +257,8 @@ void add_common_options(CLI::App& app, Settings& s) {
   app.add_option("--synthetic-zipf", s.synthetic_zipf, "synthetic data: popularity Zipf exponent")
       ->capture_default_str();
   app.add_flag("--quiet", s.quiet, "no progress output");
+  app.add_flag("--audit", s.audit, "record the optimizer audit (optim/audit.h) as JSON lines and plot it");
+  app.add_option("--audit-every", s.audit_every, "audit every N steps")->capture_default_str();
 }
 
 void finish_settings(Settings& s) {

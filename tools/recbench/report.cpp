@@ -125,6 +125,17 @@ std::string markdown(const Benchmark& b) {
       md << " " << format(mean_std(seconds).mean, 1) << " |\n";
     }
   }
+  bool audited = false;
+  for (const RunRecord& r : b.runs) audited = audited || !r.result.audit.empty();
+  if (audited) {
+    md << "\nAudit (`--audit`): per-parameter records in `audit_<model>_<optimizer>_seed<k>.jsonl`, plots "
+          "`audit_sharpness_<model>.svg` and `audit_update_norm_<model>.svg`. Cost per audited step:";
+    for (const RunRecord& r : b.runs) {
+      md << " " << r.model << "/" << r.optimizer << "/" << r.seed << " " << format(r.result.audit_seconds_per_step, 3)
+         << " s;";
+    }
+    md << "\n";
+  }
   md << "\nMost-popular baseline (item counts of the training split): valid NDCG@10 "
      << format(b.most_popular_valid.ndcg(10)) << ", test NDCG@10 " << format(b.most_popular_test.ndcg(10)) << ".\n\n";
   md << "Validation curves: `curve_<model>.svg`.\n\n<details><summary>dataset statistics</summary>\n\n```\n"
@@ -197,6 +208,7 @@ json full_json(const Benchmark& b) {
                          {"train_seconds", r.result.train_seconds},
                          {"total_seconds", r.result.total_seconds},
                          {"resumed", r.result.resumed},
+                         {"audit_seconds_per_audited_step", r.result.audit_seconds_per_step},
                          {"peak_host_bytes", r.peak_host_bytes},
                          {"peak_device_bytes", r.peak_device_bytes}});
   }
@@ -243,6 +255,30 @@ std::string write_report(const Benchmark& benchmark, const std::string& folder) 
     }
     write_file_atomically(folder + "/curve_" + model + ".svg",
                           line_chart_svg(model + ": validation NDCG@10", "optimizer steps", "NDCG@10", series));
+    // with --audit: the normalized directional sharpness u^T H u / ||u||^2 and the update norm of each run
+    std::vector<Series> sharpness, update_norm;
+    for (const auto& [opt, runs] : optimizers) {
+      for (const RunRecord* r : runs) {
+        if (r->result.audit.empty()) continue;
+        Series a, b;
+        a.label = b.label = opt + " seed " + std::to_string(r->seed);
+        for (const recsys::AuditPoint& p : r->result.audit) {
+          a.x.push_back(static_cast<double>(p.step));
+          a.y.push_back(p.model.sharpness);
+          b.x.push_back(static_cast<double>(p.step));
+          b.y.push_back(p.model.update_norm);
+        }
+        sharpness.push_back(std::move(a));
+        update_norm.push_back(std::move(b));
+      }
+    }
+    if (!sharpness.empty()) {
+      write_file_atomically(
+          folder + "/audit_sharpness_" + model + ".svg",
+          line_chart_svg(model + ": directional sharpness u'Hu/|u|^2", "optimizer steps", "sharpness", sharpness));
+      write_file_atomically(folder + "/audit_update_norm_" + model + ".svg",
+                            line_chart_svg(model + ": update norm |u|", "optimizer steps", "|u|", update_norm));
+    }
   }
   return table;
 }

@@ -134,6 +134,10 @@ struct Settings {
   bool quiet = false;
   bool audit = false;
   std::int64_t audit_every = 50;
+  Settings() {
+    trainer.max_epochs = 30;  // with patience 5 the default run (3 models x 2 optimizers) takes a few minutes on 2 cores
+    trainer.patience = 5;
+  }
 };
 
 datasets::SequenceDataset load_dataset(const Settings& s, std::string& description) {

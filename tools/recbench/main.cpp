@@ -300,6 +300,7 @@ int main(int argc, char** argv) {
   add_common_options(app, settings);
   app.set_config("--config", "", "a TOML/INI file with the same options (see --help)");
   CLI::App* sweep = app.add_subcommand("sweep", "a small learning-rate grid per optimizer, chosen on validation");
+  sweep->fallthrough();  // the run options (--models, --max-epochs, ...) may follow "sweep"
   std::vector<std::string> grid;
   sweep->add_option("--grid", grid,
                     "optimizer=lr1,lr2,... (repeatable); default: adamw=3e-4,1e-3,3e-3 muon=0.005,0.02,0.05");

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -35,6 +38,41 @@ inline void expect_gradcheck_all(const std::function<Tensor(const std::vector<Te
                                  std::vector<Tensor> inputs, const GradcheckOptions& options = {}) {
   for (Tensor& input : inputs) input.requires_grad_();
   expect_gradcheck(fn, inputs, options);
+}
+
+/// A CPU f64 tensor of standard normals, drawn right after manual_seed(seed).
+inline Tensor randn64(const Shape& shape, std::uint64_t seed) {
+  manual_seed(seed);
+  return randn(shape, {DType::f64});
+}
+
+/// max |a - b| over the elements of two tensors of one shape.
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  double worst = 0.0;
+  for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
+  return worst;
+}
+
+/// Expects |actual - expected| <= atol + rtol |expected| elementwise (NaN only where expected is NaN);
+/// reports how many elements differ and the worst one.
+inline void expect_all_close(const Tensor& expected, const Tensor& actual, const std::string& what,
+                             double rtol = 1e-5, double atol = 1e-6) {
+  ASSERT_TRUE(actual.defined()) << what << " is undefined";
+  ASSERT_EQ(expected.shape(), actual.shape()) << what;
+  const std::vector<double> e = expected.to_vector<double>(), a = actual.to_vector<double>();
+  std::size_t bad = 0, worst = 0;
+  double worst_excess = 0.0;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    const double excess = std::abs(a[i] - e[i]) - (atol + rtol * std::abs(e[i]));
+    if (excess > 0 || std::isnan(a[i]) != std::isnan(e[i])) {
+      ++bad;
+      if (!(excess <= worst_excess)) worst_excess = excess, worst = i;
+    }
+  }
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << e.size() << " elements differ; worst at " << worst
+                     << ": expected " << e[worst] << ", got " << a[worst];
 }
 
 }  // namespace recgrad::testing

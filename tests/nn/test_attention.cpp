@@ -18,22 +18,11 @@
 using namespace recgrad;
 using namespace recgrad::nn;
 using recgrad::testing::expect_error;
+using recgrad::testing::max_abs_diff;
+using recgrad::testing::randn64;
 using recgrad::testing::expect_gradcheck;
 
 namespace {
-
-Tensor randn64(const Shape& shape, std::uint64_t seed) {
-  manual_seed(seed);
-  return randn(shape, {DType::f64});
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
-  double worst = 0.0;
-  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
-  return worst;
-}
 
 /// A [B, Tk] key padding mask: the first pad[b] keys of row b are padding (left padding).
 Tensor left_padding_mask(const std::vector<std::int64_t>& pad, std::int64_t key_len) {

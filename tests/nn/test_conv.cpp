@@ -20,34 +20,12 @@
 using namespace recgrad;
 using namespace recgrad::nn;
 using namespace recgrad::nn::testing;
+using recgrad::testing::expect_all_close;
 using recgrad::testing::expect_error;
+using recgrad::testing::randn64;
 using recgrad::testing::expect_gradcheck_all;
 
 namespace {
-
-Tensor randn64(const Shape& shape, std::uint64_t seed) {
-  manual_seed(seed);
-  return randn(shape, {DType::f64});
-}
-
-// |actual - expected| <= atol + rtol |expected| elementwise, reporting the worst element.
-void expect_close(const Tensor& expected, const Tensor& actual, const std::string& what, double rtol = 1e-5,
-                  double atol = 1e-6) {
-  ASSERT_TRUE(actual.defined()) << what << " is undefined";
-  ASSERT_EQ(expected.shape(), actual.shape()) << what;
-  const std::vector<double> e = expected.to_vector<double>(), a = actual.to_vector<double>();
-  std::size_t bad = 0, worst = 0;
-  double worst_excess = 0.0;
-  for (std::size_t i = 0; i < e.size(); ++i) {
-    const double excess = std::abs(a[i] - e[i]) - (atol + rtol * std::abs(e[i]));
-    if (excess > 0 || std::isnan(a[i]) != std::isnan(e[i])) {
-      ++bad;
-      if (!(excess <= worst_excess)) worst_excess = excess, worst = i;
-    }
-  }
-  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << e.size() << " elements differ; worst at " << worst
-                     << ": expected " << e[worst] << ", got " << a[worst];
-}
 
 // conv2d by its definition, in f64 loops: the reference the im2row + GEMM path is checked against.
 Tensor direct_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
@@ -103,11 +81,11 @@ void check_module_case(M& module, const StateDict& fixture, const std::string& n
   module.load_state_dict(case_parameters(fixture, name));
   Tensor x = clone(fixture.at(name + ".x")).requires_grad_();
   const Tensor out = module(x);
-  expect_close(fixture.at(name + ".out"), out, name + ": output");
+  expect_all_close(fixture.at(name + ".out"), out, name + ": output");
   out.backward(fixture.at(name + ".grad_out"));
-  expect_close(fixture.at(name + ".grad.x"), x.grad(), name + ": grad x");
+  expect_all_close(fixture.at(name + ".grad.x"), x.grad(), name + ": grad x");
   for (const auto& [pname, param] : module.named_parameters())
-    expect_close(fixture.at(name + ".grad.param." + pname), param.grad(), name + ": grad " + pname);
+    expect_all_close(fixture.at(name + ".grad.param." + pname), param.grad(), name + ": grad " + pname);
 }
 
 // (height, width) from a JSON int or [int, int].
@@ -148,9 +126,9 @@ TEST(Conv1d, PyTorchLayoutAndForwardIsConv2dOfHeightOne) {
   EXPECT_EQ(y.shape(), (Shape{2, 3, 7}));
   const Tensor expected = squeeze(
       direct_conv2d(unsqueeze(x, 2), unsqueeze(layer.weight, 2), layer.bias, {.stride = {1, 2}, .padding = {0, 2}}), 2);
-  expect_close(expected, y, "conv1d");
+  expect_all_close(expected, y, "conv1d");
   // Unbatched [C, L].
-  expect_close(select(expected, 0, 0), layer(select(x, 0, 0)), "conv1d unbatched");
+  expect_all_close(select(expected, 0, 0), layer(select(x, 0, 0)), "conv1d unbatched");
 }
 
 // ---- conv2d against its definition ----
@@ -164,18 +142,18 @@ TEST(Conv2dOp, MatchesTheDirectLoop) {
   };
   for (const auto& [shape, options] : cases) {
     const Tensor x = randn64(shape, 10), w = randn64({4, 3, 3, 2}, 11), b = randn64({4}, 12);
-    expect_close(direct_conv2d(x, w, b, options), conv2d(x, w, b, options), "conv2d", 1e-12, 1e-12);
-    expect_close(direct_conv2d(x, w, Tensor(), options), conv2d(x, w, Tensor(), options), "conv2d no bias", 1e-12,
+    expect_all_close(direct_conv2d(x, w, b, options), conv2d(x, w, b, options), "conv2d", 1e-12, 1e-12);
+    expect_all_close(direct_conv2d(x, w, Tensor(), options), conv2d(x, w, Tensor(), options), "conv2d no bias", 1e-12,
                  1e-12);
   }
   // Groups: 6 input channels, 3 groups of 2, 6 outputs.
   const Tensor x = randn64({2, 6, 5, 4}, 13), w = randn64({6, 2, 2, 3}, 14), b = randn64({6}, 15);
   const Conv2dOptions grouped{.padding = {1, 1}, .groups = 3};
-  expect_close(direct_conv2d(x, w, b, grouped), conv2d(x, w, b, grouped), "conv2d groups", 1e-12, 1e-12);
+  expect_all_close(direct_conv2d(x, w, b, grouped), conv2d(x, w, b, grouped), "conv2d groups", 1e-12, 1e-12);
   // A non-contiguous input gives the same result.
   const Tensor xt = transpose(randn64({2, 3, 6, 7}, 16), 2, 3);
   const Tensor w3 = randn64({4, 3, 3, 2}, 11);
-  expect_close(direct_conv2d(contiguous(xt), w3, Tensor(), {}), conv2d(xt, w3), "transposed", 1e-12, 1e-12);
+  expect_all_close(direct_conv2d(contiguous(xt), w3, Tensor(), {}), conv2d(xt, w3), "transposed", 1e-12, 1e-12);
 }
 
 TEST(Conv2dOp, BatchChunksAgreeWithPerSampleConvolutions) {
@@ -201,14 +179,14 @@ TEST(Conv2dOp, BatchChunksAgreeWithPerSampleConvolutions) {
       const Tensor xs = narrow(x.detach(), 0, n, 1).requires_grad_();
       const Tensor ws = w.detach().requires_grad_(), bs = b.detach().requires_grad_();
       const Tensor ys = conv2d(xs, ws, bs, c.options);
-      expect_close(ys, narrow(y.detach(), 0, n, 1), "sample output");
+      expect_all_close(ys, narrow(y.detach(), 0, n, 1), "sample output");
       ys.backward(narrow(g, 0, n, 1));
-      expect_close(xs.grad(), narrow(x.grad(), 0, n, 1), "sample grad x");
+      expect_all_close(xs.grad(), narrow(x.grad(), 0, n, 1), "sample grad x");
       dw_sum = dw_sum.defined() ? add(dw_sum, ws.grad()) : ws.grad();
       db_sum = db_sum.defined() ? add(db_sum, bs.grad()) : bs.grad();
     }
-    expect_close(dw_sum, w.grad(), "grad w", 1e-4, 1e-4);
-    expect_close(db_sum, b.grad(), "grad b", 1e-4, 1e-4);
+    expect_all_close(dw_sum, w.grad(), "grad w", 1e-4, 1e-4);
+    expect_all_close(db_sum, b.grad(), "grad b", 1e-4, 1e-4);
   }
 }
 
@@ -431,9 +409,9 @@ TEST(ConvFixtures, PoolingMatchesPyTorch) {
                             .ceil_mode = ceil_mode};
       out = name.rfind("max", 0) == 0 ? max_pool1d(x, o) : avg_pool1d(x, o, j.value("count_include_pad", true));
     }
-    expect_close(fixture.tensors.at(name + ".out"), out, name + ": output");
+    expect_all_close(fixture.tensors.at(name + ".out"), out, name + ": output");
     out.backward(fixture.tensors.at(name + ".grad_out"));
-    expect_close(fixture.tensors.at(name + ".grad.x"), x.grad(), name + ": grad x");
+    expect_all_close(fixture.tensors.at(name + ".grad.x"), x.grad(), name + ": grad x");
   }
   EXPECT_EQ(fixture.metadata.size(), 7u);
 }
@@ -450,13 +428,13 @@ TEST(ConvFixtures, CaserHorizontalAndVerticalFiltersMatchPyTorch) {
   for (auto& [name, conv] : filters) {
     conv->load_state_dict(case_parameters(fixture, name));
     const Tensor out = (*conv)(x);
-    expect_close(fixture.at(name + ".out"), out, name + ": output");
+    expect_all_close(fixture.at(name + ".out"), out, name + ": output");
     const Tensor term = sum(mul(out, fixture.at(name + ".grad_out")));
     loss = loss.defined() ? add(loss, term) : term;
   }
   loss.backward();
-  expect_close(fixture.at("grad.x"), x.grad(), "grad x");
+  expect_all_close(fixture.at("grad.x"), x.grad(), "grad x");
   for (auto& [name, conv] : filters)
     for (const auto& [pname, param] : conv->named_parameters())
-      expect_close(fixture.at(name + ".grad.param." + pname), param.grad(), name + ": grad " + pname);
+      expect_all_close(fixture.at(name + ".grad.param." + pname), param.grad(), name + ": grad " + pname);
 }

@@ -16,34 +16,12 @@
 
 using namespace recgrad;
 using namespace recgrad::nn;
+using recgrad::testing::expect_all_close;
 using recgrad::testing::expect_error;
+using recgrad::testing::randn64;
 using recgrad::testing::expect_gradcheck_all;
 
 namespace {
-
-Tensor randn64(const Shape& shape, std::uint64_t seed) {
-  manual_seed(seed);
-  return randn(shape, {DType::f64});
-}
-
-// |actual - expected| <= atol + rtol |expected| elementwise, reporting the worst element.
-void expect_close(const Tensor& expected, const Tensor& actual, const std::string& what, double rtol = 1e-5,
-                  double atol = 1e-6) {
-  ASSERT_TRUE(actual.defined()) << what << " is undefined";
-  ASSERT_EQ(expected.shape(), actual.shape()) << what;
-  const std::vector<double> e = expected.to_vector<double>(), a = actual.to_vector<double>();
-  std::size_t bad = 0, worst = 0;
-  double worst_excess = 0.0;
-  for (std::size_t i = 0; i < e.size(); ++i) {
-    const double excess = std::abs(a[i] - e[i]) - (atol + rtol * std::abs(e[i]));
-    if (excess > 0 || std::isnan(a[i])) {
-      ++bad;
-      if (!(excess <= worst_excess)) worst_excess = excess, worst = i;
-    }
-  }
-  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << e.size() << " elements differ; worst at " << worst
-                     << ": expected " << e[worst] << ", got " << a[worst];
-}
 
 // The four weights of each of `layers` layers, as leaves in the order weight_ih, weight_hh, bias_ih, bias_hh.
 std::vector<GRULayerWeights> layer_weights(const std::vector<Tensor>& flat, std::size_t first) {
@@ -83,13 +61,13 @@ void check_against_fixture(const StateDict& fixture, const Tensor& x_in, const T
   Tensor x = clone(x_in).requires_grad_();
   Tensor h0 = clone(fixture.at("h0")).requires_grad_();
   const GRUOutput out = gru(x, h0, mask);
-  expect_close(expected_output, out.output, what + ": output");
-  expect_close(fixture.at("out.h_n"), out.h_n, what + ": h_n");
+  expect_all_close(expected_output, out.output, what + ": output");
+  expect_all_close(fixture.at("out.h_n"), out.h_n, what + ": h_n");
   add(sum(mul(out.output, w_out)), sum(mul(out.h_n, fixture.at("w_h")))).backward();
-  expect_close(expected_grad_x, x.grad(), what + ": grad x");
-  expect_close(fixture.at("grad.h0"), h0.grad(), what + ": grad h0");
+  expect_all_close(expected_grad_x, x.grad(), what + ": grad x");
+  expect_all_close(fixture.at("grad.h0"), h0.grad(), what + ": grad h0");
   for (const auto& [name, param] : gru.named_parameters())
-    expect_close(fixture.at("grad." + name), param.grad(), what + ": grad " + name);
+    expect_all_close(fixture.at("grad." + name), param.grad(), what + ": grad " + name);
 }
 
 // Moves each row's first lengths[b] steps to the end (right padding -> left padding) and fills the
@@ -120,10 +98,10 @@ TEST(GruCell, MatchesTheComposedFormula) {
   const Tensor n = tanh(add(narrow(gi, 1, 2 * H, H), mul(r, narrow(gh, 1, 2 * H, H))));
   const Tensor stepped = add(mul(rsub(z, 1.0), n), mul(z, h));
   const Tensor expected = where(unsqueeze(mask, 1), stepped, h);
-  expect_close(expected, gru_cell(gi, gh, h, mask), "gru_cell", 1e-12, 1e-12);
-  expect_close(stepped, gru_cell(gi, gh, h), "gru_cell without mask", 1e-12, 1e-12);
+  expect_all_close(expected, gru_cell(gi, gh, h, mask), "gru_cell", 1e-12, 1e-12);
+  expect_all_close(stepped, gru_cell(gi, gh, h), "gru_cell without mask", 1e-12, 1e-12);
   // f32 uses the vectorised sigmoid/tanh: a few ulp from the f64 result.
-  expect_close(
+  expect_all_close(
       expected,
       to_dtype(gru_cell(to_dtype(gi, DType::f32), to_dtype(gh, DType::f32), to_dtype(h, DType::f32), mask), DType::f64),
       "gru_cell f32", 1e-5, 1e-6);
@@ -144,7 +122,7 @@ TEST(GruCell, ReadsStridedRowsInPlace) {
   const Tensor gi_all = randn64({B, T, 3 * H}, 7), gh = randn64({B, 3 * H}, 8), h = randn64({B, H}, 9);
   const Tensor step = select(gi_all, 1, 2);
   ASSERT_FALSE(step.is_contiguous());
-  expect_close(gru_cell(contiguous(step), gh, h), gru_cell(step, gh, h), "strided gi", 0, 0);
+  expect_all_close(gru_cell(contiguous(step), gh, h), gru_cell(step, gh, h), "strided gi", 0, 0);
 }
 
 TEST(GruCell, BadShapesThrow) {
@@ -269,13 +247,13 @@ TEST(GRU, PaddedStepsNeverChangeTheState) {
       const GRUOutput alone = gru(alone_x, contiguous(narrow(h0, 1, b, 1)));
       const std::string what =
           std::string(padding == Padding::left ? "left" : "right") + " padding, row " + std::to_string(b);
-      expect_close(alone.h_n, narrow(out.h_n, 1, b, 1), what + ": h_n", 1e-6, 1e-7);
-      expect_close(alone.output, narrow(narrow(out.output, 0, b, 1), 1, start, lengths[b]), what + ": output", 1e-6,
+      expect_all_close(alone.h_n, narrow(out.h_n, 1, b, 1), what + ": h_n", 1e-6, 1e-7);
+      expect_all_close(alone.output, narrow(narrow(out.output, 0, b, 1), 1, start, lengths[b]), what + ": output", 1e-6,
                    1e-7);
       for (std::int64_t t = 0; t < T; ++t) {
         if (t >= start && t < start + lengths[b]) continue;
-        expect_close(zeros({4}), select(select(out.output, 0, b), 0, t), what + ": padded output", 0, 0);
-        expect_close(zeros({3}), select(select(x.grad(), 0, b), 0, t), what + ": padded input gradient", 0, 0);
+        expect_all_close(zeros({4}), select(select(out.output, 0, b), 0, t), what + ": padded output", 0, 0);
+        expect_all_close(zeros({3}), select(select(x.grad(), 0, b), 0, t), what + ": padded input gradient", 0, 0);
       }
     }
   }
@@ -290,8 +268,8 @@ TEST(GRU, TimeMajorMatchesBatchFirst) {
   const Tensor mask = lengths_to_mask(from_vector<std::int64_t>({5, 3}), 5, Padding::left);
   const GRUOutput a = batch_first(x, Tensor(), mask);
   const GRUOutput b = time_major(transpose(x, 0, 1), Tensor(), mask);
-  expect_close(a.output, transpose(b.output, 0, 1), "output", 0, 0);
-  expect_close(a.h_n, b.h_n, "h_n", 0, 0);
+  expect_all_close(a.output, transpose(b.output, 0, 1), "output", 0, 0);
+  expect_all_close(a.h_n, b.h_n, "h_n", 0, 0);
 }
 
 TEST(GRU, InferenceWithoutGraphMatches) {
@@ -305,8 +283,8 @@ TEST(GRU, InferenceWithoutGraphMatches) {
   NoGradGuard no_grad;
   const GRUOutput without = gru(x, h0, mask);
   EXPECT_FALSE(without.output.requires_grad());
-  expect_close(with_graph.output, without.output, "output", 0, 0);
-  expect_close(with_graph.h_n, without.h_n, "h_n", 0, 0);
+  expect_all_close(with_graph.output, without.output, "output", 0, 0);
+  expect_all_close(with_graph.h_n, without.h_n, "h_n", 0, 0);
 }
 
 TEST(GRU, DropoutBetweenLayersOnlyWhileTraining) {
@@ -318,13 +296,13 @@ TEST(GRU, DropoutBetweenLayersOnlyWhileTraining) {
   const GRUOutput reference = without(x);
   const GRUOutput trained = with_dropout(x);
   // Layer 0 sees no dropout; layer 1 sees a dropped-out input.
-  expect_close(narrow(reference.h_n, 0, 0, 1), narrow(trained.h_n, 0, 0, 1), "layer 0 state", 0, 0);
+  expect_all_close(narrow(reference.h_n, 0, 0, 1), narrow(trained.h_n, 0, 0, 1), "layer 0 state", 0, 0);
   double difference = 0.0;
   for (double v : sub(reference.h_n, trained.h_n).to_vector<double>()) difference += std::abs(v);
   EXPECT_GT(difference, 1e-3);
   with_dropout.eval();
   const GRUOutput evaluated = with_dropout(x);
-  expect_close(reference.output, evaluated.output, "eval output", 0, 0);
+  expect_all_close(reference.output, evaluated.output, "eval output", 0, 0);
 }
 
 TEST(GRU, LengthsToMask) {

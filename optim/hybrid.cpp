@@ -1,6 +1,8 @@
 // HybridOptimizer: a Muon and an AdamW built from a routing table (see hybrid.h).
 #include "optim/hybrid.h"
 
+#include "optim/normuon.h"
+
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -67,7 +69,7 @@ void add_prefix(const OptimizerStateDict& dict, const std::string& prefix, Optim
 
 }  // namespace
 
-HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw) : table_(std::move(table)) {
+HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, MuonVariant variant) : table_(std::move(table)) {
   std::vector<std::tuple<std::string, Tensor, double, double>> muon_rows, adamw_rows;
   for (const RoutedParameter& row : table_.rows) {
     if (row.optimizer == OptimizerKind::adamw) {
@@ -87,7 +89,13 @@ HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOpti
     }
     splits_.push_back(std::move(split));
   }
-  if (!muon_rows.empty()) muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows), muon);
+  if (!muon_rows.empty()) {
+    if (variant == MuonVariant::normuon) {
+      muon_ = std::make_unique<NorMuon>(groups_by_settings(muon_rows), NorMuonOptions{.muon = muon});
+    } else {
+      muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows), muon);
+    }
+  }
   if (!adamw_rows.empty()) adamw_ = std::make_unique<AdamW>(groups_by_settings(adamw_rows), adamw);
 }
 

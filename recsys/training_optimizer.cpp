@@ -46,9 +46,10 @@ class SingleOptimizer : public TrainingOptimizer {
 /// Muon + AdamW routed by a preset (optim/presets.h).
 class Hybrid : public TrainingOptimizer {
  public:
-  Hybrid(std::string name, SequentialRecommender& model, HybridPreset preset)
+  Hybrid(std::string name, SequentialRecommender& model, HybridPreset preset, MuonVariant variant = MuonVariant::muon)
       : name_(std::move(name)),
-        optimizer_(route_parameters(model, preset.routing, model.parameter_roles()), preset.muon, preset.adamw) {}
+        optimizer_(route_parameters(model, preset.routing, model.parameter_roles()), preset.muon, preset.adamw,
+                   variant) {}
   void zero_grad() override { optimizer_.zero_grad(); }
   void step() override { optimizer_.step(); }
   void set_lr_factor(double factor) override { optimizer_.set_lr_factor(factor); }
@@ -66,7 +67,7 @@ class Hybrid : public TrainingOptimizer {
 
 }  // namespace
 
-std::vector<std::string> training_optimizer_names() { return {"adamw", "muon", "keller", "lion"}; }
+std::vector<std::string> training_optimizer_names() { return {"adamw", "muon", "keller", "normuon", "lion"}; }
 
 std::unique_ptr<TrainingOptimizer> make_training_optimizer(const std::string& name, SequentialRecommender& model,
                                                            const OptimizerOverrides& overrides) {
@@ -83,14 +84,15 @@ std::unique_ptr<TrainingOptimizer> make_training_optimizer(const std::string& na
     if (overrides.weight_decay >= 0) options.weight_decay = overrides.weight_decay;
     return std::make_unique<SingleOptimizer<Lion, LionOptions>>("lion", model, options);
   }
-  if (name == "muon" || name == "keller") {
-    HybridPreset preset = hybrid_preset(name == "muon" ? "muonrec" : "keller");
+  if (name == "muon" || name == "keller" || name == "normuon") {
+    HybridPreset preset = hybrid_preset(name == "keller" ? "keller" : "muonrec");
     // the routing table carries each parameter's lr and wd; keep the optimizers' defaults in step with it
     if (overrides.lr > 0) preset.routing.muon_lr = preset.muon.lr = overrides.lr;
     if (overrides.weight_decay >= 0)
       preset.routing.muon_weight_decay = preset.muon.weight_decay = overrides.weight_decay;
     if (overrides.adamw_lr > 0) preset.routing.adamw_lr = preset.adamw.lr = overrides.adamw_lr;
-    return std::make_unique<Hybrid>(name, model, preset);
+    return std::make_unique<Hybrid>(name, model, preset,
+                                    name == "normuon" ? MuonVariant::normuon : MuonVariant::muon);
   }
   std::string known;
   for (const std::string& n : training_optimizer_names()) known += (known.empty() ? "" : ", ") + n;

@@ -3,6 +3,7 @@
 //   muon    the MuonRec hybrid (optim/presets.h "muonrec"): Muon on hidden >= 2-D weights including the output
 //           layer, GRU weights and conv kernels; AdamW on embeddings, biases and norm gains
 //   keller  the hybrid with the output head and the first (input) layer on AdamW as well
+//   normuon the MuonRec routing with NorMuon (per-row normalised Newton-Schulz output) on the Muon rows
 //   lion    Lion on every parameter (a third baseline)
 #pragma once
 

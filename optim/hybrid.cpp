@@ -69,7 +69,8 @@ void add_prefix(const OptimizerStateDict& dict, const std::string& prefix, Optim
 
 }  // namespace
 
-HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, MuonVariant variant) : table_(std::move(table)) {
+HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, HybridMuon variant)
+    : table_(std::move(table)) {
   std::vector<std::tuple<std::string, Tensor, double, double>> muon_rows, adamw_rows;
   for (const RoutedParameter& row : table_.rows) {
     if (row.optimizer == OptimizerKind::adamw) {
@@ -90,7 +91,7 @@ HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOpti
     splits_.push_back(std::move(split));
   }
   if (!muon_rows.empty()) {
-    if (variant == MuonVariant::normuon) {
+    if (variant == HybridMuon::normuon) {
       muon_ = std::make_unique<NorMuon>(groups_by_settings(muon_rows), NorMuonOptions{.muon = muon});
     } else {
       muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows), muon);

@@ -29,15 +29,15 @@ namespace recgrad {
 
 /// Which Muon the hybrid builds for its Muon rows: plain Muon, or NorMuon (optim/normuon.h) with its
 /// per-row second moment (beta2, eps of NorMuonOptions).
-enum class MuonVariant { muon, normuon };
+enum class HybridMuon { muon, normuon };
 
 class HybridOptimizer {
  public:
   /// Muon gets the rows routed to Muon, grouped by (lr, weight decay), with `muon`'s
   /// other settings; AdamW likewise with `adamw`'s betas, eps and amsgrad. The lr and
   /// weight decay in `muon` and `adamw` are not used: each row carries its own.
-  /// With MuonVariant::normuon the Muon rows go to a NorMuon (beta2 0.95, eps 1e-10).
-  HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, MuonVariant variant = MuonVariant::muon);
+  /// With HybridMuon::normuon the Muon rows go to a NorMuon (beta2 0.95, eps 1e-10).
+  HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, HybridMuon variant = HybridMuon::muon);
 
   /// One step of both optimizers (each skips parameters without a gradient).
   void step();

@@ -33,6 +33,11 @@ void NorMuon::check_options(const ParamGroup& group, std::size_t g) const {
   check_option_range(name(), g, "eps", group.option("eps"), 0, INFINITY, false);
 }
 
+Shape NorMuon::state_shape(const std::string& buffer, const Tensor& param) const {
+  if (buffer != "second_momentum_buffer") return param.shape();
+  return {muon_matrix_shape(param.shape(), name())[0], 1};
+}
+
 Tensor NorMuon::after_orthogonalize(const Tensor& o, ParamState& state, std::size_t g, std::size_t i) {
   const ParamGroup& group = param_groups()[g];
   const double beta2 = group.option("beta2"), eps = group.option("eps");

@@ -45,6 +45,8 @@ class NorMuon : public Muon {
 
  protected:
   void check_options(const ParamGroup& group, std::size_t group_index) const override;
+  /// second_momentum_buffer is [rows, 1] of the parameter's Muon matrix; the momentum has the parameter's shape.
+  Shape state_shape(const std::string& buffer, const Tensor& param) const override;
   /// The per-row normalization above.
   Tensor after_orthogonalize(const Tensor& orthogonalized, ParamState& state, std::size_t group,
                              std::size_t index) override;

@@ -209,9 +209,10 @@ void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
     RG_CHECK(steps.count(label), name_, ".load_state_dict: '", key, "' has no matching 'state.", label, ".step'");
     const auto [g, i] = where.at(label);
     const Tensor& param = groups_[g].params[i];
-    RG_CHECK(tensor.defined() && tensor.shape() == param.shape(), name_, ".load_state_dict: state '", buffer,
-             "' of parameter '", label, "' has shape ", tensor.defined() ? tensor.shape() : Shape{},
-             " but the parameter has shape ", param.shape());
+    const Shape expected = state_shape(buffer, param);
+    RG_CHECK(tensor.defined() && tensor.shape() == expected, name_, ".load_state_dict: state '", buffer,
+             "' of parameter '", label, "' has shape ", tensor.defined() ? tensor.shape() : Shape{}, " but needs ",
+             expected, " (the parameter has shape ", param.shape(), ")");
     RG_CHECK(is_floating(tensor.dtype()), name_, ".load_state_dict: state '", buffer, "' of parameter '", label,
              "' has dtype ", tensor.dtype(), "; expected a floating dtype");
     // As torch: the state follows its parameter to the parameter's device (and dtype).

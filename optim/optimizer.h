@@ -113,6 +113,12 @@ class Optimizer {
   /// Throws a recgrad::Error naming the optimizer, the group and the option when
   /// an option of `group` (complete, defaults filled in) is out of range.
   virtual void check_options(const ParamGroup& group, std::size_t group_index) const = 0;
+  /// The shape of state buffer `buffer` of `param` (load_state_dict checks it): the parameter's shape unless an
+  /// optimizer keeps a differently shaped buffer (NorMuon's per-row second moment).
+  virtual Shape state_shape(const std::string& buffer, const Tensor& param) const {
+    (void)buffer;
+    return param.shape();
+  }
 
  private:
   std::string name_;

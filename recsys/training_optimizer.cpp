@@ -46,7 +46,7 @@ class SingleOptimizer : public TrainingOptimizer {
 /// Muon + AdamW routed by a preset (optim/presets.h).
 class Hybrid : public TrainingOptimizer {
  public:
-  Hybrid(std::string name, SequentialRecommender& model, HybridPreset preset, MuonVariant variant = MuonVariant::muon)
+  Hybrid(std::string name, SequentialRecommender& model, HybridPreset preset, HybridMuon variant = HybridMuon::muon)
       : name_(std::move(name)),
         optimizer_(route_parameters(model, preset.routing, model.parameter_roles()), preset.muon, preset.adamw,
                    variant) {}
@@ -91,8 +91,7 @@ std::unique_ptr<TrainingOptimizer> make_training_optimizer(const std::string& na
     if (overrides.weight_decay >= 0)
       preset.routing.muon_weight_decay = preset.muon.weight_decay = overrides.weight_decay;
     if (overrides.adamw_lr > 0) preset.routing.adamw_lr = preset.adamw.lr = overrides.adamw_lr;
-    return std::make_unique<Hybrid>(name, model, preset,
-                                    name == "normuon" ? MuonVariant::normuon : MuonVariant::muon);
+    return std::make_unique<Hybrid>(name, model, preset, name == "normuon" ? HybridMuon::normuon : HybridMuon::muon);
   }
   std::string known;
   for (const std::string& n : training_optimizer_names()) known += (known.empty() ? "" : ", ") + n;

@@ -335,3 +335,25 @@ TEST(MuonMVR, NeedsAClosureAndRestoresParametersWhenItThrows) {
   EXPECT_EQ(opt.describe().find("nesterov"), std::string::npos) << opt.describe();
   expect_error([&] { MuonMVR bad({ParamGroup{{w}, {}, {{"nesterov", 1}}}}); }, {"MuonMVR", "unknown option"});
 }
+
+TEST(NorMuon, StateDictRoundTripKeepsThePerRowSecondMoment) {
+  manual_seed(3);
+  Tensor w = randn({6, 4}).requires_grad_();
+  Tensor conv = randn({3, 2, 2, 2}).requires_grad_();  // flattened to [3, 8]: its second moment is [3, 1]
+  NorMuon opt({w, conv});
+  for (int step = 0; step < 2; ++step) {
+    w.set_grad(randn({6, 4}));
+    conv.set_grad(randn({3, 2, 2, 2}));
+    opt.step();
+  }
+  const OptimizerStateDict saved = opt.state_dict();
+  NorMuon restored({w, conv});
+  restored.load_state_dict(saved);
+  EXPECT_EQ(restored.find_state(conv)->buffers.at("second_momentum_buffer").shape(), Shape({3, 1}));
+  // a buffer of the wrong shape is still refused, naming the shape it needs
+  OptimizerStateDict broken = saved;
+  for (auto& [key, tensor] : broken.tensors) {
+    if (key.find("second_momentum_buffer") != std::string::npos) tensor = zeros({7, 1});
+  }
+  expect_error([&] { restored.load_state_dict(broken); }, {"second_momentum_buffer", "needs"});
+}

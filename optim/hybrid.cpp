@@ -1,6 +1,7 @@
 // HybridOptimizer: a Muon and an AdamW built from a routing table (see hybrid.h).
 #include "optim/hybrid.h"
 
+#include "optim/muon_mvr.h"
 #include "optim/normuon.h"
 
 #include <map>
@@ -70,7 +71,7 @@ void add_prefix(const OptimizerStateDict& dict, const std::string& prefix, Optim
 }  // namespace
 
 HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, HybridMuon variant)
-    : table_(std::move(table)) {
+    : table_(std::move(table)), variant_(variant) {
   std::vector<std::tuple<std::string, Tensor, double, double>> muon_rows, adamw_rows;
   for (const RoutedParameter& row : table_.rows) {
     if (row.optimizer == OptimizerKind::adamw) {
@@ -93,6 +94,11 @@ HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOpti
   if (!muon_rows.empty()) {
     if (variant == HybridMuon::normuon) {
       muon_ = std::make_unique<NorMuon>(groups_by_settings(muon_rows), NorMuonOptions{.muon = muon});
+    } else if (variant == HybridMuon::mvr) {
+      RG_CHECK(splits_.empty(),
+               "HybridOptimizer: Muon-MVR with per-gate row blocks is not supported (its closure "
+               "recomputes gradients of whole parameters); route GRU weights as one matrix");
+      muon_ = std::make_unique<MuonMVR>(groups_by_settings(muon_rows), muon);
     } else {
       muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows), muon);
     }
@@ -120,6 +126,17 @@ void HybridOptimizer::step() {
     }
   }
   if (adamw_) adamw_->step();
+}
+
+Tensor HybridOptimizer::step(const std::function<Tensor()>& closure) {
+  if (variant_ != HybridMuon::mvr || !muon_) {
+    Tensor loss = closure();
+    step();
+    return loss;
+  }
+  Tensor loss = static_cast<MuonMVR&>(*muon_).step(closure);  // every .grad now holds the gradient at x_t
+  if (adamw_) adamw_->step();
+  return loss;
 }
 
 void HybridOptimizer::zero_grad() {

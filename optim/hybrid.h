@@ -16,6 +16,8 @@
 // parameter's gradient. Build the optimizer after moving the model to its device.
 #pragma once
 
+#include <functional>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,9 +29,10 @@
 
 namespace recgrad {
 
-/// Which Muon the hybrid builds for its Muon rows: plain Muon, or NorMuon (optim/normuon.h) with its
-/// per-row second moment (beta2, eps of NorMuonOptions).
-enum class HybridMuon { muon, normuon };
+/// Which Muon the hybrid builds for its Muon rows: plain Muon, NorMuon (optim/normuon.h) with its
+/// per-row second moment (beta2, eps of NorMuonOptions), or Muon-MVR (optim/muon_mvr.h), whose step needs a
+/// closure that recomputes the loss (step(closure) below).
+enum class HybridMuon { muon, normuon, mvr };
 
 class HybridOptimizer {
  public:
@@ -39,8 +42,14 @@ class HybridOptimizer {
   /// With HybridMuon::normuon the Muon rows go to a NorMuon (beta2 0.95, eps 1e-10).
   HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, HybridMuon variant = HybridMuon::muon);
 
-  /// One step of both optimizers (each skips parameters without a gradient).
+  /// One step of both optimizers (each skips parameters without a gradient). Throws for HybridMuon::mvr.
   void step();
+  /// One step for any flavour: with HybridMuon::mvr, Muon-MVR runs its closure calls (which leave every
+  /// gradient at the current weights) and then AdamW steps; otherwise the closure runs once, then step().
+  /// `closure` clears the gradients, computes the current batch's loss, calls backward() and returns the loss.
+  Tensor step(const std::function<Tensor()>& closure);
+  /// Whether step() needs the closure form (HybridMuon::mvr).
+  bool needs_closure() const { return variant_ == HybridMuon::mvr; }
   /// Drops every routed parameter's gradient.
   void zero_grad();
   /// Sets every group's lr of both optimizers to factor * its base lr (lr_schedule.h).
@@ -55,6 +64,7 @@ class HybridOptimizer {
   std::string describe() const;
 
   const RoutingTable& table() const { return table_; }
+  HybridMuon variant() const { return variant_; }
   /// The optimizers (null when no parameter is routed to it).
   Muon* muon() { return muon_.get(); }
   AdamW* adamw() { return adamw_.get(); }
@@ -81,6 +91,7 @@ class HybridOptimizer {
   std::unique_ptr<Muon> muon_;
   std::unique_ptr<AdamW> adamw_;
   std::vector<SplitParameter> splits_;
+  HybridMuon variant_ = HybridMuon::muon;
 };
 
 }  // namespace recgrad

@@ -286,25 +286,40 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
       const auto step_start = Clock::now();
       const SequenceBatch batch =
           to_model_batch(batches.batch(state.batch_in_epoch), options, model.num_items, &negative_generator);
-      optimizer.zero_grad();
       const std::uint64_t dropout_offset = default_generator().offset();
-      const Tensor loss = model.loss(batch, options.loss);
-      loss.backward();
-      if (options.clip_grad_norm > 0) clip_grad_norm_(parameters, options.clip_grad_norm);
-      if (audit && audit->due(state.step)) {
-        const std::uint64_t after_forward = default_generator().offset();
-        const auto replay = [&]() {  // the same batch with the same dropout masks
-          default_generator().set_offset(dropout_offset);
-          return model.loss(batch, options.loss);
+      // The loss of this batch with this step's dropout masks: what the step's own backward uses, and what
+      // Muon-MVR and the audit re-evaluate at other weights.
+      const auto replay = [&]() {
+        default_generator().set_offset(dropout_offset);
+        return model.loss(batch, options.loss);
+      };
+      Tensor loss;
+      std::function<void()> optimizer_step;
+      if (optimizer.needs_closure()) {  // Muon-MVR computes its own gradients (no clipping on this path)
+        optimizer_step = [&] {
+          loss = optimizer.step([&] {
+            optimizer.zero_grad();
+            Tensor l = replay();
+            l.backward();
+            return l;
+          });
         };
-        const AuditStepReport report = audit->step(
-            state.step, [&] { optimizer.step(); }, replay);
-        default_generator().set_offset(after_forward);
+      } else {
+        optimizer.zero_grad();
+        loss = replay();
+        loss.backward();
+        if (options.clip_grad_norm > 0) clip_grad_norm_(parameters, options.clip_grad_norm);
+        optimizer_step = [&] { optimizer.step(); };
+      }
+      const std::uint64_t after_forward = default_generator().offset();  // one forward past dropout_offset
+      if (audit && audit->due(state.step)) {
+        const AuditStepReport report = audit->step(state.step, optimizer_step, replay);
         state.result.audit.push_back({state.step, report.model});
         state.result.audit_seconds_per_step = audit->summary().seconds_per_audited_step();
       } else {
-        optimizer.step();
+        optimizer_step();
       }
+      if (!optimizer.needs_closure()) default_generator().set_offset(after_forward);
       last_loss = raw::to_device(loss, Device::cpu()).item<double>();
       RG_CHECK(std::isfinite(last_loss), "train: the loss became ", last_loss, " at step ", state.step, " (",
                model.name(), ", ", optimizer.name(), ")");

@@ -52,6 +52,8 @@ class Hybrid : public TrainingOptimizer {
                    variant) {}
   void zero_grad() override { optimizer_.zero_grad(); }
   void step() override { optimizer_.step(); }
+  bool needs_closure() const override { return optimizer_.needs_closure(); }
+  Tensor step(const std::function<Tensor()>& closure) override { return optimizer_.step(closure); }
   void set_lr_factor(double factor) override { optimizer_.set_lr_factor(factor); }
   OptimizerStateDict state_dict() const override { return optimizer_.state_dict(); }
   void load_state_dict(const OptimizerStateDict& dict) override { optimizer_.load_state_dict(dict); }
@@ -67,7 +69,7 @@ class Hybrid : public TrainingOptimizer {
 
 }  // namespace
 
-std::vector<std::string> training_optimizer_names() { return {"adamw", "muon", "keller", "normuon", "lion"}; }
+std::vector<std::string> training_optimizer_names() { return {"adamw", "muon", "keller", "normuon", "mvr", "lion"}; }
 
 std::unique_ptr<TrainingOptimizer> make_training_optimizer(const std::string& name, SequentialRecommender& model,
                                                            const OptimizerOverrides& overrides) {
@@ -84,14 +86,17 @@ std::unique_ptr<TrainingOptimizer> make_training_optimizer(const std::string& na
     if (overrides.weight_decay >= 0) options.weight_decay = overrides.weight_decay;
     return std::make_unique<SingleOptimizer<Lion, LionOptions>>("lion", model, options);
   }
-  if (name == "muon" || name == "keller" || name == "normuon") {
+  if (name == "muon" || name == "keller" || name == "normuon" || name == "mvr") {
     HybridPreset preset = hybrid_preset(name == "keller" ? "keller" : "muonrec");
     // the routing table carries each parameter's lr and wd; keep the optimizers' defaults in step with it
     if (overrides.lr > 0) preset.routing.muon_lr = preset.muon.lr = overrides.lr;
     if (overrides.weight_decay >= 0)
       preset.routing.muon_weight_decay = preset.muon.weight_decay = overrides.weight_decay;
     if (overrides.adamw_lr > 0) preset.routing.adamw_lr = preset.adamw.lr = overrides.adamw_lr;
-    return std::make_unique<Hybrid>(name, model, preset, name == "normuon" ? HybridMuon::normuon : HybridMuon::muon);
+    const HybridMuon flavour = name == "normuon" ? HybridMuon::normuon
+                               : name == "mvr"   ? HybridMuon::mvr
+                                                 : HybridMuon::muon;
+    return std::make_unique<Hybrid>(name, model, preset, flavour);
   }
   std::string known;
   for (const std::string& n : training_optimizer_names()) known += (known.empty() ? "" : ", ") + n;

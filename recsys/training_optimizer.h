@@ -4,9 +4,11 @@
 //           layer, GRU weights and conv kernels; AdamW on embeddings, biases and norm gains
 //   keller  the hybrid with the output head and the first (input) layer on AdamW as well
 //   normuon the MuonRec routing with NorMuon (per-row normalised Newton-Schulz output) on the Muon rows
+//   mvr     the MuonRec routing with Muon-MVR (momentum variance reduction; two extra gradients per step)
 //   lion    Lion on every parameter (a third baseline)
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,14 @@ class TrainingOptimizer {
   virtual ~TrainingOptimizer() = default;
   virtual void zero_grad() = 0;
   virtual void step() = 0;
+  /// Optimizers that re-evaluate the loss (Muon-MVR) step through this: `closure` clears the gradients, computes
+  /// the current batch's loss, calls backward() and returns it; the step returns the loss at the current weights.
+  virtual bool needs_closure() const { return false; }
+  virtual Tensor step(const std::function<Tensor()>& closure) {
+    Tensor loss = closure();
+    step();
+    return loss;
+  }
   /// Every group's lr becomes factor * its base lr (for schedules).
   virtual void set_lr_factor(double factor) = 0;
   virtual OptimizerStateDict state_dict() const = 0;

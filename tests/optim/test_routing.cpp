@@ -465,7 +465,9 @@ TEST(Hybrid, AuditOfAGRU4RecStep) {
     // Newton-Schulz numbers exactly for the Muon parameters; the per-gate GRU blocks are [6, 8] and
     // the output layer [31, 6] is orthogonalised through its transpose.
     EXPECT_EQ(std::isfinite(r.ortho_error), row.optimizer == OptimizerKind::muon) << r.name;
-    if (row.optimizer == OptimizerKind::muon) EXPECT_EQ(hybrid.last_orthogonalized(row.param).size(), row.blocks);
+    if (row.optimizer == OptimizerKind::muon) {
+      EXPECT_EQ(hybrid.last_orthogonalized(row.param).size(), row.blocks);
+    }
   }
   EXPECT_LT(report.model.gain, 0);                          // a descent direction on this batch
   EXPECT_EQ(report.model.gradient_evaluations, 2 + 2 * 4);  // the whole model, then the 4 matrices

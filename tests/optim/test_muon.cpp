@@ -15,38 +15,18 @@
 #include <string>
 #include <vector>
 
+#include "optim_fixtures.h"
 #include "recgrad.h"
 #include "test_support.h"
 
 using namespace recgrad;
 using json = nlohmann::json;
 using recgrad::testing::expect_error;
+using recgrad::testing::load_optim_fixture;
+using recgrad::testing::relative_error;
+using recgrad::testing::tensor_from_json;
 
 namespace {
-
-json load_fixture(const std::string& name) {
-  const std::string path = std::string(RECGRAD_TEST_DATA_DIR) + "/optim/" + name + ".json";
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error("cannot open fixture " + path);
-  return json::parse(file);
-}
-
-Tensor tensor_from_json(const json& j, DType dtype) {
-  const Shape shape = j.at("shape").get<Shape>();
-  return to_dtype(from_vector<double>(j.at("values").get<std::vector<double>>(), shape), dtype).detach();
-}
-
-// max |a - b| / max |b|.
-double relative_error(const Tensor& got, const Tensor& expected) {
-  const auto a = got.to_vector<double>(), b = expected.to_vector<double>();
-  EXPECT_EQ(a.size(), b.size());
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  return diff / std::max(scale, 1e-30);
-}
 
 std::vector<NewtonSchulzCoefficients> coefficients_from_json(const json& j) {
   std::vector<NewtonSchulzCoefficients> out;
@@ -178,7 +158,7 @@ double hybrid_trajectory_error(const json& fixture, DType dtype, double checkpoi
 // ---------------------------------------------------------------- Newton-Schulz
 
 TEST(NewtonSchulz, MatchesTorchReference) {
-  const json fixture = load_fixture("muon_newton_schulz");
+  const json fixture = load_optim_fixture("muon_newton_schulz");
   double worst_f64 = 0, worst_f32 = 0, worst_bf16 = 0, worst_bf16_reference = 0;
   for (const json& c : fixture.at("cases")) {
     const NewtonSchulzOptions f64_options{.coefficients = coefficients_from_json(c.at("coefficients")),
@@ -335,21 +315,21 @@ TEST(NewtonSchulz, BadInputThrows) {
 // ---------------------------------------------------------------- Muon against torch
 
 TEST(Muon, HybridTrajectoryMatchesTorchFloat64) {
-  const json fixture = load_fixture("muon_hybrid");
+  const json fixture = load_optim_fixture("muon_hybrid");
   const double worst = hybrid_trajectory_error(fixture, DType::f64, 1e-9);
   std::cout << "  Muon + AdamW, 50 steps, f64: worst relative error " << worst << "\n";
   EXPECT_LT(worst, 1e-9);
 }
 
 TEST(Muon, HybridTrajectoryMatchesTorchFloat32) {
-  const json fixture = load_fixture("muon_hybrid");
+  const json fixture = load_optim_fixture("muon_hybrid");
   const double worst = hybrid_trajectory_error(fixture, DType::f32, 1e-5);
   std::cout << "  Muon + AdamW, 50 steps, f32: worst relative error " << worst << "\n";
   EXPECT_LT(worst, 1e-5);
 }
 
 TEST(Muon, HybridFixtureMovesTheWeights) {
-  const json fixture = load_fixture("muon_hybrid");
+  const json fixture = load_optim_fixture("muon_hybrid");
   for (const std::string name : {"fc1.weight", "fc2.weight", "fc3.weight"}) {
     const Tensor start = tensor_from_json(fixture.at("initial").at(name), DType::f64);
     const Tensor end = tensor_from_json(fixture.at("f64").at("checkpoints").at("50").at(name), DType::f64);

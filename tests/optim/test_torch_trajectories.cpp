@@ -16,38 +16,18 @@
 #include "optim/adam.h"
 #include "optim/adamw.h"
 #include "optim/sgd.h"
+#include "optim_fixtures.h"
 #include "recgrad.h"
 
 using namespace recgrad;
 using json = nlohmann::json;
+using recgrad::testing::load_optim_fixture;
+using recgrad::testing::relative_error;
+using recgrad::testing::tensor_from_json;
 
 namespace {
 
 const std::vector<std::string> kParamNames = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
-
-json load_fixture(const std::string& name) {
-  const std::string path = std::string(RECGRAD_TEST_DATA_DIR) + "/optim/" + name + ".json";
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error("cannot open fixture " + path);
-  return json::parse(file);
-}
-
-// {"shape": [...], "values": [...]} -> a tensor of `dtype` (f32: each f64 value rounded, as torch's .to()).
-Tensor tensor_from_json(const json& j, DType dtype) {
-  const Shape shape = j.at("shape").get<Shape>();
-  return to_dtype(from_vector<double>(j.at("values").get<std::vector<double>>(), shape), dtype).detach();
-}
-
-// max |a - b| / max |b|: the error relative to the tensor's scale.
-double relative_error(const Tensor& got, const Tensor& expected) {
-  const auto a = got.to_vector<double>(), b = expected.to_vector<double>();
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  return diff / std::max(scale, 1e-30);
-}
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& kind, ParamGroup group) {
   std::vector<ParamGroup> groups{std::move(group)};
@@ -103,14 +83,14 @@ class TorchTrajectory : public ::testing::TestWithParam<std::string> {};
 }  // namespace
 
 TEST_P(TorchTrajectory, Float64MatchesTorch) {
-  const json fixture = load_fixture(GetParam());
+  const json fixture = load_optim_fixture(GetParam());
   const double worst = worst_trajectory_error(fixture, DType::f64);
   std::cout << "  " << GetParam() << " f64: worst relative error over 100 steps " << worst << "\n";
   EXPECT_LT(worst, 1e-9);  // observed ~1e-14: the same arithmetic up to summation order in the GEMMs
 }
 
 TEST_P(TorchTrajectory, Float32MatchesTorch) {
-  const json fixture = load_fixture(GetParam());
+  const json fixture = load_optim_fixture(GetParam());
   const double worst = worst_trajectory_error(fixture, DType::f32);
   std::cout << "  " << GetParam() << " f32: worst relative error over 100 steps " << worst << "\n";
   EXPECT_LT(worst, 1e-5);  // observed ~1e-6: float rounding
@@ -123,7 +103,7 @@ INSTANTIATE_TEST_SUITE_P(Optimizers, TorchTrajectory,
 // so matching them is evidence and not a coincidence of tiny steps.
 TEST(TorchTrajectoryFixtures, WeightsMoveAndLossFalls) {
   for (const std::string name : {"sgd_nesterov", "sgd_dampening", "adam", "adamw", "adamw_amsgrad"}) {
-    const json fixture = load_fixture(name);
+    const json fixture = load_optim_fixture(name);
     const Tensor start = tensor_from_json(fixture.at("initial").at("fc1.weight"), DType::f64);
     const Tensor end = tensor_from_json(fixture.at("f64").at("checkpoints").at("100").at("fc1.weight"), DType::f64);
     EXPECT_GT(relative_error(end, start), 0.05) << name;

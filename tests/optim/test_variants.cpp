@@ -16,37 +16,18 @@
 #include <string>
 #include <vector>
 
+#include "optim_fixtures.h"
 #include "recgrad.h"
 #include "test_support.h"
 
 using namespace recgrad;
 using json = nlohmann::json;
 using recgrad::testing::expect_error;
+using recgrad::testing::load_optim_fixture;
+using recgrad::testing::relative_error;
+using recgrad::testing::tensor_from_json;
 
 namespace {
-
-json load_fixture(const std::string& name) {
-  const std::string path = std::string(RECGRAD_TEST_DATA_DIR) + "/optim/" + name + ".json";
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error("cannot open fixture " + path);
-  return json::parse(file);
-}
-
-Tensor tensor_from_json(const json& j, DType dtype) {
-  const Shape shape = j.at("shape").get<Shape>();
-  return to_dtype(from_vector<double>(j.at("values").get<std::vector<double>>(), shape), dtype).detach();
-}
-
-double relative_error(const Tensor& got, const Tensor& expected) {
-  const auto a = got.to_vector<double>(), b = expected.to_vector<double>();
-  EXPECT_EQ(a.size(), b.size());
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  return diff / std::max(scale, 1e-30);
-}
 
 const std::vector<std::string> kAllNames = {"fc1.weight", "fc1.bias",   "fc2.weight",
                                             "fc2.bias",   "fc3.weight", "fc3.bias"};
@@ -104,7 +85,7 @@ class MuonVariant : public ::testing::TestWithParam<std::string> {};
 // ---------------------------------------------------------------- against torch
 
 TEST_P(MuonVariant, MatchesTorchReference) {
-  const json fixture = load_fixture("muon_variants");
+  const json fixture = load_optim_fixture("muon_variants");
   const double e64 = variant_trajectory_error(fixture, GetParam(), DType::f64);
   const double e32 = variant_trajectory_error(fixture, GetParam(), DType::f32);
   std::cout << "  " << GetParam() << ": worst relative error over 10 steps f64 " << e64 << ", f32 " << e32 << "\n";
@@ -117,7 +98,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, MuonVariant,
                                            "normuon"));
 
 TEST(MuonVariantFixtures, VariantsDifferFromEachOther) {
-  const json fixture = load_fixture("muon_variants");
+  const json fixture = load_optim_fixture("muon_variants");
   const auto final_weight = [&](const std::string& v) {
     return tensor_from_json(fixture.at("variants").at(v).at("f64").at("checkpoints").at("10").at("fc1.weight"),
                             DType::f64);

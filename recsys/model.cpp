@@ -2,12 +2,13 @@
 
 #include "autograd/ops.h"
 #include "core/factory.h"
+#include "recsys/item_ids.h"
 
 namespace recgrad::recsys {
 
 Tensor SequentialRecommender::loss(const SequenceBatch& batch, LossKind kind) const {
   RG_CHECK(batch.history.defined() && batch.targets.defined(), name(), ".loss: the batch needs history and targets");
-  if (kind == LossKind::full_softmax) return cross_entropy(score_all(batch), batch.targets);
+  if (kind == LossKind::full_softmax) return cross_entropy(score_all(batch), score_column(batch.targets));
   RG_CHECK(batch.negatives.defined() && batch.negatives.dim() == 2 && batch.negatives.size(0) == batch.targets.size(0),
            name(), ".loss: sampled_bce needs negatives [B, N] with B = ", batch.targets.size(0), ", got ",
            batch.negatives.defined() ? batch.negatives.shape() : Shape{});

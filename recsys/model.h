@@ -1,5 +1,6 @@
 // The interface every sequential recommender of the zoo implements (SASRec, GRU4Rec, Caser): encode a
-// left-padded item history, score items, and the two training losses of the literature.
+// left-padded item history, score items, and the two training losses of the literature. Item ids follow
+// recsys/item_ids.h: 1..num_items, 0 = padding, in histories, targets and negatives alike.
 #pragma once
 
 #include <cstdint>
@@ -14,10 +15,10 @@ namespace recgrad::recsys {
 
 /// One batch of next-item prediction. Histories are LEFT-padded: the last column holds the most recent item.
 struct SequenceBatch {
-  Tensor history;    // [B, L] i64: item id + 1 (0 = padding)
-  Tensor targets;    // [B] i64: the next item, an item id in [0, num_items)
+  Tensor history;    // [B, L] i64: item ids, 0 = padding; L = the model's history_length()
+  Tensor targets;    // [B] i64: the next item's id
   Tensor users;      // [B] i64: user index (only models with user embeddings read it)
-  Tensor negatives;  // [B, N] i64 item ids in [0, num_items): sampled negatives, only for LossKind::sampled_bce
+  Tensor negatives;  // [B, N] i64 item ids: sampled negatives, only for LossKind::sampled_bce
 };
 
 /// full_softmax: cross-entropy of the target against all items (the default).
@@ -28,9 +29,10 @@ enum class LossKind { full_softmax, sampled_bce };
 
 class SequentialRecommender : public nn::Module {
  public:
-  /// [B, num_items] scores of every item for each history (higher = more likely next).
+  /// [B, num_items] scores of every item for each history (higher = more likely next); column c is item c + 1
+  /// (score_column in recsys/item_ids.h).
   virtual Tensor score_all(const SequenceBatch& batch) const = 0;
-  /// [B, K] scores of the given items [B, K] (item ids in [0, num_items)).
+  /// [B, K] scores of the given items [B, K] (item ids).
   virtual Tensor score_items(const SequenceBatch& batch, const Tensor& items) const = 0;
   /// The training loss of a batch (a scalar).
   Tensor loss(const SequenceBatch& batch, LossKind kind) const;
@@ -40,6 +42,9 @@ class SequentialRecommender : public nn::Module {
   /// The model's name ("SASRec", ...) and a one-line description of its configuration.
   virtual std::string name() const = 0;
   virtual std::string describe() const = 0;
+  /// The history window L: how many of the most recent items the model reads. The trainer cuts batches to it,
+  /// so model and batcher cannot disagree.
+  virtual std::int64_t history_length() const = 0;
 
   std::int64_t num_items = 0;
 

@@ -10,12 +10,12 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "core/factory.h"
-#include "core/ops/binary.h"
 #include "core/ops/copy.h"
 #include "datasets/batching.h"
 #include "nn/safetensors.h"
 #include "optim/audit.h"
 #include "optim/clip_grad.h"
+#include "recsys/item_ids.h"
 
 namespace recgrad::recsys {
 namespace {
@@ -25,27 +25,29 @@ using nlohmann::json;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-datasets::BatchOptions batch_options(const TrainerOptions& options, std::int64_t batch_size, bool shuffle) {
+/// Batches cut to the model's history window, so that model and batcher cannot disagree.
+datasets::BatchOptions batch_options(const SequentialRecommender& model, const TrainerOptions& options,
+                                     std::int64_t batch_size, bool shuffle) {
   datasets::BatchOptions b;
   b.batch_size = batch_size;
-  b.max_length = options.max_length;
+  b.max_length = model.history_length();
   b.shuffle = shuffle;
   b.seed = options.seed;
   b.device = options.device;
   return b;
 }
 
-/// The model's view of a batch: targets become class indices (item id - 1; the dataset's ids start at 1),
-/// and for the sampled loss `negatives` uniform item indices are drawn from `generator`.
+/// The model's view of a batch (the same item ids), and for the sampled loss `negatives` uniform item ids in
+/// 1..num_items drawn from `generator`.
 SequenceBatch to_model_batch(const datasets::Batch& batch, const TrainerOptions& options, std::int64_t num_items,
                              Generator* generator) {
   SequenceBatch out;
   out.history = batch.items;
   out.users = batch.users;
-  out.targets = raw::sub(batch.targets, scalar_tensor(1.0, {DType::i64, batch.targets.device()}));
+  out.targets = batch.targets;
   if (options.loss == LossKind::sampled_bce) {
     out.negatives =  // drawn on the host from a generator of its own, so the stream is the same on every device
-        raw::to_device(randint(0, num_items, {batch.size(), options.negatives}, {DType::i64}, generator),
+        raw::to_device(randint(1, num_items + 1, {batch.size(), options.negatives}, {DType::i64}, generator),
                        options.device);
   }
   return out;
@@ -202,13 +204,13 @@ RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& spl
   RankingAccumulator accumulator;
   TrainerOptions eval_options = options;
   eval_options.loss = LossKind::full_softmax;  // no negatives to draw (and no generator to disturb)
-  const datasets::EpochBatches batches(split, batch_options(options, options.eval_batch_size, false));
+  const datasets::EpochBatches batches(split, batch_options(model, options, options.eval_batch_size, false));
   std::int64_t rows = 0;
   for (std::int64_t i = 0; i < batches.size(); ++i) {
     if (options.eval_max_rows > 0 && rows >= options.eval_max_rows) break;
     const datasets::Batch batch = batches.batch(i);
     const SequenceBatch input = to_model_batch(batch, eval_options, model.num_items, nullptr);
-    accumulator.add(full_ranking_ranks(model.score_all(input), input.targets, {}));
+    accumulator.add(full_ranking_ranks(model.score_all(input), score_column(input.targets), {}));
     rows += batch.size();
   }
   if (was_training) model.train();
@@ -217,8 +219,7 @@ RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& spl
 
 TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, const datasets::SequenceDataset& data,
                   const TrainerOptions& options, const std::function<void(const TrainProgress&)>& progress) {
-  RG_CHECK(options.batch_size > 0 && options.max_length > 0 && options.patience > 0,
-           "train: batch_size, max_length and patience must be positive");
+  RG_CHECK(options.batch_size > 0 && options.patience > 0, "train: batch_size and patience must be positive");
   RG_CHECK(options.max_epochs > 0 || options.max_steps > 0 || options.max_minutes > 0,
            "train: set at least one budget (max_epochs, max_steps or max_minutes)");
   RG_CHECK(model.num_items == data.num_items, "train: the model scores ", model.num_items, " items but ", data.name,
@@ -234,7 +235,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     negative_generator.set_offset(state.negative_offset);
   }
   model.train();
-  const datasets::BatchOptions train_batches = batch_options(options, options.batch_size, true);
+  const datasets::BatchOptions train_batches = batch_options(model, options, options.batch_size, true);
   std::vector<Tensor> parameters;
   for (const auto& [name, parameter] : model.named_parameters()) parameters.push_back(parameter);
 
@@ -245,6 +246,26 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
   }
   std::string stop;
   double last_loss = 0.0;
+  std::int64_t steps_per_epoch = 0;
+  const auto report = [&](bool evaluated) {
+    if (!progress) return;
+    TrainProgress p;
+    p.step = state.step;
+    p.epoch = state.epoch;
+    p.steps_per_epoch = steps_per_epoch;
+    p.max_steps = options.max_steps;
+    p.loss = last_loss;
+    p.last_valid_ndcg10 = state.result.curve.empty() ? -1.0 : ndcg10(state.result.curve.back().valid);
+    p.seconds = state.train_seconds;
+    p.evaluated = evaluated;
+    std::int64_t total = 0;
+    if (options.max_epochs > 0) total = options.max_epochs * steps_per_epoch;
+    if (options.max_steps > 0) total = total > 0 ? std::min(total, options.max_steps) : options.max_steps;
+    if (total > 0 && state.step > 0) {
+      p.eta_seconds = state.train_seconds / static_cast<double>(state.step) * static_cast<double>(total - state.step);
+    }
+    progress(p);
+  };
   auto evaluate_now = [&]() {
     EvalPoint point;
     point.step = state.step;
@@ -270,10 +291,12 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
       save_checkpoint(options.checkpoint_path, model, optimizer, state);
     }
     if (state.bad_evals >= options.patience) stop = "patience";
+    report(true);
   };
 
   while (stop.empty()) {
     const datasets::EpochBatches batches(data.train, train_batches, state.epoch);
+    steps_per_epoch = batches.size();
     for (; state.batch_in_epoch < batches.size() && stop.empty(); ++state.batch_in_epoch) {
       if (options.max_steps > 0 && state.step >= options.max_steps) {
         stop = "max_steps";
@@ -327,19 +350,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
       ++state.loss_count;
       ++state.step;
       state.train_seconds += seconds_since(step_start);
-      if (progress) {
-        TrainProgress p{
-            state.step,          state.epoch,
-            batches.size(),      options.max_steps,
-            last_loss,           state.result.curve.empty() ? -1.0 : ndcg10(state.result.curve.back().valid),
-            state.train_seconds, -1.0};
-        const double per_step = state.train_seconds / static_cast<double>(state.step);
-        std::int64_t total = 0;
-        if (options.max_epochs > 0) total = options.max_epochs * batches.size();
-        if (options.max_steps > 0) total = total > 0 ? std::min(total, options.max_steps) : options.max_steps;
-        if (total > 0) p.eta_seconds = per_step * static_cast<double>(total - state.step);
-        progress(p);
-      }
+      report(false);
       if (options.eval_every > 0 && state.step % options.eval_every == 0) {
         ++state.batch_in_epoch;  // a checkpoint taken now resumes after this batch
         evaluate_now();

@@ -22,9 +22,8 @@
 namespace recgrad::recsys {
 
 struct TrainerOptions {
-  std::int64_t batch_size = 256;
-  std::int64_t max_length = 10;  // history length fed to the model
-  std::int64_t max_epochs = 50;  // budgets: the first one reached stops training (0 = no limit)
+  std::int64_t batch_size = 256;  // (the history window is the model's: SequentialRecommender::history_length())
+  std::int64_t max_epochs = 50;   // budgets: the first one reached stops training (0 = no limit)
   std::int64_t max_steps = 0;
   double max_minutes = 0.0;
   std::int64_t eval_every = 0;  // evaluate every this many steps; 0 = once per epoch
@@ -82,6 +81,7 @@ struct TrainProgress {
   double last_valid_ndcg10 = -1;  // -1 before the first evaluation
   double seconds = 0.0;
   double eta_seconds = -1;  // -1 when unknown
+  bool evaluated = false;   // true when reported right after a validation evaluation
 };
 
 /// The step at which `curve` first reaches valid NDCG@10 >= target, or -1 if never.

@@ -11,37 +11,42 @@
 
 #include "core/ops/copy.h"
 #include "recgrad.h"
-#include "recsys/caser.h"
-#include "recsys/gru4rec.h"
-#include "recsys/sasrec.h"
+#include "recsys/item_ids.h"
+#include "recsys/zoo.h"
 #include "test_support.h"
 
 using namespace recgrad;
 using namespace recgrad::recsys;
 using recgrad::testing::expect_error;
+using recgrad::testing::max_abs_diff;
 
 namespace {
 
 constexpr std::int64_t kItems = 9, kUsers = 5, kLength = 4;
 
+// Tiny configurations of the zoo's models (recsys/zoo.h), so that f64 gradchecks stay fast.
+const std::map<std::string, ModelSettings> kTinySettings = {
+    {"sasrec", {{"hidden", "8"}, {"layers", "2"}, {"heads", "2"}, {"inner", "16"}}},
+    {"gru4rec", {{"embedding", "8"}, {"hidden", "6"}, {"layers", "1"}}},
+    {"caser", {{"embedding", "8"}, {"horizontal_filters", "3"}, {"vertical_filters", "2"}}},
+};
+
+/// Every model of the zoo, at its tiny size, with history window kLength.
 std::shared_ptr<SequentialRecommender> make_model(const std::string& name, double dropout = 0.0) {
   manual_seed(7);
-  if (name == "SASRec") {
-    return std::make_shared<SASRec>(
-        kItems,
-        SASRecOptions{.hidden = 8, .layers = 2, .heads = 2, .inner = 16, .dropout = dropout, .max_length = kLength});
-  }
-  if (name == "GRU4Rec") {
-    return std::make_shared<GRU4Rec>(kItems,
-                                     GRU4RecOptions{.embedding = 8, .hidden = 6, .layers = 1, .dropout = dropout});
-  }
-  return std::make_shared<Caser>(
-      kItems, kUsers,
-      CaserOptions{
-          .embedding = 8, .horizontal_filters = 3, .vertical_filters = 2, .dropout = dropout, .max_length = kLength});
+  ModelSettings settings = kTinySettings.count(name) ? kTinySettings.at(name) : ModelSettings{};
+  settings["max_length"] = std::to_string(kLength);
+  settings["dropout"] = std::to_string(dropout);
+  return find_model(name).make({kItems, kUsers}, settings);
 }
 
-const std::vector<std::string> kModels{"SASRec", "GRU4Rec", "Caser"};
+std::vector<std::string> zoo_names() {
+  std::vector<std::string> names;
+  for (const ModelEntry& entry : model_zoo()) names.push_back(entry.name);
+  return names;
+}
+
+const std::vector<std::string> kModels = zoo_names();
 
 SequenceBatch batch_of(const std::vector<std::int64_t>& history, const std::vector<std::int64_t>& targets) {
   const auto b = static_cast<std::int64_t>(targets.size());
@@ -52,20 +57,13 @@ SequenceBatch batch_of(const std::vector<std::int64_t>& history, const std::vect
   for (std::int64_t i = 0; i < b; ++i) users.push_back(i % kUsers);
   batch.users = from_vector(users, {b});
   std::vector<std::int64_t> negatives;
-  for (std::int64_t i = 0; i < b * 3; ++i) negatives.push_back((i * 5 + 1) % kItems);
+  for (std::int64_t i = 0; i < b * 3; ++i) negatives.push_back((i * 5 + 1) % kItems + 1);  // item ids 1..kItems
   batch.negatives = from_vector(negatives, {b, 3});
   return batch;
 }
 
-// Three histories, left-padded (0 = padding, ids shifted by one).
-SequenceBatch small_batch() { return batch_of({0, 0, 3, 5, 1, 2, 3, 4, 0, 9, 8, 7}, {2, 0, 8}); }
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
-  double worst = 0.0;
-  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
-  return worst;
-}
+// Three histories, left-padded (item ids 1..kItems, 0 = padding; recsys/item_ids.h).
+SequenceBatch small_batch() { return batch_of({0, 0, 3, 5, 1, 2, 3, 4, 0, 9, 8, 7}, {3, 1, 9}); }
 
 }  // namespace
 
@@ -78,9 +76,9 @@ TEST(Models, ShapesScoresAndLosses) {
     const Tensor all = model->score_all(batch);
     EXPECT_EQ(all.shape(), Shape({3, kItems}));
     // score_items picks the same numbers out of the full ranking
-    const Tensor items = from_vector<std::int64_t>({0, 8, 4, 1, 1, 2, 7, 3, 0}, {3, 3});
+    const Tensor items = from_vector<std::int64_t>({1, 9, 5, 2, 2, 3, 8, 4, 1}, {3, 3});
     const Tensor picked = model->score_items(batch, items);
-    EXPECT_LT(max_abs_diff(picked, gather(all, 1, items)), 1e-5);
+    EXPECT_LT(max_abs_diff(picked, gather(all, 1, score_column(items))), 1e-5);
     for (LossKind kind : {LossKind::full_softmax, LossKind::sampled_bce}) {
       const Tensor loss = model->loss(batch, kind);
       EXPECT_EQ(loss.dim(), 0);
@@ -92,7 +90,7 @@ TEST(Models, ShapesScoresAndLosses) {
 
 TEST(Models, PaddingDoesNotChangeScores) {
   // GRU4Rec and SASRec read only the real items of a left-padded history (Caser needs full-length windows)
-  for (const std::string& name : {std::string("SASRec"), std::string("GRU4Rec")}) {
+  for (const std::string& name : {std::string("sasrec"), std::string("gru4rec")}) {
     SCOPED_TRACE(name);
     auto model = make_model(name);
     model->eval();
@@ -103,7 +101,7 @@ TEST(Models, PaddingDoesNotChangeScores) {
 }
 
 TEST(Models, DeclaredRolesForRouting) {
-  auto caser = make_model("Caser");
+  auto caser = make_model("caser");
   const ParameterRoles declared = caser->parameter_roles();
   const std::map<std::string, ParameterRole> roles(declared.begin(), declared.end());
   EXPECT_EQ(roles.at("fc2.weight"), ParameterRole::output_head);
@@ -115,7 +113,7 @@ TEST(Models, DeclaredRolesForRouting) {
     for (const auto& [n, p] : caser->named_parameters()) found = found || n == name;
     EXPECT_TRUE(found) << name;
   }
-  auto sasrec = make_model("SASRec");
+  auto sasrec = make_model("sasrec");
   EXPECT_EQ(sasrec->parameter_roles().size(), 2u);
 }
 
@@ -129,7 +127,7 @@ TEST(Models, GradcheckOfTheLossInEveryParameter) {
     // Caser's convolutions read whole windows, padding rows included, while the padding row of the item table
     // gets no gradient by design (padding_idx, as in PyTorch): its gradcheck uses unpadded histories.
     const SequenceBatch batch =
-        name == "Caser" ? batch_of({1, 2, 3, 5, 1, 2, 3, 4, 6, 9, 8, 7}, {2, 0, 8}) : small_batch();
+        name == "caser" ? batch_of({1, 2, 3, 5, 1, 2, 3, 4, 6, 9, 8, 7}, {3, 1, 9}) : small_batch();
     for (LossKind kind : {LossKind::full_softmax, LossKind::sampled_bce}) {
       const GradcheckResult result =
           gradcheck([&](const std::vector<Tensor>&) { return model->loss(batch, kind); }, parameters);
@@ -143,7 +141,7 @@ TEST(Models, LearnADeterministicNextItemRule) {
   std::vector<std::int64_t> history, targets;
   for (std::int64_t start = 0; start < 24; ++start) {
     for (std::int64_t t = 0; t < kLength; ++t) history.push_back((start + t) % kItems + 1);
-    targets.push_back((start + kLength) % kItems);
+    targets.push_back((start + kLength) % kItems + 1);
   }
   const SequenceBatch batch = batch_of(history, targets);
   for (const std::string& name : kModels) {
@@ -161,14 +159,41 @@ TEST(Models, LearnADeterministicNextItemRule) {
     EXPECT_LT(last, 0.2 * first);
     model->eval();
     const Tensor predicted = argmax(model->score_all(batch), 1);
-    EXPECT_EQ(predicted.to_vector<std::int64_t>(), batch.targets.to_vector<std::int64_t>());
+    EXPECT_EQ(predicted.to_vector<std::int64_t>(), score_column(batch.targets).to_vector<std::int64_t>());
   }
 }
 
 TEST(Models, BadInputIsReported) {
-  auto sasrec = make_model("SASRec");
+  auto sasrec = make_model("sasrec");
   expect_error([&] { sasrec->score_all(batch_of({1, 2, 3, 4, 5, 6}, {1})); }, {"SASRec", "max_length"});
-  auto caser = make_model("Caser");
+  auto caser = make_model("caser");
   expect_error([&] { caser->score_all(batch_of({1, 2}, {1})); }, {"Caser", "[1, 2]"});
-  expect_error([&] { make_model("GRU4Rec")->loss(SequenceBatch{}, LossKind::full_softmax); }, {"GRU4Rec", "history"});
+  expect_error([&] { make_model("gru4rec")->loss(SequenceBatch{}, LossKind::full_softmax); }, {"GRU4Rec", "history"});
+}
+
+TEST(Zoo, EveryModelIsBuiltFromItsEntryWithItsOwnWindow) {
+  for (const ModelEntry& entry : model_zoo()) {
+    SCOPED_TRACE(entry.name);
+    EXPECT_FALSE(entry.summary.empty());
+    EXPECT_NE(entry.options_help().find("max_length (10)"), std::string::npos) << entry.options_help();
+    const auto model = entry.make({kItems, kUsers}, {{"max_length", "7"}});
+    EXPECT_EQ(model->history_length(), 7);
+    EXPECT_EQ(model->num_items, kItems);
+    EXPECT_EQ(find_model(entry.name).name, entry.name);
+  }
+}
+
+TEST(Zoo, BadNamesAndOptionsAreReported) {
+  expect_error([] { (void)find_model("bert4rec"); }, {"unknown model 'bert4rec'", "sasrec", "gru4rec", "caser"});
+  expect_error(
+      [] {
+        find_model("sasrec").check_settings({{"hiden", "8"}});
+      },
+      {"sasrec", "unknown option 'hiden'", "hidden", "max_length"});
+  expect_error(
+      [] {
+        find_model("caser").check_settings({{"embedding", "8x"}});
+      },
+      {"caser", "embedding", "integer", "'8x'"});
+  expect_error([] { find_model("gru4rec").check_settings({{"dropout", "high"}}); }, {"gru4rec", "dropout", "'high'"});
 }

@@ -15,7 +15,7 @@
 #include "nn/safetensors.h"
 #include "recgrad.h"
 #include "recsys/popularity.h"
-#include "recsys/sasrec.h"
+#include "recsys/sequential/sasrec.h"
 #include "recsys/trainer.h"
 #include "recsys/training_optimizer.h"
 #include "test_support.h"

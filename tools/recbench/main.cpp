@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -24,12 +25,10 @@
 #include "datasets/minionerec.h"
 #include "datasets/synthetic.h"
 #include "recgrad.h"
-#include "recsys/caser.h"
-#include "recsys/gru4rec.h"
 #include "recsys/popularity.h"
-#include "recsys/sasrec.h"
 #include "recsys/trainer.h"
 #include "recsys/training_optimizer.h"
+#include "recsys/zoo.h"
 #include "tools/recbench/report.h"
 
 #ifndef RECGRAD_GIT_REVISION
@@ -107,16 +106,6 @@ std::string now_utc() {
   return buffer;
 }
 
-std::shared_ptr<SequentialRecommender> make_model(const std::string& name, const datasets::SequenceDataset& data,
-                                                  std::int64_t max_length) {
-  if (name == "sasrec") return std::make_shared<SASRec>(data.num_items, SASRecOptions{.max_length = max_length});
-  if (name == "gru4rec") return std::make_shared<GRU4Rec>(data.num_items);
-  if (name == "caser") {
-    return std::make_shared<Caser>(data.num_items, data.num_users, CaserOptions{.max_length = max_length});
-  }
-  throw Error(detail::concat("recbench: unknown model '", name, "' (known: sasrec, gru4rec, caser)"));
-}
-
 struct Settings {
   std::string dataset = "synthetic";
   std::vector<std::string> models{"sasrec,gru4rec,caser"};
@@ -124,6 +113,8 @@ struct Settings {
   std::vector<std::string> seeds{"0"};
   std::vector<std::string> learning_rates;  // name=value
   std::vector<std::string> adamw_part_lrs;  // name=value: the AdamW part of a hybrid
+  std::vector<std::string> model_options;   // model.option=value
+  std::int64_t max_length = 0;              // > 0: every model's history window (and the synthetic data's)
   std::string out = "results";
   std::string device = "cpu";
   std::string loss = "softmax";
@@ -134,11 +125,27 @@ struct Settings {
   bool quiet = false;
   bool audit = false;
   std::int64_t audit_every = 50;
+  bool full = false;
   Settings() {
-    trainer.max_epochs = 30;  // with patience 5 the default run (3 models x 2 optimizers) takes a few minutes on 2 cores
+    trainer.max_epochs = kQuickEpochs;  // the default run (3 models x 2 optimizers) takes about 2 minutes on 2 cores
     trainer.patience = 5;
   }
+  static constexpr std::int64_t kQuickEpochs = 8, kFullEpochs = 30;
 };
+
+/// The settings of model `name`: its --model-option entries, and --max-length when given.
+ModelSettings model_settings(const Settings& s, const std::string& name) {
+  ModelSettings settings;
+  if (s.max_length > 0) settings["max_length"] = std::to_string(s.max_length);
+  for (const std::string& entry : split_list(s.model_options)) {
+    const auto dot = entry.find('.'), eq = entry.find('=');
+    RG_CHECK(dot != std::string::npos && eq != std::string::npos && dot < eq && dot > 0,
+             "recbench: --model-option expects model.option=value, got '", entry, "'");
+    (void)find_model(entry.substr(0, dot));  // an unknown model name is an error even when it is not run
+    if (entry.substr(0, dot) == name) settings[entry.substr(dot + 1, eq - dot - 1)] = entry.substr(eq + 1);
+  }
+  return settings;
+}
 
 datasets::SequenceDataset load_dataset(const Settings& s, std::string& description) {
   if (s.dataset == "synthetic") {
@@ -146,7 +153,7 @@ datasets::SequenceDataset load_dataset(const Settings& s, std::string& descripti
     config.num_users = s.synthetic_users;
     config.num_items = s.synthetic_items;
     config.zipf_exponent = s.synthetic_zipf;
-    config.max_history_length = static_cast<std::int32_t>(s.trainer.max_length);
+    if (s.max_length > 0) config.max_history_length = static_cast<std::int32_t>(s.max_length);
     description = "synthetic (built-in generator: " + std::to_string(config.num_users) + " users, " +
                   std::to_string(config.num_items) + " items, Zipf exponent " + std::to_string(config.zipf_exponent) +
                   ", seed " + std::to_string(config.seed) + ")";
@@ -185,29 +192,33 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
               s.checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + ".safetensors";
         }
         manual_seed(record.seed);
-        auto model = make_model(model_name, data, s.trainer.max_length);
+        auto model = find_model(model_name).make({data.num_items, data.num_users}, model_settings(s, model_name));
         model->to(record.options.device);
         OptimizerOverrides overrides;
         if (lrs.count(optimizer_name)) overrides.lr = lrs.at(optimizer_name).front();
         if (adamw_lrs.count(optimizer_name)) overrides.adamw_lr = adamw_lrs.at(optimizer_name).front();
         auto optimizer = make_training_optimizer(optimizer_name, *model, overrides);
         record.model_description = model->describe();
+        record.history_length = model->history_length();
         record.optimizer_description = optimizer->describe();
         if (!s.quiet) {
           std::cerr << "\n[" << index << "/" << total << "] " << record.model_description << "\n"
                     << record.optimizer_description << "\n";
         }
         if (cuda::cuda_available()) cuda::cuda_reset_peak();
+        // On a terminal one line updates in place every 10 steps; to a file or pipe, one line per evaluation.
+        const bool terminal = isatty(fileno(stderr)) != 0;
         const auto progress = [&](const TrainProgress& p) {
-          if (s.quiet || (p.step % 10 != 0)) return;
+          if (s.quiet || (terminal ? p.step % 10 != 0 && !p.evaluated : !p.evaluated)) return;
           char line[256];
-          std::snprintf(line, sizeof line,
-                        "\r%-8s %-7s seed %-3s epoch %3lld step %6lld  loss %.4f  valid NDCG@10 %s  %5.0fs  ETA %s   ",
-                        model_name.c_str(), optimizer_name.c_str(), seed_text.c_str(), static_cast<long long>(p.epoch),
-                        static_cast<long long>(p.step), p.loss,
-                        p.last_valid_ndcg10 < 0 ? "  -   " : std::to_string(p.last_valid_ndcg10).substr(0, 6).c_str(),
-                        p.seconds,
-                        p.eta_seconds < 0 ? "?" : (std::to_string(static_cast<int>(p.eta_seconds)) + "s").c_str());
+          std::snprintf(
+              line, sizeof line,
+              "%s%-8s %-7s seed %-3s epoch %3lld step %6lld  loss %.4f  valid NDCG@10 %s  %5.0fs  ETA %s   %s",
+              terminal ? "\r" : "", model_name.c_str(), optimizer_name.c_str(), seed_text.c_str(),
+              static_cast<long long>(p.epoch), static_cast<long long>(p.step), p.loss,
+              p.last_valid_ndcg10 < 0 ? "  -   " : std::to_string(p.last_valid_ndcg10).substr(0, 6).c_str(), p.seconds,
+              p.eta_seconds < 0 ? "?" : (std::to_string(static_cast<int>(p.eta_seconds)) + "s").c_str(),
+              terminal ? "" : "\n");
           std::cerr << line << std::flush;
         };
         record.result = train(*model, *optimizer, data, record.options, progress);
@@ -215,9 +226,9 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
         if (cuda::cuda_available())
           record.peak_device_bytes = static_cast<double>(cuda::cuda_memory_stats().peak_bytes);
         if (!s.quiet) {
-          std::cerr << "\n  best valid NDCG@10 " << record.result.best_valid_ndcg10 << " at step "
-                    << record.result.best_step << "; test NDCG@10 " << record.result.test.ndcg(10) << ", Recall@10 "
-                    << record.result.test.recall(10) << " (" << record.result.stop_reason << ", "
+          std::cerr << (terminal ? "\n" : "") << "  best valid NDCG@10 " << record.result.best_valid_ndcg10
+                    << " at step " << record.result.best_step << "; test NDCG@10 " << record.result.test.ndcg(10)
+                    << ", Recall@10 " << record.result.test.recall(10) << " (" << record.result.stop_reason << ", "
                     << static_cast<int>(record.result.train_seconds) << " s training)\n";
         }
         benchmark.runs.push_back(std::move(record));
@@ -236,9 +247,18 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
 
 void add_common_options(CLI::App& app, Settings& s) {
   app.add_option("--dataset", s.dataset, "'synthetic' (built in) or a MiniOneRec-format folder")->capture_default_str();
-  app.add_option("--models", s.models, "comma-separated: sasrec, gru4rec, caser")->capture_default_str();
-  app.add_option("--optimizers", s.optimizers, "comma-separated: adamw, muon (MuonRec hybrid), keller, lion")
+  std::string models_help = "comma-separated, from the model zoo (recsys/zoo.h):";
+  for (const ModelEntry& entry : model_zoo()) models_help += "\n  " + entry.name + "  " + entry.summary;
+  app.add_option("--models", s.models, models_help)->capture_default_str();
+  std::string model_options_help = "model.option=value (repeatable), e.g. sasrec.hidden=32; options and defaults:";
+  for (const ModelEntry& entry : model_zoo()) model_options_help += "\n" + entry.name + ":\n" + entry.options_help();
+  app.add_option("--model-option", s.model_options, model_options_help);
+  std::string optimizers_help = "comma-separated:";
+  for (const std::string& name : training_optimizer_names()) optimizers_help += " " + name;
+  app.add_option("--optimizers", s.optimizers, optimizers_help + " (recsys/training_optimizer.h)")
       ->capture_default_str();
+  app.add_flag("--full", s.full,
+               "the full comparison: seeds 0,1,2 and a budget of 30 epochs (the default is 1 seed, 8 epochs)");
   app.add_option("--seeds", s.seeds, "comma-separated seeds")->capture_default_str();
   app.add_option("--lr", s.learning_rates, "learning rate per optimizer, e.g. adamw=1e-3 muon=0.02 (repeatable)");
   app.add_option("--adamw-part-lr", s.adamw_part_lrs, "lr of the AdamW part of a hybrid, e.g. muon=1e-2");
@@ -250,7 +270,9 @@ void add_common_options(CLI::App& app, Settings& s) {
   app.add_option("--patience", s.trainer.patience, "evaluations without improvement before stopping")
       ->capture_default_str();
   app.add_option("--batch-size", s.trainer.batch_size, "training batch size")->capture_default_str();
-  app.add_option("--max-length", s.trainer.max_length, "history length")->capture_default_str();
+  app.add_option("--max-length", s.max_length,
+                 "history window of every model (model option max_length) and of the synthetic data; 0 = defaults")
+      ->capture_default_str();
   app.add_option("--loss", s.loss, "softmax (full cross-entropy) or bce (sampled negatives)")->capture_default_str();
   app.add_option("--negatives", s.trainer.negatives, "negatives per row for --loss bce")->capture_default_str();
   app.add_option("--device", s.device, "cpu or cuda")->capture_default_str();
@@ -265,7 +287,22 @@ void add_common_options(CLI::App& app, Settings& s) {
   app.add_option("--audit-every", s.audit_every, "audit every N steps")->capture_default_str();
 }
 
-void finish_settings(Settings& s) {
+/// Checks every name and option before any work (data loading, training), so a typo fails at once.
+void finish_settings(Settings& s, const CLI::App& app) {
+  if (s.full) {
+    if (app.count("--seeds") == 0) s.seeds = {"0,1,2"};
+    if (app.count("--max-epochs") == 0) s.trainer.max_epochs = Settings::kFullEpochs;
+  }
+  for (const std::string& name : split_list(s.models)) find_model(name).check_settings(model_settings(s, name));
+  (void)model_settings(s, "");  // --model-option entries for models that are not run are checked too
+  const std::vector<std::string> optimizer_names = training_optimizer_names();
+  for (const std::string& name : split_list(s.optimizers)) {
+    if (std::find(optimizer_names.begin(), optimizer_names.end(), name) == optimizer_names.end()) {
+      std::string known;
+      for (const std::string& n : optimizer_names) known += (known.empty() ? "" : ", ") + n;
+      throw Error(detail::concat("recbench: unknown optimizer '", name, "' (known: ", known, ")"));
+    }
+  }
   RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
   RG_CHECK(s.loss == "softmax" || s.loss == "bce", "recbench: --loss must be softmax or bce, got '", s.loss, "'");
   s.trainer.device = s.device == "cuda" ? Device::cuda() : Device::cpu();
@@ -306,7 +343,7 @@ int main(int argc, char** argv) {
                     "optimizer=lr1,lr2,... (repeatable); default: adamw=3e-4,1e-3,3e-3 muon=0.005,0.02,0.05");
   CLI11_PARSE(app, argc, argv);
   try {
-    finish_settings(settings);
+    finish_settings(settings, app);
     std::string description;
     const datasets::SequenceDataset data = load_dataset(settings, description);
     std::cerr << data.statistics().to_string() << "\n";

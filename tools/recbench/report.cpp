@@ -188,7 +188,7 @@ json full_json(const Benchmark& b) {
                          {"optimizer_description", r.optimizer_description},
                          {"config",
                           {{"batch_size", o.batch_size},
-                           {"max_length", o.max_length},
+                           {"max_length", r.history_length},
                            {"max_epochs", o.max_epochs},
                            {"max_steps", o.max_steps},
                            {"max_minutes", o.max_minutes},

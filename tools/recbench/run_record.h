@@ -16,6 +16,7 @@ struct RunRecord {
   std::string model, optimizer;
   std::uint64_t seed = 0;
   std::string model_description, optimizer_description;
+  std::int64_t history_length = 0;  // the model's history window
   recsys::TrainerOptions options;
   recsys::TrainResult result;
   std::int64_t time_to_target = -1;  // first step reaching the same-seed AdamW run's best valid NDCG@10; -1 never

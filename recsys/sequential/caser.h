@@ -14,6 +14,7 @@
 #include "nn/linear.h"
 #include "nn/module_list.h"
 #include "recsys/model.h"
+#include "recsys/zoo.h"
 
 namespace recgrad::recsys {
 
@@ -29,6 +30,16 @@ struct CaserOptions {
 
 class Caser : public SequentialRecommender {
  public:
+  using Options = CaserOptions;
+  static constexpr const char* kZooName = "caser";
+  static constexpr const char* kSummary =
+      "Caser: horizontal and vertical convolutions over the history (Tang & Wang 2018)";
+  /// The options the zoo parses and prints, each with a one-line meaning.
+  static std::vector<OptionField<CaserOptions>> option_fields();
+  static std::shared_ptr<Caser> create(const DatasetSizes& sizes, const CaserOptions& options) {
+    return std::make_shared<Caser>(sizes.num_items, sizes.num_users, options);
+  }
+
   Caser(std::int64_t num_items, std::int64_t num_users, CaserOptions options = {});
 
   /// [B, 2 * embedding]: [z, user embedding], the input of the output layer.
@@ -37,6 +48,7 @@ class Caser : public SequentialRecommender {
   Tensor score_items(const SequenceBatch& batch, const Tensor& items) const override;
   std::string name() const override { return "Caser"; }
   std::string describe() const override;
+  std::int64_t history_length() const override { return options.max_length; }
 
   CaserOptions options;
   std::int64_t num_users;

@@ -1,18 +1,18 @@
-#include "recsys/gru4rec.h"
+#include "recsys/sequential/gru4rec.h"
 
 #include <sstream>
 
 #include "autograd/ops.h"
 #include "core/ops/compare.h"
 #include "nn/init.h"
-#include "recsys/item_scores.h"
+#include "recsys/item_ids.h"
 
 namespace recgrad::recsys {
 
 GRU4Rec::GRU4Rec(std::int64_t num_items, GRU4RecOptions options) : options(options) {
-  RG_CHECK(num_items > 0 && options.embedding > 0 && options.hidden > 0 && options.layers > 0,
-           "GRU4Rec: needs positive num_items, embedding, hidden and layers; got ", num_items, ", ", options.embedding,
-           ", ", options.hidden, ", ", options.layers);
+  RG_CHECK(num_items > 0 && options.embedding > 0 && options.hidden > 0 && options.layers > 0 && options.max_length > 0,
+           "GRU4Rec: needs positive num_items, embedding, hidden, layers and max_length; got ", num_items, ", ",
+           options.embedding, ", ", options.hidden, ", ", options.layers, ", ", options.max_length);
   this->num_items = num_items;
   item_embedding =
       register_module("item_embedding", std::make_shared<nn::Embedding>(num_items + 1, options.embedding, 0));
@@ -49,10 +49,19 @@ Tensor GRU4Rec::score_items(const SequenceBatch& batch, const Tensor& items) con
   return score_against_items(encode(batch), item_embedding->weight, items);
 }
 
+std::vector<OptionField<GRU4RecOptions>> GRU4Rec::option_fields() {
+  return {{"embedding", "width of the item embeddings and of the user representation", &GRU4RecOptions::embedding},
+          {"hidden", "GRU state width", &GRU4RecOptions::hidden},
+          {"layers", "stacked GRU layers", &GRU4RecOptions::layers},
+          {"dropout", "dropout of the item embeddings", &GRU4RecOptions::dropout},
+          {"max_length", "history window L (the most recent items read)", &GRU4RecOptions::max_length}};
+}
+
 std::string GRU4Rec::describe() const {
   std::ostringstream out;
   out << "GRU4Rec(items " << num_items << ", embedding " << options.embedding << ", hidden " << options.hidden
-      << ", layers " << options.layers << ", dropout " << options.dropout << ")";
+      << ", layers " << options.layers << ", dropout " << options.dropout << ", max_length " << options.max_length
+      << ")";
   return out.str();
 }
 

@@ -1,4 +1,4 @@
-#include "recsys/sasrec.h"
+#include "recsys/sequential/sasrec.h"
 
 #include <sstream>
 
@@ -7,7 +7,7 @@
 #include "core/ops/compare.h"
 #include "core/ops/copy.h"
 #include "nn/init.h"
-#include "recsys/item_scores.h"
+#include "recsys/item_ids.h"
 
 namespace recgrad::recsys {
 
@@ -69,6 +69,17 @@ Tensor SASRec::score_all(const SequenceBatch& batch) const {
 
 Tensor SASRec::score_items(const SequenceBatch& batch, const Tensor& items) const {
   return score_against_items(encode(batch), item_embedding->weight, items);
+}
+
+std::vector<OptionField<SASRecOptions>> SASRec::option_fields() {
+  return {{"hidden", "width of the embeddings and of every block", &SASRecOptions::hidden},
+          {"layers", "Transformer encoder blocks", &SASRecOptions::layers},
+          {"heads", "attention heads per block", &SASRecOptions::heads},
+          {"inner", "width of the feed-forward layer", &SASRecOptions::inner},
+          {"dropout", "dropout of the embeddings, attention and feed-forward", &SASRecOptions::dropout},
+          {"max_length", "history window L (the most recent items read)", &SASRecOptions::max_length},
+          {"layer_norm_eps", "LayerNorm epsilon", &SASRecOptions::layer_norm_eps},
+          {"init_std", "standard deviation of the N(0, std) weight initialisation", &SASRecOptions::init_std}};
 }
 
 std::string SASRec::describe() const {

@@ -1,10 +1,11 @@
-#include "recsys/caser.h"
+#include "recsys/sequential/caser.h"
 
 #include <sstream>
 
 #include "autograd/ops.h"
 #include "core/factory.h"
 #include "nn/init.h"
+#include "recsys/item_ids.h"
 
 namespace recgrad::recsys {
 
@@ -73,11 +74,21 @@ Tensor Caser::score_all(const SequenceBatch& batch) const { return fc2->forward(
 
 Tensor Caser::score_items(const SequenceBatch& batch, const Tensor& items) const {
   RG_CHECK(items.dim() == 2, "Caser.score_items: items must be [B, K], got ", items.shape());
-  const Tensor u = encode(batch);                                                        // [B, 2d]
-  const Tensor w = embedding(fc2->weight, items);                                        // [B, K, 2d]
-  const Tensor scores = squeeze(matmul(w, unsqueeze(u, 2)), 2);                          // [B, K]
-  const Tensor bias = squeeze(embedding(reshape(fc2->bias, {num_items, 1}), items), 2);  // [B, K]
+  const Tensor u = encode(batch);                                                          // [B, 2d]
+  const Tensor columns = score_column(items);                                              // fc2 row per item
+  const Tensor w = embedding(fc2->weight, columns);                                        // [B, K, 2d]
+  const Tensor scores = squeeze(matmul(w, unsqueeze(u, 2)), 2);                            // [B, K]
+  const Tensor bias = squeeze(embedding(reshape(fc2->bias, {num_items, 1}), columns), 2);  // [B, K]
   return add(scores, bias);
+}
+
+std::vector<OptionField<CaserOptions>> Caser::option_fields() {
+  return {{"embedding", "width of the item and user embeddings", &CaserOptions::embedding},
+          {"horizontal_filters", "horizontal filters per height (n_h)", &CaserOptions::horizontal_filters},
+          {"vertical_filters", "vertical filters (n_v)", &CaserOptions::vertical_filters},
+          {"dropout", "dropout before fc1", &CaserOptions::dropout},
+          {"max_length", "history window L (the most recent items read; Caser's filter heights go up to L)",
+           &CaserOptions::max_length}};
 }
 
 std::string Caser::describe() const {

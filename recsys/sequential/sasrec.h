@@ -3,7 +3,7 @@
 //   e_t = E_item[i_t] + E_pos[t];  h = dropout(LayerNorm(e))
 //   h = L post-norm Transformer encoder blocks over h (causal self-attention, padding keys masked, GELU FFN)
 //   u = h at the last position (histories are left-padded, so the last column is the most recent item)
-//   score(item j) = <u, E_item[j + 1]>  (the item table is tied with the output)
+//   score(item i) = <u, E_item[i]>  (the item table is tied with the output; recsys/item_ids.h)
 #pragma once
 
 #include <memory>
@@ -13,6 +13,7 @@
 #include "nn/module_list.h"
 #include "nn/transformer.h"
 #include "recsys/model.h"
+#include "recsys/zoo.h"
 
 namespace recgrad::recsys {
 
@@ -32,6 +33,15 @@ struct SASRecOptions {
 
 class SASRec : public SequentialRecommender {
  public:
+  using Options = SASRecOptions;
+  static constexpr const char* kZooName = "sasrec";
+  static constexpr const char* kSummary = "SASRec: causal self-attention over the history (Kang & McAuley 2018)";
+  /// The options the zoo parses and prints, each with a one-line meaning.
+  static std::vector<OptionField<SASRecOptions>> option_fields();
+  static std::shared_ptr<SASRec> create(const DatasetSizes& sizes, const SASRecOptions& options) {
+    return std::make_shared<SASRec>(sizes.num_items, options);
+  }
+
   SASRec(std::int64_t num_items, SASRecOptions options = {});
 
   /// [B, hidden]: the encoder output at the last position of each history.
@@ -40,6 +50,7 @@ class SASRec : public SequentialRecommender {
   Tensor score_items(const SequenceBatch& batch, const Tensor& items) const override;
   std::string name() const override { return "SASRec"; }
   std::string describe() const override;
+  std::int64_t history_length() const override { return options.max_length; }
 
   SASRecOptions options;
   std::shared_ptr<nn::Embedding> item_embedding;      // [num_items + 1, hidden], row 0 = padding

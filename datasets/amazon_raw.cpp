@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "datasets/csv.h"
+#include "datasets/text_lines.h"
 
 namespace recgrad::datasets {
 namespace {
@@ -25,21 +26,12 @@ std::string read_json_lines_file(const std::string& path) {
   return text;
 }
 
-// Calls fn(line_number, line) for every non-blank line of `text`.
+// Calls fn(line_number, line) for every non-blank line of `text` (JSON lines may be separated by blank lines).
 template <typename Fn>
-void for_each_line(const std::string& text, Fn fn) {
-  std::size_t pos = 0;
-  std::int64_t line = 0;
-  while (pos < text.size()) {
-    ++line;
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view content(text.data() + pos, end - pos);
-    pos = end + 1;
-    if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
-    if (content.find_first_not_of(" \t") == std::string_view::npos) continue;
-    fn(line, content);
-  }
+void for_each_json_line(const std::string& text, Fn fn) {
+  for_each_line(text, [&](std::int64_t line, std::string_view content) {
+    if (!is_blank(content)) fn(line, content);
+  });
 }
 
 // The string field `key` of `object`, or nullptr when absent or not a string.
@@ -92,7 +84,7 @@ std::vector<AmazonReview> read_amazon_reviews(const std::string& path, const Ama
                                   ? std::numeric_limits<std::int64_t>::max()
                                   : options.max_timestamp * 1000;
   std::vector<AmazonReview> reviews;
-  for_each_line(text, [&](std::int64_t line, std::string_view content) {
+  for_each_json_line(text, [&](std::int64_t line, std::string_view content) {
     const auto at = [&] { return path + ":" + std::to_string(line) + ": "; };
     auto fail = [&](SkipReason reason, const std::string& what) {
       if (!options.lenient) throw Error(at() + what);
@@ -309,7 +301,7 @@ void read_amazon_metadata(const std::string& path, const AmazonRawOptions& optio
   std::unordered_map<std::string_view, std::size_t> index;
   for (std::size_t i = 1; i < dataset.items.size(); ++i) index.emplace(dataset.items[i].external_id, i);
   std::vector<bool> found(dataset.items.size(), false);
-  for_each_line(text, [&](std::int64_t line, std::string_view content) {
+  for_each_json_line(text, [&](std::int64_t line, std::string_view content) {
     const auto at = [&] { return path + ":" + std::to_string(line) + ": "; };
     auto fail = [&](SkipReason reason, const std::string& what) {
       if (!options.lenient) throw Error(at() + what);

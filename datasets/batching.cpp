@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/host_random.h"
 #include "core/ops/copy.h"
 
 namespace recgrad::datasets {
@@ -66,19 +67,9 @@ std::vector<std::int64_t> shuffled_rows(std::int64_t rows, std::uint64_t seed, s
   RG_CHECK(rows >= 0 && epoch >= 0, "shuffled_rows: rows (", rows, ") and epoch (", epoch, ") must be >= 0");
   std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
   std::iota(order.begin(), order.end(), 0);
-  // seed_seq mixes (seed, epoch) into the engine state, so neighbouring seeds and epochs give unrelated orders.
-  std::seed_seq mix{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
-                    static_cast<std::uint32_t>(epoch),
-                    static_cast<std::uint32_t>(static_cast<std::uint64_t>(epoch) >> 32)};
-  std::mt19937_64 engine(mix);
+  HostRandom random(seed, static_cast<std::uint64_t>(epoch));  // epoch e of seed s: its own stream
   for (std::size_t i = order.size(); i > 1; --i) {
-    // Uniform in [0, i) by rejection of the top partial range: no modulo bias, no std:: distribution.
-    const std::uint64_t bound = static_cast<std::uint64_t>(i);
-    const std::uint64_t limit =
-        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
-    std::uint64_t draw = engine();
-    while (draw >= limit) draw = engine();
-    std::swap(order[i - 1], order[static_cast<std::size_t>(draw % bound)]);
+    std::swap(order[i - 1], order[static_cast<std::size_t>(random.below(i))]);  // Fisher-Yates, no modulo bias
   }
   return order;
 }

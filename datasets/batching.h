@@ -91,8 +91,8 @@ class EpochBatches {
   std::int64_t num_batches_ = 0;
 };
 
-/// The permutation of 0..rows-1 that EpochBatches uses for (seed, epoch) (Fisher-Yates on a
-/// mt19937_64 seeded from seed and epoch; the same on every platform).
+/// The permutation of 0..rows-1 that EpochBatches uses for (seed, epoch) (Fisher-Yates on stream `epoch` of
+/// HostRandom(seed), core/host_random.h; the same on every platform).
 std::vector<std::int64_t> shuffled_rows(std::int64_t rows, std::uint64_t seed, std::int64_t epoch);
 
 }  // namespace recgrad::datasets

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "datasets/csv.h"
 #include "datasets/python_literal.h"
+#include "datasets/text_lines.h"
 
 namespace recgrad::datasets {
 namespace {
@@ -59,16 +60,8 @@ std::vector<std::string> read_info(const fs::path& file, SequenceDataset& datase
   const std::string text = read_file(file.string());
   std::vector<std::string> sid_strings;
   dataset.items.assign(1, ItemInfo{});
-  std::size_t pos = 0;
-  std::int64_t line = 0;
-  while (pos < text.size()) {
-    ++line;
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view content(text.data() + pos, end - pos);
-    pos = end + 1;
-    if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
-    if (content.empty()) continue;
+  for_each_line(text, [&](std::int64_t line, std::string_view content) {
+    if (content.empty()) return;
     const std::size_t tab1 = content.find('\t');
     const std::size_t tab2 = tab1 == std::string_view::npos ? tab1 : content.find('\t', tab1 + 1);
     RG_CHECK(tab2 != std::string_view::npos && content.find('\t', tab2 + 1) == std::string_view::npos,
@@ -88,7 +81,7 @@ std::vector<std::string> read_info(const fs::path& file, SequenceDataset& datase
     RG_CHECK(!item.semantic_id.empty(), where(file, line), ": semantic ID '", sid, "' is not a sequence of <token>s");
     dataset.items.push_back(std::move(item));
     sid_strings.emplace_back(sid);
-  }
+  });
   RG_CHECK(!sid_strings.empty(), file.string(), ": no items");
   dataset.num_items = static_cast<std::int32_t>(sid_strings.size());
   return sid_strings;

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/host_random.h"
 
 namespace recgrad::datasets {
 
@@ -60,30 +61,6 @@ std::vector<double> SyntheticTruth::next_item_distribution(UserId user, ItemId p
 
 namespace {
 
-// A portable random stream: mt19937_64's output is fixed by the standard, and the conversions below
-// are ours (the std:: distributions may differ between standard libraries).
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : engine_(seed) {}
-  /// Uniform in [0, 1), 53 random bits.
-  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-  /// Uniform in (0, 1]: safe under log().
-  double uniform_positive() { return 1.0 - uniform(); }
-  /// Uniform integer in [0, n).
-  std::int64_t index(std::int64_t n) { return std::min<std::int64_t>(n - 1, static_cast<std::int64_t>(uniform() * n)); }
-  /// Exponential with the given mean.
-  double exponential(double mean) { return -mean * std::log(uniform_positive()); }
-  /// A uniformly random permutation of `values` (Fisher-Yates).
-  template <typename T>
-  void shuffle(std::vector<T>& values) {
-    for (std::size_t i = values.size(); i > 1; --i)
-      std::swap(values[i - 1], values[static_cast<std::size_t>(index(i))]);
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
-
 // Draws from a fixed discrete distribution by binary search in its cumulative weights.
 class Sampler {
  public:
@@ -92,7 +69,7 @@ class Sampler {
     cumulative_.resize(weights.size());
     std::partial_sum(weights.begin(), weights.end(), cumulative_.begin());
   }
-  ItemId draw(Random& random) const {
+  ItemId draw(HostRandom& random) const {
     const double u = random.uniform() * cumulative_.back();
     const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), u);
     return outcomes_[std::min<std::size_t>(static_cast<std::size_t>(it - cumulative_.begin()), outcomes_.size() - 1)];
@@ -122,7 +99,7 @@ std::string cluster_noun(std::int32_t cluster) {
 
 // Title, category, brand, description and semantic ID of every item (entry 0 stays empty).
 std::vector<ItemInfo> describe_items(const std::vector<std::int32_t>& cluster_of_item, std::int32_t num_clusters,
-                                     Random& random) {
+                                     HostRandom& random) {
   const std::size_t attributes = kAdjectives.size() * kMaterials.size();
   std::vector<std::int32_t> seen(static_cast<std::size_t>(num_clusters) * attributes, 0);
   std::vector<ItemInfo> items(cluster_of_item.size());
@@ -160,7 +137,7 @@ struct Sample {
 
 SyntheticData generate_synthetic(const SyntheticConfig& config) {
   config.validate();
-  Random random(config.seed);
+  HostRandom random(config.seed);
   const std::int32_t n = config.num_items;
   const std::size_t slots = static_cast<std::size_t>(n) + 1;  // item ids 1..n, 0 is padding
   SyntheticData data;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -209,6 +210,32 @@ std::string DatasetStatistics::to_string() const {
 
 std::ostream& operator<<(std::ostream& out, const DatasetStatistics& statistics) {
   return out << statistics.to_string();
+}
+
+}  // namespace recgrad::datasets
+
+namespace recgrad::datasets {
+
+std::string SequenceDataset::fingerprint() const {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a over the little-endian bytes of each value
+  const auto mix = [&](std::uint64_t value) {
+    for (int byte = 0; byte < 8; ++byte) {
+      hash ^= (value >> (8 * byte)) & 0xff;
+      hash *= 0x100000001b3ULL;
+    }
+  };
+  mix(static_cast<std::uint64_t>(num_items));
+  mix(static_cast<std::uint64_t>(num_users));
+  for (const Split* split : {&train, &valid, &test}) {
+    mix(split->size());
+    for (UserId user : split->users) mix(static_cast<std::uint64_t>(user));
+    for (ItemId target : split->targets) mix(static_cast<std::uint64_t>(target));
+    for (std::int64_t offset : split->history_offsets) mix(static_cast<std::uint64_t>(offset));
+    for (ItemId item : split->history_items) mix(static_cast<std::uint64_t>(item));
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 }  // namespace recgrad::datasets

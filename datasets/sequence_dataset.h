@@ -131,6 +131,10 @@ struct SequenceDataset {
   /// history of the user's earliest row (its shortest history), whose items appear only as history.
   /// For sliding-window and leave-one-out rows this is exactly each user's visible sequence.
   DatasetStatistics statistics() const;
+
+  /// A 64-bit FNV-1a hash of the sizes and of every row of every split, as 16 hex digits: two datasets with the
+  /// same fingerprint hold the same training data (checkpoints record it, so a run never resumes on other data).
+  std::string fingerprint() const;
 };
 
 }  // namespace recgrad::datasets

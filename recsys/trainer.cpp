@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -37,8 +38,7 @@ datasets::BatchOptions batch_options(const SequentialRecommender& model, const T
   return b;
 }
 
-/// The model's view of a batch (the same item ids), and for the sampled loss `negatives` uniform item ids in
-/// 1..num_items drawn from `generator`.
+/// The model's view of a batch (the same item ids), and for the sampled loss its negatives.
 SequenceBatch to_model_batch(const datasets::Batch& batch, const TrainerOptions& options, std::int64_t num_items,
                              Generator* generator) {
   SequenceBatch out;
@@ -46,11 +46,20 @@ SequenceBatch to_model_batch(const datasets::Batch& batch, const TrainerOptions&
   out.users = batch.users;
   out.targets = batch.targets;
   if (options.loss == LossKind::sampled_bce) {
-    out.negatives =  // drawn on the host from a generator of its own, so the stream is the same on every device
-        raw::to_device(randint(1, num_items + 1, {batch.size(), options.negatives}, {DType::i64}, generator),
-                       options.device);
+    out.negatives =  // on the host from a generator of their own, so the stream is the same on every device
+        raw::to_device(sample_negatives(batch.targets, options.negatives, num_items, generator), options.device);
   }
   return out;
+}
+
+/// Throws naming the step, the model and the optimizer when a gradient holds a NaN or an infinity (the sum of
+/// |g| over every gradient, in double, is then not finite). Runs before the step, so no optimizer (Lion's
+/// sign(NaN) = 0 included) can hide a divergence.
+void check_gradients_finite(const std::vector<Tensor>& parameters, std::int64_t step, const std::string& model,
+                            const std::string& optimizer) {
+  const double l1 = grad_norm(parameters, 1.0);
+  RG_CHECK(std::isfinite(l1), "train: a gradient became non-finite (sum |g| = ", l1, ") at step ", step, " (", model,
+           ", ", optimizer, "); the run stops here");
 }
 
 json metrics_to_json(const RankingMetrics& m) {
@@ -138,10 +147,19 @@ nn::StateDict cpu_copy(const nn::StateDict& state) {
 
 /// One file: the weights ("model.*"), the best weights so far ("best.*"), the optimizer state ("optim.*" tensors,
 /// its scalars and the run state as JSON metadata). Written atomically by save_safetensors.
-void save_checkpoint(const std::string& path, const SequentialRecommender& model, const TrainingOptimizer& optimizer,
-                     const RunState& state) {
+/// What a finished run stores beside its last state, so that resuming it returns the same result.
+json final_to_json(const TrainResult& r) {
+  return {{"stop_reason", r.stop_reason},
+          {"test", metrics_to_json(r.test)},
+          {"total_seconds", r.total_seconds},
+          {"audit_seconds_per_step", r.audit_seconds_per_step}};
+}
+
+void save_checkpoint(const std::string& path, const nn::StateDict& live_weights, const TrainingOptimizer& optimizer,
+                     const RunState& state, const std::map<std::string, std::string>& configuration,
+                     const TrainResult* finished = nullptr) {
   nn::StateDict tensors;
-  for (const auto& [name, tensor] : model.state_dict())
+  for (const auto& [name, tensor] : live_weights)
     tensors.insert("model." + name, raw::to_device(tensor, Device::cpu()));
   for (const auto& [name, tensor] : state.best_weights) tensors.insert("best." + name, tensor);
   const OptimizerStateDict optim = optimizer.state_dict();
@@ -153,22 +171,40 @@ void save_checkpoint(const std::string& path, const SequentialRecommender& model
     std::snprintf(text, sizeof text, "%.17g", value);
     scalars[name] = text;
   }
-  nn::save_safetensors(path, tensors,
-                       {{"run", state.to_json().dump()},
-                        {"optim_scalars", scalars.dump()},
-                        {"optimizer", optimizer.name()},
-                        {"model", model.describe()}});
+  std::map<std::string, std::string> metadata = {{"run", state.to_json().dump()},
+                                                 {"optim_scalars", scalars.dump()},
+                                                 {"configuration", json(configuration).dump()}};
+  if (finished != nullptr) metadata["final"] = final_to_json(*finished).dump();
+  nn::save_safetensors(path, tensors, metadata);
 }
 
-void load_checkpoint(const std::string& path, SequentialRecommender& model, TrainingOptimizer& optimizer,
-                     RunState& state) {
+/// Throws, naming every field that differs, unless the checkpoint's configuration is `configuration`.
+void check_same_configuration(const std::string& path, const nn::SafetensorsContents& contents,
+                              const std::map<std::string, std::string>& configuration) {
+  std::map<std::string, std::string> stored;
+  if (contents.metadata.count("configuration")) {
+    stored = json::parse(contents.metadata.at("configuration")).get<std::map<std::string, std::string>>();
+  }
+  std::string differences;
+  for (const auto& [field, value] : configuration) {
+    const auto found = stored.find(field);
+    const std::string there = found == stored.end() ? "(absent)" : found->second;
+    if (there != value) differences += "\n  " + field + ": '" + there + "' in the checkpoint, '" + value + "' now";
+  }
+  for (const auto& [field, value] : stored) {
+    if (!configuration.count(field)) differences += "\n  " + field + ": '" + value + "' in the checkpoint, absent now";
+  }
+  RG_CHECK(
+      differences.empty(), "resume: checkpoint ", path,
+      " was written by another run (another configuration); delete it or change the path. Differences:", differences);
+}
+
+/// Loads the checkpoint at `path` into model, optimizer and state; returns its final result when the run had
+/// finished (null otherwise).
+std::optional<json> load_checkpoint(const std::string& path, SequentialRecommender& model, TrainingOptimizer& optimizer,
+                                    RunState& state, const std::map<std::string, std::string>& configuration) {
   const nn::SafetensorsContents contents = nn::read_safetensors(path);
-  RG_CHECK(contents.metadata.count("optimizer") && contents.metadata.at("optimizer") == optimizer.name() &&
-               contents.metadata.count("model") && contents.metadata.at("model") == model.describe(),
-           "resume: checkpoint ", path, " was written by another run (",
-           contents.metadata.count("model") ? contents.metadata.at("model") : "?", " with ",
-           contents.metadata.count("optimizer") ? contents.metadata.at("optimizer") : "?", "), not ", model.describe(),
-           " with ", optimizer.name());
+  check_same_configuration(path, contents, configuration);
   nn::StateDict weights, best;
   OptimizerStateDict optim;
   for (const auto& [name, tensor] : contents.tensors) {
@@ -186,9 +222,52 @@ void load_checkpoint(const std::string& path, SequentialRecommender& model, Trai
   model.load_state_dict(weights);  // both validate fully before changing anything
   optimizer.load_state_dict(optim);
   state = std::move(loaded);
+  if (contents.metadata.count("final")) return json::parse(contents.metadata.at("final"));
+  return std::nullopt;
 }
 
 }  // namespace
+
+Tensor sample_negatives(const Tensor& targets, std::int64_t count, std::int64_t num_items, Generator* generator) {
+  RG_CHECK(num_items >= 2, "sample_negatives: negatives need at least 2 items, got ", num_items);
+  RG_CHECK(targets.dim() == 1 && targets.dtype() == DType::i64, "sample_negatives: targets must be i64 [B], got ",
+           targets.shape());
+  const std::int64_t rows = targets.size(0);
+  Tensor negatives = randint(1, num_items, {rows, count}, {DType::i64}, generator);  // 1..num_items-1
+  const Tensor target_ids = raw::contiguous(raw::to_device(targets, Device::cpu()));
+  std::int64_t* data = negatives.data<std::int64_t>();
+  const std::int64_t* target = target_ids.data<std::int64_t>();
+  for (std::int64_t b = 0; b < rows; ++b) {
+    for (std::int64_t k = 0; k < count; ++k) data[b * count + k] += data[b * count + k] >= target[b] ? 1 : 0;
+  }
+  return negatives;
+}
+
+std::map<std::string, std::string> run_configuration(const SequentialRecommender& model,
+                                                     const TrainingOptimizer& optimizer,
+                                                     const datasets::SequenceDataset& data,
+                                                     const TrainerOptions& options) {
+  std::map<std::string, std::string> c = {
+      {"model", model.describe()},
+      {"optimizer", optimizer.describe()},
+      {"history_length", std::to_string(model.history_length())},
+      {"batch_size", std::to_string(options.batch_size)},
+      {"eval_every", std::to_string(options.eval_every)},
+      {"seed", std::to_string(options.seed)},
+      {"device", options.device.is_cuda() ? "cuda" : "cpu"},
+      {"loss", options.loss == LossKind::full_softmax ? "full_softmax" : "sampled_bce"},
+      {"negatives", options.loss == LossKind::sampled_bce ? std::to_string(options.negatives) : "-"},
+      {"eval_batch_size", std::to_string(options.eval_batch_size)},
+      {"eval_max_rows", std::to_string(options.eval_max_rows)},
+      {"audit", options.audit.enabled ? "every " + std::to_string(options.audit.every) : "off"},
+      {"data", data.name + " " + data.fingerprint()},
+  };
+  char clip[32];
+  std::snprintf(clip, sizeof clip, "%.17g", options.clip_grad_norm);
+  c["clip_grad_norm"] = clip;
+  for (const auto& [field, value] : options.extra_configuration) c["extra." + field] = value;
+  return c;
+}
 
 std::int64_t first_step_reaching(const std::vector<EvalPoint>& curve, double target_ndcg10) {
   for (const EvalPoint& point : curve) {
@@ -225,14 +304,33 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
   RG_CHECK(model.num_items == data.num_items, "train: the model scores ", model.num_items, " items but ", data.name,
            " has ", data.num_items);
   const auto start = Clock::now();
+  const std::map<std::string, std::string> configuration = run_configuration(model, optimizer, data, options);
   RunState state;
   Generator negative_generator(options.seed ^ 0x6e6567ULL);
   manual_seed(options.seed ^ 0x64726f70ULL);  // dropout masks
   if (!options.checkpoint_path.empty() && options.resume && std::filesystem::exists(options.checkpoint_path)) {
-    load_checkpoint(options.checkpoint_path, model, optimizer, state);
+    const std::optional<json> finished =
+        load_checkpoint(options.checkpoint_path, model, optimizer, state, configuration);
     state.result.resumed = true;
     default_generator().set_offset(state.dropout_offset);
     negative_generator.set_offset(state.negative_offset);
+    // A finished run whose stop still binds under these options returns its stored result, untouched.
+    const bool still_stopped = state.bad_evals >= options.patience ||
+                               (options.max_steps > 0 && state.step >= options.max_steps) ||
+                               (options.max_epochs > 0 && state.epoch >= options.max_epochs) ||
+                               (options.max_minutes > 0 && state.train_seconds >= 60.0 * options.max_minutes);
+    if (finished && still_stopped) {
+      TrainResult result = state.result;
+      result.stop_reason = finished->at("stop_reason").get<std::string>();
+      result.test = metrics_from_json(finished->at("test"));
+      result.total_seconds = finished->at("total_seconds").get<double>();
+      result.audit_seconds_per_step = finished->at("audit_seconds_per_step").get<double>();
+      result.steps = state.step;
+      result.epochs = state.epoch;
+      result.train_seconds = state.train_seconds;
+      if (!state.best_weights.empty()) model.load_state_dict(state.best_weights);
+      return result;
+    }
   }
   model.train();
   const datasets::BatchOptions train_batches = batch_options(model, options, options.batch_size, true);
@@ -288,7 +386,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     if (!options.checkpoint_path.empty()) {
       state.dropout_offset = default_generator().offset();
       state.negative_offset = negative_generator.offset();
-      save_checkpoint(options.checkpoint_path, model, optimizer, state);
+      save_checkpoint(options.checkpoint_path, model.state_dict(), optimizer, state, configuration);
     }
     if (state.bad_evals >= options.patience) stop = "patience";
     report(true);
@@ -318,12 +416,20 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
       };
       Tensor loss;
       std::function<void()> optimizer_step;
+      // A non-finite loss or gradient stops the run before any optimizer consumes it.
+      const auto check_finite = [&](const Tensor& l) {
+        const double value = raw::to_device(l, Device::cpu()).item<double>();
+        RG_CHECK(std::isfinite(value), "train: the loss became ", value, " at step ", state.step, " (", model.name(),
+                 ", ", optimizer.name(), "); the run stops here");
+        check_gradients_finite(parameters, state.step, model.name(), optimizer.name());
+      };
       if (optimizer.needs_closure()) {  // Muon-MVR computes its own gradients (no clipping on this path)
         optimizer_step = [&] {
           loss = optimizer.step([&] {
             optimizer.zero_grad();
             Tensor l = replay();
             l.backward();
+            check_finite(l);
             return l;
           });
         };
@@ -331,6 +437,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
         optimizer.zero_grad();
         loss = replay();
         loss.backward();
+        check_finite(loss);
         if (options.clip_grad_norm > 0) clip_grad_norm_(parameters, options.clip_grad_norm);
         optimizer_step = [&] { optimizer.step(); };
       }
@@ -364,10 +471,9 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     if (stop.empty() && options.max_epochs > 0 && state.epoch >= options.max_epochs) stop = "max_epochs";
   }
 
-  const bool budget_stop = stop == "max_steps" || stop == "max_minutes";
-  if (budget_stop && (state.result.curve.empty() || state.result.curve.back().step != state.step)) {
+  if (state.result.curve.empty() || state.result.curve.back().step != state.step) {
     const std::string reason = stop;
-    evaluate_now();  // the weights at the end of the budget are a candidate too
+    evaluate_now();  // the weights after the last step are a candidate too (a budget, or --eval-every N)
     stop = reason;
   }
   TrainResult result = state.result;
@@ -375,9 +481,13 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
   result.steps = state.step;
   result.epochs = state.epoch;
   result.train_seconds = state.train_seconds;
+  const nn::StateDict live_weights = options.checkpoint_path.empty() ? nn::StateDict{} : cpu_copy(model.state_dict());
   if (!state.best_weights.empty()) model.load_state_dict(state.best_weights);
   result.test = evaluate(model, data.test, options);
   result.total_seconds = seconds_since(start);
+  if (!options.checkpoint_path.empty()) {  // the last state plus the result: resuming returns it, or continues it
+    save_checkpoint(options.checkpoint_path, live_weights, optimizer, state, configuration, &result);
+  }
   return result;
 }
 

@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/device.h"
+#include "core/rng.h"
 #include "datasets/sequence_dataset.h"
 #include "optim/audit.h"
 #include "recsys/metrics.h"
@@ -35,8 +37,14 @@ struct TrainerOptions {
   std::int64_t eval_batch_size = 1024;
   std::int64_t eval_max_rows = 0;  // evaluate on the first rows of a split only (0 = all); for quick runs
   double clip_grad_norm = 0.0;     // 0 = no clipping
-  std::string checkpoint_path;     // "" = no checkpoints; else written after every evaluation
-  bool resume = true;              // resume from checkpoint_path when it exists
+  /// "" = no checkpoints; else written atomically after every evaluation and when the run ends. A checkpoint
+  /// records the run's configuration (run_configuration() below) and is refused, naming the fields that differ,
+  /// when resumed under another one. A finished run (stopped by patience, or by a budget that still binds)
+  /// resumes to its stored result without training; a larger budget continues it.
+  std::string checkpoint_path;
+  bool resume = true;  // resume from checkpoint_path when it exists
+  /// Fields the caller adds to the run's configuration (recbench: the protocol), checked on resume like the rest.
+  std::map<std::string, std::string> extra_configuration;
   /// The optimizer audit (optim/audit.h), off by default. Its loss closure replays the step's batch with the
   /// same dropout masks, and the random streams are put back afterwards, so an audited run follows the same
   /// trajectory as an unaudited one.
@@ -83,6 +91,19 @@ struct TrainProgress {
   double eta_seconds = -1;  // -1 when unknown
   bool evaluated = false;   // true when reported right after a validation evaluation
 };
+
+/// [B, count] negatives (CPU, i64) for targets [B]: uniform over the items 1..num_items other than each row's target
+/// (r drawn from 1..num_items-1; r >= target becomes r + 1), from `generator`.
+Tensor sample_negatives(const Tensor& targets, std::int64_t count, std::int64_t num_items, Generator* generator);
+
+/// Everything that makes a run what it is, as field -> text: the model and optimizer (their describe(), which lists
+/// every hyperparameter and the routing), the history window, batch size, loss, negatives, evaluation settings,
+/// clipping, device, seed, the audit, the data's fingerprint and options.extra_configuration. Budgets and patience
+/// are not in it: a run may be resumed with a larger budget.
+std::map<std::string, std::string> run_configuration(const SequentialRecommender& model,
+                                                     const TrainingOptimizer& optimizer,
+                                                     const datasets::SequenceDataset& data,
+                                                     const TrainerOptions& options);
 
 /// The step at which `curve` first reaches valid NDCG@10 >= target, or -1 if never.
 std::int64_t first_step_reaching(const std::vector<EvalPoint>& curve, double target_ndcg10);

@@ -202,3 +202,145 @@ TEST(Training, MuonMvrStepsThroughTheLossClosure) {
   // the first step is Muon's; from the second on the variance-reduced momentum differs
   EXPECT_NE(mvr.curve.back().train_loss, muon.curve.back().train_loss);
 }
+
+namespace {
+
+/// A tiny model whose loss is finite while one gradient is NaN: scores read the last item's embedding plus
+/// 0 * sqrt(w) with w = 0, and d sqrt(w)/dw at 0 is infinite (0 * inf = NaN).
+class NanGradientModel : public SequentialRecommender {
+ public:
+  explicit NanGradientModel(std::int64_t items) {
+    num_items = items;
+    table = register_module("table", std::make_shared<nn::Embedding>(items + 1, 4, 0));
+    w = register_parameter("w", zeros({1}));
+  }
+  Tensor score_all(const SequenceBatch& batch) const override {
+    const Tensor u = add(select(table->forward(batch.history), 1, batch.history.size(1) - 1), mul(sqrt(w), 0.0));
+    return matmul(u, transpose(narrow(table->weight, 0, 1, num_items), 0, 1));
+  }
+  Tensor score_items(const SequenceBatch& batch, const Tensor& items) const override {
+    return gather(score_all(batch), 1, sub(items, scalar_tensor(1.0, {DType::i64})));
+  }
+  std::string name() const override { return "NanGradient"; }
+  std::string describe() const override { return "NanGradient"; }
+  std::int64_t history_length() const override { return 3; }
+
+  std::shared_ptr<nn::Embedding> table;
+  Tensor w;
+};
+
+}  // namespace
+
+TEST(Training, NegativesAreNeverTheTarget) {
+  Generator generator(11);
+  // two items: the only negative of item 1 is item 2 and the other way round
+  const Tensor pairs = sample_negatives(from_vector<std::int64_t>({1, 2, 1}, {3}), 50, 2, &generator);
+  const std::vector<std::int64_t> values = pairs.to_vector<std::int64_t>();
+  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(values[i], i / 50 == 1 ? 1 : 2) << i;
+  // five items: never the target, every other item drawn about equally often
+  std::vector<std::int64_t> targets;
+  for (int r = 0; r < 400; ++r) targets.push_back(1 + r % 5);
+  const Tensor negatives = sample_negatives(from_vector(targets, {400}), 10, 5, &generator);
+  const std::vector<std::int64_t> drawn = negatives.to_vector<std::int64_t>();
+  std::vector<int> counts(6, 0);
+  for (std::size_t i = 0; i < drawn.size(); ++i) {
+    ASSERT_GE(drawn[i], 1);
+    ASSERT_LE(drawn[i], 5);
+    ASSERT_NE(drawn[i], targets[i / 10]) << "row " << i / 10;
+    ++counts[static_cast<std::size_t>(drawn[i])];
+  }
+  for (int item = 1; item <= 5; ++item) EXPECT_NEAR(counts[item], 800, 120) << "item " << item;
+}
+
+TEST(Training, TheStepsAfterTheLastEvaluationAreEvaluated) {
+  const datasets::SequenceDataset data = small_synthetic();
+  manual_seed(0);
+  SASRec model(data.num_items, SASRecOptions{.hidden = 8, .layers = 1, .heads = 1, .inner = 8});
+  auto optimizer = make_training_optimizer("adamw", model);
+  TrainerOptions options;
+  options.batch_size = 64;
+  options.max_epochs = 1;
+  options.eval_every = 7;
+  options.patience = 100;
+  const TrainResult result = train(model, *optimizer, data, options);
+  ASSERT_NE(result.steps % 7, 0) << "pick an eval_every that does not divide the epoch";
+  ASSERT_FALSE(result.curve.empty());
+  EXPECT_EQ(result.curve.back().step, result.steps);
+  EXPECT_EQ(result.curve.size(), static_cast<std::size_t>(result.steps / 7 + 1));
+}
+
+TEST(Training, ANonFiniteGradientStopsEveryOptimizerAtItsStep) {
+  const datasets::SequenceDataset data = small_synthetic();
+  for (const std::string name : {"adamw", "lion", "muon"}) {
+    SCOPED_TRACE(name);
+    manual_seed(0);
+    NanGradientModel model(data.num_items);
+    auto optimizer = make_training_optimizer(name, model);
+    TrainerOptions options;
+    options.max_steps = 3;
+    expect_error([&] { train(model, *optimizer, data, options); }, {"non-finite", "at step 0", "NanGradient", name});
+  }
+}
+
+TEST(Training, ResumingUnderAnotherConfigurationIsRefusedNamingTheFields) {
+  const datasets::SequenceDataset data = small_synthetic();
+  const std::string path = ::testing::TempDir() + "/recgrad_config_run.safetensors";
+  std::filesystem::remove(path);
+  TrainerOptions options;
+  options.batch_size = 64;
+  options.max_steps = 4;
+  options.eval_every = 2;
+  options.checkpoint_path = path;
+  const auto run = [&](const TrainerOptions& o, const OptimizerOverrides& overrides) {
+    manual_seed(0);
+    SASRec model(data.num_items, SASRecOptions{.hidden = 8, .layers = 1, .heads = 1, .inner = 8});
+    auto optimizer = make_training_optimizer("adamw", model, overrides);
+    return train(model, *optimizer, data, o);
+  };
+  run(options, {});
+  TrainerOptions other_batch = options;
+  other_batch.batch_size = 32;
+  expect_error([&] { run(other_batch, {}); }, {"resume", "another configuration", "batch_size", "'64'", "'32'"});
+  OptimizerOverrides other_lr;
+  other_lr.lr = 0.5;
+  expect_error([&] { run(options, other_lr); }, {"resume", "optimizer"});
+  TrainerOptions other_loss = options;
+  other_loss.loss = LossKind::sampled_bce;
+  expect_error([&] { run(other_loss, {}); }, {"loss", "full_softmax", "sampled_bce"});
+  TrainerOptions other_protocol = options;
+  other_protocol.extra_configuration["protocol"] = "tuned";
+  expect_error([&] { run(other_protocol, {}); }, {"extra.protocol"});
+  std::filesystem::remove(path);
+}
+
+TEST(Training, AFinishedRunResumesToItsStoredResultWithoutTraining) {
+  const datasets::SequenceDataset data = small_synthetic();
+  const std::string path = ::testing::TempDir() + "/recgrad_finished_run.safetensors";
+  std::filesystem::remove(path);
+  TrainerOptions options;
+  options.batch_size = 64;
+  options.max_steps = 6;
+  options.eval_every = 3;
+  options.checkpoint_path = path;
+  const auto run = [&](std::int64_t* steps_taken) {
+    manual_seed(0);
+    SASRec model(data.num_items, SASRecOptions{.hidden = 8, .layers = 1, .heads = 1, .inner = 8});
+    auto optimizer = make_training_optimizer("adamw", model);
+    return train(model, *optimizer, data, options, [&](const TrainProgress& p) {
+      if (!p.evaluated) ++*steps_taken;
+    });
+  };
+  std::int64_t first_steps = 0, second_steps = 0;
+  const TrainResult first = run(&first_steps);
+  const TrainResult again = run(&second_steps);
+  EXPECT_EQ(first_steps, 6);
+  EXPECT_EQ(second_steps, 0) << "a finished run trains no further";
+  EXPECT_TRUE(again.resumed);
+  EXPECT_EQ(again.steps, first.steps);
+  EXPECT_EQ(again.best_step, first.best_step);
+  EXPECT_EQ(again.stop_reason, first.stop_reason);
+  EXPECT_EQ(again.curve.size(), first.curve.size());
+  EXPECT_EQ(again.test.ndcg(10), first.test.ndcg(10));
+  EXPECT_EQ(again.test.recall(20), first.test.recall(20));
+  std::filesystem::remove(path);
+}

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -118,7 +120,8 @@ struct Settings {
   std::string out = "results";
   std::string device = "cpu";
   std::string loss = "softmax";
-  std::string checkpoint_dir;
+  std::string checkpoint_dir;  // "" = <out>/checkpoints
+  bool resume = false;
   recsys::TrainerOptions trainer;
   std::int32_t synthetic_users = 3000, synthetic_items = 1000;
   double synthetic_zipf = 1.0;
@@ -163,6 +166,27 @@ datasets::SequenceDataset load_dataset(const Settings& s, std::string& descripti
   return datasets::load_minionerec(s.dataset);
 }
 
+/// A double as text that reads back to the same double ("%.17g", then trimmed when a shorter form is exact).
+std::string exact_text(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+/// Time-to-target: the first step at which each run reaches its seed's AdamW best validation NDCG@10.
+void fill_time_to_target(Benchmark& benchmark) {
+  for (RunRecord& run : benchmark.runs) {
+    for (const RunRecord& reference : benchmark.runs) {
+      if (reference.model == run.model && reference.seed == run.seed && reference.optimizer == "adamw") {
+        run.time_to_target = first_step_reaching(run.result.curve, reference.result.best_valid_ndcg10);
+      }
+    }
+  }
+}
+
 /// Trains every (model, optimizer, seed) of `s`, with `lr` overrides per optimizer; fills `benchmark.runs`.
 void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark& benchmark) {
   const auto models = split_list(s.models), optimizers = split_list(s.optimizers), seeds = split_list(s.seeds);
@@ -187,16 +211,26 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
           record.options.audit.path =
               s.out + "/audit_" + model_name + "_" + optimizer_name + "_seed" + seed_text + ".jsonl";
         }
-        if (!s.checkpoint_dir.empty()) {
-          record.options.checkpoint_path =
-              s.checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + ".safetensors";
+        OptimizerOverrides overrides;
+        std::string tag;  // runs with other learning rates get other checkpoint files
+        if (lrs.count(optimizer_name)) {
+          overrides.lr = lrs.at(optimizer_name).front();
+          tag += "_lr" + exact_text(lrs.at(optimizer_name).front());
         }
+        if (adamw_lrs.count(optimizer_name)) {
+          overrides.adamw_lr = adamw_lrs.at(optimizer_name).front();
+          tag += "_adamwlr" + exact_text(adamw_lrs.at(optimizer_name).front());
+        }
+        // Every run checkpoints after each evaluation and when it ends; --resume picks finished runs up as they
+        // are and continues the interrupted one from its last evaluation.
+        const std::string checkpoint_dir = s.checkpoint_dir.empty() ? s.out + "/checkpoints" : s.checkpoint_dir;
+        std::filesystem::create_directories(checkpoint_dir);
+        record.options.checkpoint_path =
+            checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".safetensors";
+        record.options.resume = s.resume;
         manual_seed(record.seed);
         auto model = find_model(model_name).make({data.num_items, data.num_users}, model_settings(s, model_name));
         model->to(record.options.device);
-        OptimizerOverrides overrides;
-        if (lrs.count(optimizer_name)) overrides.lr = lrs.at(optimizer_name).front();
-        if (adamw_lrs.count(optimizer_name)) overrides.adamw_lr = adamw_lrs.at(optimizer_name).front();
         auto optimizer = make_training_optimizer(optimizer_name, *model, overrides);
         record.model_description = model->describe();
         record.history_length = model->history_length();
@@ -232,14 +266,8 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
                     << static_cast<int>(record.result.train_seconds) << " s training)\n";
         }
         benchmark.runs.push_back(std::move(record));
-      }
-    }
-  }
-  // time-to-target: the first step at which each run reaches its seed's AdamW best validation NDCG@10
-  for (RunRecord& run : benchmark.runs) {
-    for (const RunRecord& reference : benchmark.runs) {
-      if (reference.model == run.model && reference.seed == run.seed && reference.optimizer == "adamw") {
-        run.time_to_target = first_step_reaching(run.result.curve, reference.result.best_valid_ndcg10);
+        fill_time_to_target(benchmark);
+        recbench::write_report(benchmark, s.out);  // after every run: an interruption loses at most the next one
       }
     }
   }
@@ -277,7 +305,10 @@ void add_common_options(CLI::App& app, Settings& s) {
   app.add_option("--negatives", s.trainer.negatives, "negatives per row for --loss bce")->capture_default_str();
   app.add_option("--device", s.device, "cpu or cuda")->capture_default_str();
   app.add_option("--out", s.out, "results folder")->capture_default_str();
-  app.add_option("--checkpoints", s.checkpoint_dir, "folder for per-run checkpoints (resumed when present)");
+  app.add_option("--checkpoints", s.checkpoint_dir, "folder for per-run checkpoints (default: <out>/checkpoints)");
+  app.add_flag("--resume", s.resume,
+               "resume from the checkpoints: finished runs return their stored results, an interrupted run continues "
+               "from its last evaluation; a checkpoint of another configuration is refused");
   app.add_option("--synthetic-users", s.synthetic_users, "synthetic data: users")->capture_default_str();
   app.add_option("--synthetic-items", s.synthetic_items, "synthetic data: items")->capture_default_str();
   app.add_option("--synthetic-zipf", s.synthetic_zipf, "synthetic data: popularity Zipf exponent")
@@ -363,7 +394,7 @@ int main(int argc, char** argv) {
             one.models = {model};
             one.optimizers = {optimizer};
             one.seeds = {split_list(settings.seeds).front()};
-            one.learning_rates = {optimizer + "=" + std::to_string(lr)};
+            one.learning_rates = {optimizer + "=" + exact_text(lr)};
             Benchmark b = make_benchmark(data, description, app);
             run_all(one, data, b);
             const double ndcg = b.runs.front().result.best_valid_ndcg10;

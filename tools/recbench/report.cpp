@@ -1,6 +1,10 @@
 #include "tools/recbench/report.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cmath>
 #include <cstdio>
@@ -219,12 +223,21 @@ json full_json(const Benchmark& b) {
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    RG_CHECK(out.good(), "recbench: cannot write ", temporary);
-    out << contents;
-    out.flush();
-    RG_CHECK(out.good(), "recbench: writing ", temporary, " failed");
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  RG_CHECK(fd >= 0, "recbench: cannot write ", temporary, ": ", std::strerror(errno));
+  std::size_t written = 0;
+  while (written < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  const bool ok = written == contents.size() && ::fsync(fd) == 0;  // the bytes are on disk before the rename
+  const int saved_errno = errno;
+  ::close(fd);
+  if (!ok) {
+    std::filesystem::remove(temporary);
+    throw Error(detail::concat("recbench: writing ", temporary, " failed: ", std::strerror(saved_errno)));
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);

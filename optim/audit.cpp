@@ -76,18 +76,6 @@ class ParameterRestorer {
   std::vector<Tensor> values_;
 };
 
-// Sets the grad mode for a scope (the closure must record a graph even if the caller turned it off).
-class GradModeScope {
- public:
-  explicit GradModeScope(bool enabled) : previous_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
-  ~GradModeScope() { GradMode::set_enabled(previous_); }
-  GradModeScope(const GradModeScope&) = delete;
-  GradModeScope& operator=(const GradModeScope&) = delete;
-
- private:
-  bool previous_;
-};
-
 // eps of the central difference along u at w: eps ||u|| = r * max(||w||, ||u||).
 double hvp_step(double weight_norm, double update_norm, double relative_step) {
   return relative_step * std::max(weight_norm, update_norm) / update_norm;
@@ -132,7 +120,7 @@ std::vector<std::vector<double>> hessian_vector_product(const std::vector<Tensor
       for (const Tensor& p : params) p.set_grad(Tensor());
     }
     {
-      GradModeScope grad_on(true);
+      GradModeGuard grad_on(true);  // the closure must record a graph even if the caller turned it off
       const Tensor value = loss();
       RG_CHECK(value.defined() && value.numel() == 1, "hessian_vector_product: the loss closure must return a ",
                "one-element tensor");

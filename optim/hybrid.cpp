@@ -1,9 +1,6 @@
 // HybridOptimizer: a Muon and an AdamW built from a routing table (see hybrid.h).
 #include "optim/hybrid.h"
 
-#include "optim/muon_mvr.h"
-#include "optim/normuon.h"
-
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -12,6 +9,8 @@
 #include "core/error.h"
 #include "core/ops/copy.h"
 #include "optim/lr_schedule.h"
+#include "optim/muon_mvr.h"
+#include "optim/normuon.h"
 
 namespace recgrad {
 
@@ -32,23 +31,33 @@ Tensor row_block(const Tensor& t, std::int64_t block, std::int64_t blocks) {
   return Tensor::from_storage(t.storage(), shape, t.strides(), t.offset() + block * shape[0] * t.stride(0), t.dtype());
 }
 
-// Parameters with the same (lr, weight decay) share a group.
-std::vector<ParamGroup> groups_by_settings(const std::vector<std::tuple<std::string, Tensor, double, double>>& rows) {
-  std::map<std::pair<double, double>, ParamGroup> by_settings;
+// Parameters with the same (lr, weight decay) share a group; its options are `base` with that lr and weight
+// decay (`set(options, lr, weight_decay)` writes them).
+template <typename Options, typename Set>
+std::vector<ParamGroup<Options>> groups_by_settings(
+    const std::vector<std::tuple<std::string, Tensor, double, double>>& rows, const Options& base, Set set) {
+  std::map<std::pair<double, double>, ParamGroup<Options>> by_settings;
   std::vector<std::pair<double, double>> order;
   for (const auto& [name, param, lr, weight_decay] : rows) {
     const std::pair<double, double> key{lr, weight_decay};
     auto [it, inserted] = by_settings.try_emplace(key);
     if (inserted) {
       order.push_back(key);
-      it->second.options = {{"lr", lr}, {"weight_decay", weight_decay}};
+      it->second.options = base;
+      set(it->second.options, lr, weight_decay);
     }
     it->second.params.push_back(param);
     it->second.names.push_back(name);
   }
-  std::vector<ParamGroup> groups;
+  std::vector<ParamGroup<Options>> groups;
   for (const auto& key : order) groups.push_back(std::move(by_settings.at(key)));
   return groups;
+}
+
+template <typename Options>
+void set_lr_and_decay(Options& options, double lr, double weight_decay) {
+  options.lr = lr;
+  options.weight_decay = weight_decay;
 }
 
 // Keys of `dict` that start with `prefix`, without it.
@@ -93,17 +102,21 @@ HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOpti
   }
   if (!muon_rows.empty()) {
     if (variant == HybridMuon::normuon) {
-      muon_ = std::make_unique<NorMuon>(groups_by_settings(muon_rows), NorMuonOptions{.muon = muon});
+      muon_ = std::make_unique<NorMuon>(groups_by_settings(
+          muon_rows, NorMuonOptions{.muon = muon},
+          [](NorMuonOptions& o, double lr, double weight_decay) { set_lr_and_decay(o.muon, lr, weight_decay); }));
     } else if (variant == HybridMuon::mvr) {
       RG_CHECK(splits_.empty(),
                "HybridOptimizer: Muon-MVR with per-gate row blocks is not supported (its closure "
                "recomputes gradients of whole parameters); route GRU weights as one matrix");
-      muon_ = std::make_unique<MuonMVR>(groups_by_settings(muon_rows), muon);
+      muon_ = std::make_unique<MuonMVR>(groups_by_settings(muon_rows, muon, set_lr_and_decay<MuonOptions>));
     } else {
-      muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows), muon);
+      muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows, muon, set_lr_and_decay<MuonOptions>));
     }
   }
-  if (!adamw_rows.empty()) adamw_ = std::make_unique<AdamW>(groups_by_settings(adamw_rows), adamw);
+  if (!adamw_rows.empty()) {
+    adamw_ = std::make_unique<AdamW>(groups_by_settings(adamw_rows, adamw, set_lr_and_decay<AdamWOptions>));
+  }
 }
 
 void HybridOptimizer::set_block_gradients() {
@@ -146,7 +159,7 @@ void HybridOptimizer::zero_grad() {
 }
 
 void HybridOptimizer::set_lr_factor(double factor) {
-  if (muon_) recgrad::set_lr_factor(*muon_, factor);
+  if (muon_) recgrad::set_lr_factor(*muon_, factor);  // checks factor >= 0
   if (adamw_) recgrad::set_lr_factor(*adamw_, factor);
 }
 
@@ -181,14 +194,7 @@ std::string HybridOptimizer::describe() const {
   std::ostringstream out;
   out << table_.to_text();
   if (muon_) out << muon_->describe();
-  if (adamw_) {
-    const auto& groups = adamw_->param_groups();
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      out << "AdamW group " << g << " (" << groups[g].params.size() << " params):";
-      for (const auto& [key, value] : groups[g].options) out << " " << key << "=" << value;
-      out << "\n";
-    }
-  }
+  if (adamw_) out << adamw_->describe();
   return out.str();
 }
 

@@ -17,7 +17,6 @@
 #pragma once
 
 #include <functional>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,10 +64,10 @@ class HybridOptimizer {
 
   const RoutingTable& table() const { return table_; }
   HybridMuon variant() const { return variant_; }
-  /// The optimizers (null when no parameter is routed to it).
-  Muon* muon() { return muon_.get(); }
+  /// The optimizers (null when no parameter is routed to it). muon() is a Muon, NorMuon or MuonMVR (variant()).
+  MuonFamily* muon() { return muon_.get(); }
   AdamW* adamw() { return adamw_.get(); }
-  const Muon* muon() const { return muon_.get(); }
+  const MuonFamily* muon() const { return muon_.get(); }
   const AdamW* adamw() const { return adamw_.get(); }
 
   /// The Newton-Schulz outputs of the last step for parameter `param` (one per row block;
@@ -88,7 +87,7 @@ class HybridOptimizer {
   void set_block_gradients();
 
   RoutingTable table_;
-  std::unique_ptr<Muon> muon_;
+  std::unique_ptr<MuonFamily> muon_;
   std::unique_ptr<AdamW> adamw_;
   std::vector<SplitParameter> splits_;
   HybridMuon variant_ = HybridMuon::muon;

@@ -9,7 +9,6 @@
 // smaller than AdamW's and its weight decay 3-10x larger.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -23,22 +22,24 @@ struct LionOptions {
   double beta2 = 0.99;
   double weight_decay = 0.0;
 
-  /// The options as a ParamGroup option map ("lr", "beta1", "beta2", "weight_decay").
-  std::map<std::string, double> to_map() const;
+  template <typename Visit>
+  void for_each_option(Visit&& visit) {
+    visit("lr", lr);
+    visit("beta1", beta1);
+    visit("beta2", beta2);
+    visit("weight_decay", weight_decay);
+  }
 };
 
-class Lion : public Optimizer {
+class Lion : public TypedOptimizer<LionOptions> {
  public:
   explicit Lion(std::vector<Tensor> params, LionOptions options = {});
-  explicit Lion(std::vector<ParamGroup> groups, LionOptions defaults = {});
+  explicit Lion(std::vector<Group> groups);
 
   void step() override;
 
-  /// Every setting, one line per group.
-  std::string describe() const;
-
  protected:
-  void check_options(const ParamGroup& group, std::size_t group_index) const override;
+  void check_options(const LionOptions& options, std::size_t group_index) const override;
 };
 
 }  // namespace recgrad

@@ -51,10 +51,7 @@ double inverse_sqrt_schedule(std::int64_t step, std::int64_t warmup) {
 
 void set_lr_factor(Optimizer& optimizer, double factor) {
   RG_CHECK(factor >= 0, "set_lr_factor: factor must be >= 0, got ", factor);
-  for (ParamGroup& group : optimizer.param_groups()) {
-    const auto [it, first_call] = group.options.try_emplace("initial_lr", group.option("lr"));
-    group.options["lr"] = it->second * factor;
-  }
+  optimizer.set_lr_factor(factor);
 }
 
 }  // namespace recgrad

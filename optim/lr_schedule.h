@@ -42,9 +42,9 @@ double cosine_schedule(std::int64_t step, std::int64_t warmup, std::int64_t tota
 ///   otherwise:      1 / sqrt((step + timescale - warmup) / timescale)   (= sqrt(warmup / step) with warmup)
 double inverse_sqrt_schedule(std::int64_t step, std::int64_t warmup);
 
-/// Sets every group's "lr" to factor * its base learning rate. The base is the
-/// group's "initial_lr" option, which the first call records from its "lr"
-/// (as torch's schedulers do), so repeated calls do not compound.
+/// Sets every group's lr to factor * its base learning rate. The base is the
+/// group's initial_lr (ParamGroup::initial_lr), which the first call records from
+/// its lr (as torch's schedulers do), so repeated calls do not compound.
 void set_lr_factor(Optimizer& optimizer, double factor);
 
 }  // namespace recgrad

@@ -22,8 +22,8 @@
 // it is computed from the flattened [out, in*kh*kw] matrix that is orthogonalized.
 #pragma once
 
-#include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,9 +32,9 @@
 
 namespace recgrad {
 
-/// How the momentum buffer accumulates gradients (option "momentum_form": 0 ema, 1 summed).
+/// How the momentum buffer accumulates gradients (state_dict: "momentum_form" 0 ema, 1 summed).
 enum class MuonMomentumForm { kEma = 0, kSummed = 1 };
-/// The factor on the orthogonalized update (option "update_scale": 0 original, 1 match_adamw_rms).
+/// The factor on the orthogonalized update (state_dict: "update_scale" 0 original, 1 match_adamw_rms).
 enum class MuonUpdateScale { kOriginal = 0, kMatchAdamWRms = 1 };
 
 struct MuonOptions {
@@ -47,14 +47,25 @@ struct MuonOptions {
   int ns_steps = 5;
   double ns_eps = 1e-7;
   NewtonSchulzPrecision ns_precision = NewtonSchulzPrecision::kAuto;
-  /// Optimizer-wide (not per group): the Newton-Schulz coefficient schedule.
+  /// Optimizer-wide (every group must have the same): the Newton-Schulz coefficient schedule.
   std::vector<NewtonSchulzCoefficients> ns_coefficients = {{3.4445, -4.7750, 2.0315}};
-  /// Optimizer-wide: keep each parameter's last Newton-Schulz output (for the audit).
+  /// Optimizer-wide (every group must have the same): keep each parameter's last Newton-Schulz output (for the
+  /// audit).
   bool keep_last_orthogonalized = false;
 
-  /// The per-group options as a ParamGroup option map ("lr", "momentum", "nesterov", "momentum_form",
-  /// "weight_decay", "update_scale", "ns_steps", "ns_eps", "ns_precision"; enums and booleans as numbers).
-  std::map<std::string, double> to_map() const;
+  /// The per-group options under their state_dict names (the two optimizer-wide ones are not saved).
+  template <typename Visit>
+  void for_each_option(Visit&& visit) {
+    visit("lr", lr);
+    visit("momentum", momentum);
+    visit("nesterov", nesterov);
+    visit("momentum_form", momentum_form);
+    visit("weight_decay", weight_decay);
+    visit("update_scale", update_scale);
+    visit("ns_steps", ns_steps);
+    visit("ns_eps", ns_eps);
+    visit("ns_precision", ns_precision);
+  }
 };
 
 /// [rows, cols] of the matrix Muon orthogonalizes for a parameter of `shape`:
@@ -64,20 +75,11 @@ Shape muon_matrix_shape(const Shape& shape, const std::string& what);
 /// The update scale for a [rows, cols] matrix under `rule` (see above).
 double muon_update_scale(std::int64_t rows, std::int64_t cols, MuonUpdateScale rule);
 
-class Muon : public Optimizer {
+/// What Muon, NorMuon (normuon.h) and Muon-MVR (muon_mvr.h) share, whatever their options struct: the
+/// momentum step, the orthogonalized update, the kept Newton-Schulz outputs. HybridOptimizer holds any of
+/// them through this class.
+class MuonFamily : public Optimizer {
  public:
-  /// One group holding `params`, with `options`.
-  explicit Muon(std::vector<Tensor> params, MuonOptions options = {});
-  /// Several groups; options a group leaves out come from `defaults`.
-  explicit Muon(std::vector<ParamGroup> groups, MuonOptions defaults = {});
-
-  void step() override;
-
-  /// Every setting, one line per group, e.g.
-  /// "Muon group 0 (3 params): lr=0.02 momentum=0.95 momentum_form=ema nesterov=true ...".
-  /// recbench prints it with the run.
-  virtual std::string describe() const;
-
   /// The last Newton-Schulz output O (before the update scale, lr and weight
   /// decay) of `param`, or null when keep_last_orthogonalized is off or the
   /// parameter has not been updated yet. Shape [rows, cols] of the flattened matrix.
@@ -87,15 +89,19 @@ class Muon : public Optimizer {
   bool keep_last_orthogonalized() const { return keep_last_orthogonalized_; }
 
  protected:
-  /// For the variants: `defaults` is their complete option map, `buffers` their state buffers. The
-  /// variant's constructor then calls add_matrix_groups (so that its own check_options runs).
-  Muon(std::string name, std::map<std::string, double> defaults, std::vector<std::string> buffers,
-       const MuonOptions& optimizer_wide);
+  /// `optimizer_wide` gives ns_coefficients and keep_last_orthogonalized.
+  MuonFamily(std::string name, std::vector<std::string> buffers, const MuonOptions& optimizer_wide);
 
-  /// add_param_group for each group, then checks that every parameter has at least 2 dimensions.
-  void add_matrix_groups(std::vector<ParamGroup> groups);
+  /// The Muon part of the options of group `group`.
+  virtual const MuonOptions& muon_options(std::size_t group) const = 0;
 
-  void check_options(const ParamGroup& group, std::size_t group_index) const override;
+  /// Throws unless every parameter has at least 2 dimensions (call after adding the groups).
+  void check_matrices() const;
+  /// The checks of Muon's options; `momentum_form` says whether nesterov and momentum_form are used.
+  void check_muon_options(const MuonOptions& options, std::size_t group_index, bool momentum_form) const;
+
+  /// Muon's step (see the top of the file): momentum, Nesterov, then apply_orthogonalized_update.
+  void momentum_step();
 
   /// The part every Muon variant shares, for parameter `index` of group `group`
   /// and its momentum direction U (the parameter's shape):
@@ -109,16 +115,35 @@ class Muon : public Optimizer {
   virtual Tensor after_orthogonalize(const Tensor& orthogonalized, ParamState& state, std::size_t group,
                                      std::size_t index);
 
-  /// The Newton-Schulz settings of group `group`.
-  NewtonSchulzOptions ns_options(const ParamGroup& group) const;
-
-  /// "lr=0.02 momentum=0.95 ..." for the options of `group` that Muon knows, in a fixed order.
-  std::string describe_muon_options(const ParamGroup& group) const;
+  /// "lr=0.02 momentum=0.95 ..." for `options`, in a fixed order; `momentum_form` as in check_muon_options.
+  std::string describe_muon_options(const MuonOptions& options, bool momentum_form) const;
 
  private:
   std::vector<NewtonSchulzCoefficients> ns_coefficients_;
   bool keep_last_orthogonalized_;
   std::unordered_map<const TensorImpl*, Tensor> last_orthogonalized_;
+};
+
+class Muon : public TypedOptimizer<MuonOptions, MuonFamily> {
+ public:
+  /// One group holding `params`, with `options`.
+  explicit Muon(std::vector<Tensor> params, MuonOptions options = {});
+  /// Several groups, each with its own options (ns_coefficients and keep_last_orthogonalized the same in all).
+  explicit Muon(std::vector<Group> groups);
+
+  void step() override;
+
+  /// Every setting, one line per group, e.g.
+  /// "Muon group 0 (3 params): lr=0.02 momentum=0.95 momentum_form=ema nesterov=true ...".
+  /// recbench prints it with the run.
+  std::string describe() const override;
+
+ protected:
+  /// For Muon-MVR: no groups yet; its constructor adds them (so that its own check_options runs).
+  Muon(std::string name, std::vector<std::string> buffers, const MuonOptions& optimizer_wide);
+
+  const MuonOptions& muon_options(std::size_t group) const override { return param_groups()[group].options; }
+  void check_options(const MuonOptions& options, std::size_t group_index) const override;
 };
 
 }  // namespace recgrad

@@ -25,7 +25,6 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -37,7 +36,7 @@ class MuonMVR : public Muon {
  public:
   /// `options.nesterov` and `options.momentum_form` are ignored (MVR has its own recursion).
   explicit MuonMVR(std::vector<Tensor> params, MuonOptions options = {});
-  explicit MuonMVR(std::vector<ParamGroup> groups, MuonOptions defaults = {});
+  explicit MuonMVR(std::vector<Group> groups);
 
   /// One MVR step. `closure` must clear the gradients of the model (every
   /// parameter, not only this optimizer's), compute the loss on the CURRENT batch
@@ -54,7 +53,9 @@ class MuonMVR : public Muon {
   void step() override;
 
  protected:
-  void check_options(const ParamGroup& group, std::size_t group_index) const override;
+  void check_options(const MuonOptions& options, std::size_t group_index) const override;
+  /// nesterov and momentum_form are not MVR options: not in its state_dict, not in describe().
+  bool saves_option(std::string_view key) const override;
 };
 
 }  // namespace recgrad

@@ -1,4 +1,4 @@
-// NorMuon: Muon (inherited step) plus the per-row second-moment normalization
+// NorMuon: Muon's momentum step plus the per-row second-moment normalization
 // of the Newton-Schulz output, in after_orthogonalize. See normuon.h.
 #include "optim/normuon.h"
 
@@ -12,26 +12,23 @@
 
 namespace recgrad {
 
-std::map<std::string, double> NorMuonOptions::to_map() const {
-  std::map<std::string, double> map = muon.to_map();
-  map["beta2"] = beta2;
-  map["eps"] = eps;
-  return map;
-}
-
 NorMuon::NorMuon(std::vector<Tensor> params, NorMuonOptions options)
-    : NorMuon({ParamGroup{std::move(params), {}, {}}}, options) {}
+    : NorMuon({Group{std::move(params), {}, options}}) {}
 
-NorMuon::NorMuon(std::vector<ParamGroup> groups, NorMuonOptions defaults)
-    : Muon("NorMuon", defaults.to_map(), {"momentum_buffer", "second_momentum_buffer"}, defaults.muon) {
-  add_matrix_groups(std::move(groups));
+NorMuon::NorMuon(std::vector<Group> groups)
+    : TypedOptimizer("NorMuon", std::vector<std::string>{"momentum_buffer", "second_momentum_buffer"},
+                     groups.empty() ? MuonOptions{} : groups.front().options.muon) {
+  for (Group& group : groups) add_param_group(std::move(group));
+  check_matrices();
 }
 
-void NorMuon::check_options(const ParamGroup& group, std::size_t g) const {
-  Muon::check_options(group, g);
-  check_option_range(name(), g, "beta2", group.option("beta2"), 0, 1, false);
-  check_option_range(name(), g, "eps", group.option("eps"), 0, INFINITY, false);
+void NorMuon::check_options(const NorMuonOptions& o, std::size_t g) const {
+  check_muon_options(o.muon, g, true);
+  check_option_range(name(), g, "beta2", o.beta2, 0, 1, false);
+  check_option_range(name(), g, "eps", o.eps, 0, INFINITY, false);
 }
+
+void NorMuon::step() { momentum_step(); }
 
 Shape NorMuon::state_shape(const std::string& buffer, const Tensor& param) const {
   if (buffer != "second_momentum_buffer") return param.shape();
@@ -39,8 +36,8 @@ Shape NorMuon::state_shape(const std::string& buffer, const Tensor& param) const
 }
 
 Tensor NorMuon::after_orthogonalize(const Tensor& o, ParamState& state, std::size_t g, std::size_t i) {
-  const ParamGroup& group = param_groups()[g];
-  const double beta2 = group.option("beta2"), eps = group.option("eps");
+  const NorMuonOptions& options = param_groups()[g].options;
+  const double beta2 = options.beta2, eps = options.eps;
   const std::int64_t rows = o.size(0), cols = o.size(1);
   if (!state.buffers.count("second_momentum_buffer")) {
     state.buffers["second_momentum_buffer"] = zeros({rows, 1}, {o.dtype(), o.device()});
@@ -63,9 +60,10 @@ Tensor NorMuon::after_orthogonalize(const Tensor& o, ParamState& state, std::siz
 std::string NorMuon::describe() const {
   std::ostringstream out;
   for (std::size_t g = 0; g < param_groups().size(); ++g) {
-    const ParamGroup& group = param_groups()[g];
-    out << name() << " group " << g << " (" << group.params.size() << " params): " << describe_muon_options(group)
-        << " beta2=" << group.option("beta2") << " eps=" << group.option("eps") << "\n";
+    const Group& group = param_groups()[g];
+    out << name() << " group " << g << " (" << group.params.size()
+        << " params): " << describe_muon_options(group.options.muon, true) << " beta2=" << group.options.beta2
+        << " eps=" << group.options.eps << "\n";
   }
   return out.str();
 }

@@ -13,12 +13,9 @@
 //
 // Its state: "momentum_buffer" (the parameter's shape) and
 // "second_momentum_buffer" ([rows, 1]). last_orthogonalized() (muon.h) keeps O,
-// the Newton-Schulz output before this normalization. Known gap: the base
-// Optimizer::load_state_dict requires every buffer to have its parameter's
-// shape, so a NorMuon state_dict saves but does not load yet.
+// the Newton-Schulz output before this normalization.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -31,20 +28,30 @@ struct NorMuonOptions {
   double beta2 = 0.95;
   double eps = 1e-10;
 
-  /// Muon's option map plus "beta2" and "eps".
-  std::map<std::string, double> to_map() const;
+  /// Muon's options plus "beta2" and "eps".
+  template <typename Visit>
+  void for_each_option(Visit&& visit) {
+    muon.for_each_option(visit);
+    visit("beta2", beta2);
+    visit("eps", eps);
+  }
+  /// Where TypedOptimizer finds the lr (lr schedules): Muon's.
+  double& learning_rate() { return muon.lr; }
 };
 
-class NorMuon : public Muon {
+class NorMuon : public TypedOptimizer<NorMuonOptions, MuonFamily> {
  public:
   explicit NorMuon(std::vector<Tensor> params, NorMuonOptions options = {});
-  explicit NorMuon(std::vector<ParamGroup> groups, NorMuonOptions defaults = {});
+  explicit NorMuon(std::vector<Group> groups);
+
+  void step() override;
 
   /// Muon's settings plus beta2 and eps, one line per group.
   std::string describe() const override;
 
  protected:
-  void check_options(const ParamGroup& group, std::size_t group_index) const override;
+  const MuonOptions& muon_options(std::size_t group) const override { return param_groups()[group].options.muon; }
+  void check_options(const NorMuonOptions& options, std::size_t group_index) const override;
   /// second_momentum_buffer is [rows, 1] of the parameter's Muon matrix; the momentum has the parameter's shape.
   Shape state_shape(const std::string& buffer, const Tensor& param) const override;
   /// The per-row normalization above.

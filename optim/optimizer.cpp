@@ -5,16 +5,11 @@
 #include <set>
 #include <utility>
 
+#include "autograd/grad_mode.h"
 #include "core/cuda/runtime.h"
 #include "core/ops/copy.h"
 
 namespace recgrad {
-
-double ParamGroup::option(const std::string& key) const {
-  const auto it = options.find(key);
-  RG_CHECK(it != options.end(), "ParamGroup: no option '", key, "'");
-  return it->second;
-}
 
 void check_option_range(const std::string& optimizer, std::size_t group_index, const std::string& option, double value,
                         double lo, double hi, bool hi_inclusive) {
@@ -23,13 +18,8 @@ void check_option_range(const std::string& optimizer, std::size_t group_index, c
            " <= ", option, hi_inclusive ? " <= " : " < ", hi, ")");
 }
 
-void throw_no_kernel(const std::string& optimizer, const std::string& param, Device device) {
-  throw Error(detail::concat(optimizer, ".step: parameter '", param, "' is on ", device, "; ", optimizer,
-                             " has no kernel for that device yet (CPU only)"));
-}
-
-Optimizer::Optimizer(std::string name, std::map<std::string, double> defaults, std::vector<std::string> buffers)
-    : name_(std::move(name)), defaults_(std::move(defaults)), buffer_names_(std::move(buffers)) {}
+Optimizer::Optimizer(std::string name, std::vector<std::string> buffers)
+    : name_(std::move(name)), buffer_names_(std::move(buffers)) {}
 
 const Tensor& Optimizer::buffer(const ParamState& state, const std::string& buffer, std::size_t group,
                                 std::size_t index) const {
@@ -59,42 +49,50 @@ void Optimizer::check_devices(const Tensor& param, const Tensor& grad, const Par
   }
 }
 
+void Optimizer::for_each_param_with_grad(const std::function<void(ParamStep&)>& update) {
+  NoGradGuard no_grad;
+  for (std::size_t g = 0; g < num_groups(); ++g) {
+    const std::vector<Tensor>& params = group_params(g);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const Tensor& param = params[i];
+      if (!param.grad().defined()) continue;
+      check_devices(param, param.grad(), find_state(param), g, i);
+      ParamStep p{g, i, param, raw::contiguous(param.grad()), state(param)};
+      update(p);
+      param.bump_version();
+    }
+  }
+}
+
 void Optimizer::zero_grad() {
-  for (const ParamGroup& group : groups_) {
-    for (const Tensor& param : group.params) param.set_grad(Tensor());
+  for (std::size_t g = 0; g < num_groups(); ++g) {
+    for (const Tensor& param : group_params(g)) param.set_grad(Tensor());
   }
 }
 
 std::string Optimizer::param_key(std::size_t group, std::size_t index) const {
-  RG_CHECK(group < groups_.size() && index < groups_[group].params.size(), name_, ": no parameter ", index,
+  RG_CHECK(group < num_groups() && index < group_params(group).size(), name_, ": no parameter ", index,
            " in param group ", group);
-  if (!groups_[group].names.empty()) return groups_[group].names[index];
+  if (!group_names(group).empty()) return group_names(group)[index];
   std::size_t position = index;
-  for (std::size_t g = 0; g < group; ++g) position += groups_[g].params.size();
+  for (std::size_t g = 0; g < group; ++g) position += group_params(g).size();
   return std::to_string(position);
 }
 
-void Optimizer::add_param_group(ParamGroup group) {
-  const std::size_t group_index = groups_.size();
-  RG_CHECK(!group.params.empty(), name_, ": param group ", group_index, " has no parameters");
-  RG_CHECK(group.names.empty() || group.names.size() == group.params.size(), name_, ": param group ", group_index,
-           " has ", group.params.size(), " parameters but ", group.names.size(), " names");
-  // "initial_lr" is where lr_schedule.h keeps the base learning rate.
-  for (const auto& [key, value] : group.options) {
-    RG_CHECK(defaults_.count(key) || key == "initial_lr", name_, ": unknown option '", key, "' in param group ",
-             group_index);
-  }
-  for (const auto& [key, value] : defaults_) group.options.try_emplace(key, value);
-
+void Optimizer::check_new_group(const std::vector<Tensor>& params, const std::vector<std::string>& group_names,
+                                std::size_t group_index) const {
+  RG_CHECK(!params.empty(), name_, ": param group ", group_index, " has no parameters");
+  RG_CHECK(group_names.empty() || group_names.size() == params.size(), name_, ": param group ", group_index, " has ",
+           params.size(), " parameters but ", group_names.size(), " names");
   std::set<const TensorImpl*> seen;
   std::set<std::string> names;
-  for (const ParamGroup& other : groups_) {
-    for (const Tensor& p : other.params) seen.insert(p.impl_ptr().get());
-    names.insert(other.names.begin(), other.names.end());
+  for (std::size_t g = 0; g < num_groups(); ++g) {
+    for (const Tensor& p : group_params(g)) seen.insert(p.impl_ptr().get());
+    names.insert(this->group_names(g).begin(), this->group_names(g).end());
   }
-  for (std::size_t i = 0; i < group.params.size(); ++i) {
-    const Tensor& p = group.params[i];
-    const std::string label = group.names.empty() ? std::to_string(i) : "'" + group.names[i] + "'";
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    const std::string label = group_names.empty() ? std::to_string(i) : "'" + group_names[i] + "'";
     RG_CHECK(p.defined(), name_, ": parameter ", label, " of param group ", group_index, " is undefined");
     RG_CHECK(is_floating(p.dtype()), name_, ": parameter ", label, " has dtype ", p.dtype(),
              "; only f32 and f64 tensors can be optimized");
@@ -104,12 +102,10 @@ void Optimizer::add_param_group(ParamGroup group) {
              ") is not contiguous");
     RG_CHECK(seen.insert(p.impl_ptr().get()).second, name_, ": parameter ", label,
              " appears in more than one param group (or twice in one)");
-    if (!group.names.empty()) {
-      RG_CHECK(names.insert(group.names[i]).second, name_, ": parameter name '", group.names[i], "' is used twice");
+    if (!group_names.empty()) {
+      RG_CHECK(names.insert(group_names[i]).second, name_, ": parameter name '", group_names[i], "' is used twice");
     }
   }
-  check_options(group, group_index);
-  groups_.push_back(std::move(group));
 }
 
 ParamState& Optimizer::state(const Tensor& param) { return state_[param.impl_ptr().get()]; }
@@ -121,12 +117,12 @@ const ParamState* Optimizer::find_state(const Tensor& param) const {
 
 OptimizerStateDict Optimizer::state_dict() const {
   OptimizerStateDict dict;
-  for (std::size_t g = 0; g < groups_.size(); ++g) {
+  for (std::size_t g = 0; g < num_groups(); ++g) {
     const std::string prefix = "param_groups." + std::to_string(g) + ".";
-    for (const auto& [key, value] : groups_[g].options) dict.scalars[prefix + key] = value;
-    dict.scalars[prefix + "num_params"] = static_cast<double>(groups_[g].params.size());
-    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
-      const ParamState* s = find_state(groups_[g].params[i]);
+    save_group_options(g, prefix, dict.scalars);
+    dict.scalars[prefix + "num_params"] = static_cast<double>(group_params(g).size());
+    for (std::size_t i = 0; i < group_params(g).size(); ++i) {
+      const ParamState* s = find_state(group_params(g)[i]);
       if (s == nullptr) continue;
       const std::string state_prefix = "state." + param_key(g, i) + ".";
       dict.scalars[state_prefix + "step"] = static_cast<double>(s->step);
@@ -153,13 +149,13 @@ bool split_key(const std::string& key, const std::string& prefix, std::string& m
 void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
   // Where each parameter lives, by its state_dict label.
   std::map<std::string, std::pair<std::size_t, std::size_t>> where;
-  for (std::size_t g = 0; g < groups_.size(); ++g) {
-    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) where[param_key(g, i)] = {g, i};
+  for (std::size_t g = 0; g < num_groups(); ++g) {
+    for (std::size_t i = 0; i < group_params(g).size(); ++i) where[param_key(g, i)] = {g, i};
   }
 
   // 1. Group options: same number of groups and of parameters per group.
-  std::vector<std::map<std::string, double>> options(groups_.size());
-  std::vector<bool> size_seen(groups_.size(), false);
+  std::vector<std::map<std::string, double>> options(num_groups());
+  std::vector<bool> size_seen(num_groups(), false);
   std::map<std::string, std::int64_t> steps;  // param label -> step
   for (const auto& [key, value] : dict.scalars) {
     std::string middle, last;
@@ -167,16 +163,14 @@ void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
       RG_CHECK(!middle.empty() && middle.size() < 10 && middle.find_first_not_of("0123456789") == std::string::npos,
                name_, ".load_state_dict: malformed key '", key, "'");
       const std::size_t g = std::stoul(middle);
-      RG_CHECK(g < groups_.size(), name_, ".load_state_dict: the state_dict has param group ", g,
-               " but this optimizer has ", groups_.size(), " groups");
+      RG_CHECK(g < num_groups(), name_, ".load_state_dict: the state_dict has param group ", g,
+               " but this optimizer has ", num_groups(), " groups");
       if (last == "num_params") {
-        RG_CHECK(static_cast<std::size_t>(value) == groups_[g].params.size(), name_, ".load_state_dict: param group ",
-                 g, " has ", groups_[g].params.size(), " parameters but the state_dict's has ", value);
+        RG_CHECK(static_cast<std::size_t>(value) == group_params(g).size(), name_, ".load_state_dict: param group ", g,
+                 " has ", group_params(g).size(), " parameters but the state_dict's has ", value);
         size_seen[g] = true;
       } else {
-        RG_CHECK(defaults_.count(last) || last == "initial_lr", name_, ".load_state_dict: unknown option '", last,
-                 "' in key '", key, "'");
-        options[g][last] = value;
+        options[g][last] = value;  // load_group_options rejects unknown options
       }
     } else if (split_key(key, "state.", middle, last) && last == "step") {
       RG_CHECK(where.count(middle), name_, ".load_state_dict: the state_dict has state for parameter '", middle,
@@ -188,16 +182,18 @@ void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
       throw Error(detail::concat(name_, ".load_state_dict: unexpected scalar '", key, "'"));
     }
   }
-  for (std::size_t g = 0; g < groups_.size(); ++g) {
+  for (std::size_t g = 0; g < num_groups(); ++g) {
     RG_CHECK(size_seen[g], name_, ".load_state_dict: the state_dict has no param group ", g, " (this optimizer has ",
-             groups_.size(), " groups)");
+             num_groups(), " groups)");
   }
+
+  load_group_options(options, /*apply=*/false);  // throws for an unknown or invalid option
 
   // 2. State tensors: each belongs to a parameter with a step and has its shape.
   std::unordered_map<const TensorImpl*, ParamState> state;
   for (const auto& [label, step] : steps) {
     const auto [g, i] = where.at(label);
-    state[groups_[g].params[i].impl_ptr().get()].step = step;
+    state[group_params(g)[i].impl_ptr().get()].step = step;
   }
   for (const auto& [key, tensor] : dict.tensors) {
     std::string label, buffer;
@@ -208,7 +204,7 @@ void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
              ".load_state_dict: unknown state '", buffer, "' in key '", key, "'");
     RG_CHECK(steps.count(label), name_, ".load_state_dict: '", key, "' has no matching 'state.", label, ".step'");
     const auto [g, i] = where.at(label);
-    const Tensor& param = groups_[g].params[i];
+    const Tensor& param = group_params(g)[i];
     const Shape expected = state_shape(buffer, param);
     RG_CHECK(tensor.defined() && tensor.shape() == expected, name_, ".load_state_dict: state '", buffer,
              "' of parameter '", label, "' has shape ", tensor.defined() ? tensor.shape() : Shape{}, " but needs ",
@@ -220,13 +216,8 @@ void Optimizer::load_state_dict(const OptimizerStateDict& dict) {
         raw::clone(raw::to_dtype(raw::to_device(tensor, param.device()), param.dtype()));
   }
 
-  // 3. Every option must be valid before anything changes.
-  std::vector<ParamGroup> groups = groups_;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    for (const auto& [key, value] : options[g]) groups[g].options[key] = value;
-    check_options(groups[g], g);
-  }
-  for (std::size_t g = 0; g < groups.size(); ++g) groups_[g].options = std::move(groups[g].options);
+  // 3. Everything is valid: apply.
+  load_group_options(options, /*apply=*/true);
   state_ = std::move(state);
 }
 

@@ -13,22 +13,12 @@ HybridPreset muonrec_preset(bool gru_per_gate) {
       {ParameterRole::embedding, OptimizerKind::adamw},  {ParameterRole::output_head, OptimizerKind::muon},
       {ParameterRole::input_layer, OptimizerKind::muon}, {ParameterRole::hidden, OptimizerKind::muon},
       {ParameterRole::norm, OptimizerKind::adamw},       {ParameterRole::bias, OptimizerKind::adamw}};
-  routing.muon_lr = 0.02;
-  routing.muon_weight_decay = 0.0;
-  routing.adamw_lr = 1e-2;
-  routing.adamw_weight_decay = 1e-5;
   routing.gru_per_gate = gru_per_gate;
-
-  preset.muon.lr = routing.muon_lr;
-  preset.muon.weight_decay = routing.muon_weight_decay;
-  preset.muon.momentum = 0.95;
-  preset.muon.nesterov = true;
-  preset.muon.ns_steps = 5;
-
-  preset.adamw.lr = routing.adamw_lr;
-  preset.adamw.weight_decay = routing.adamw_weight_decay;
-  preset.adamw.beta1 = 0.9;
-  preset.adamw.beta2 = 0.95;
+  // Muon: MuonOptions' defaults are MuonRec's (lr 0.02, wd 0, momentum 0.95, Nesterov, 5 Newton-Schulz steps).
+  // AdamW: the MuonRec numbers, betas (0.9, 0.95). The routing (which the hybrid reads) starts from the same
+  // numbers (RoutingConfig's defaults); the option structs hold them too, so that a Muon or AdamW built from
+  // the preset by hand matches the hybrid.
+  preset.adamw = {.lr = kMuonRecAdamWLr, .beta2 = 0.95, .weight_decay = kMuonRecAdamWWeightDecay};
   return preset;
 }
 

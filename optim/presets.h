@@ -21,6 +21,8 @@
 
 namespace recgrad {
 
+/// `routing` carries the lr and weight decay of both optimizers (each routed row gets its own, and the hybrid
+/// reads only those); `muon` and `adamw` carry every other setting, and the same lr and weight decay.
 struct HybridPreset {
   RoutingConfig routing;
   MuonOptions muon;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/shape.h"
 #include "nn/attention.h"
 #include "nn/conv.h"
 #include "nn/embedding.h"
@@ -261,12 +262,6 @@ const RoutedParameter& RoutingTable::at(const std::string& name) const {
 }
 
 namespace {
-std::string shape_text(const Shape& shape) {
-  std::string text = "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) text += (d ? ", " : "") + std::to_string(shape[d]);
-  return text + "]";
-}
-
 std::string number_text(double value) {
   std::ostringstream out;
   out << std::setprecision(6) << value;
@@ -282,7 +277,7 @@ std::string RoutingTable::to_text() const {
     std::string role = to_string(row.role) + " (" + row.role_source + ")";
     if (!row.override_pattern.empty()) role += " override " + row.override_pattern;
     cells.push_back(
-        {row.name, shape_text(row.param.shape()), role, optimizer, number_text(row.lr), number_text(row.weight_decay)});
+        {row.name, shape_str(row.param.shape()), role, optimizer, number_text(row.lr), number_text(row.weight_decay)});
   }
   std::vector<std::size_t> widths(cells[0].size(), 0);
   for (const auto& line : cells) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "optim/muon.h"
 
 namespace recgrad {
 
@@ -76,17 +77,22 @@ struct RoutingOverride {
   std::optional<double> weight_decay;
 };
 
+/// The AdamW numbers of the MuonRec recipe (presets.h), which every RoutingConfig starts with.
+inline constexpr double kMuonRecAdamWLr = 1e-2;
+inline constexpr double kMuonRecAdamWWeightDecay = 1e-5;
+
 /// The routing rule: the optimizer per role, each optimizer's lr and weight decay, overrides.
+/// The lr and weight decay are the only ones the hybrid uses (each routed row carries its own).
 struct RoutingConfig {
   std::string name = "custom";  // the preset's name, printed with the table
   std::map<ParameterRole, OptimizerKind> optimizer_for_role = {
       {ParameterRole::embedding, OptimizerKind::adamw},  {ParameterRole::output_head, OptimizerKind::adamw},
       {ParameterRole::input_layer, OptimizerKind::muon}, {ParameterRole::hidden, OptimizerKind::muon},
       {ParameterRole::norm, OptimizerKind::adamw},       {ParameterRole::bias, OptimizerKind::adamw}};
-  double muon_lr = 0.02;
-  double muon_weight_decay = 0.0;
-  double adamw_lr = 1e-2;
-  double adamw_weight_decay = 1e-5;
+  double muon_lr = MuonOptions{}.lr;  // Muon's defaults are MuonRec's
+  double muon_weight_decay = MuonOptions{}.weight_decay;
+  double adamw_lr = kMuonRecAdamWLr;
+  double adamw_weight_decay = kMuonRecAdamWWeightDecay;
   std::vector<RoutingOverride> overrides;
   /// GRU weights ([3H, in], gates r, z, n) orthogonalised as three [H, in] blocks
   /// instead of one matrix.

@@ -8,8 +8,6 @@
 // With momentum = 0 this is p = p - lr * g and no buffer is kept.
 #pragma once
 
-#include <map>
-#include <string>
 #include <vector>
 
 #include "optim/optimizer.h"
@@ -24,21 +22,27 @@ struct SGDOptions {
   /// Nesterov momentum; needs momentum > 0 and dampening = 0 (as torch).
   bool nesterov = false;
 
-  /// The options as a ParamGroup option map ("lr", ..., "nesterov" as 0/1).
-  std::map<std::string, double> to_map() const;
+  template <typename Visit>
+  void for_each_option(Visit&& visit) {
+    visit("lr", lr);
+    visit("momentum", momentum);
+    visit("dampening", dampening);
+    visit("weight_decay", weight_decay);
+    visit("nesterov", nesterov);
+  }
 };
 
-class SGD : public Optimizer {
+class SGD : public TypedOptimizer<SGDOptions> {
  public:
   /// One group holding `params`, with `options`.
   explicit SGD(std::vector<Tensor> params, SGDOptions options = {});
-  /// Several groups; options a group leaves out come from `defaults`.
-  explicit SGD(std::vector<ParamGroup> groups, SGDOptions defaults = {});
+  /// Several groups, each with its own options.
+  explicit SGD(std::vector<Group> groups);
 
   void step() override;
 
  protected:
-  void check_options(const ParamGroup& group, std::size_t group_index) const override;
+  void check_options(const SGDOptions& options, std::size_t group_index) const override;
 };
 
 }  // namespace recgrad

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "optim/adamw.h"
+#include "optim/adam.h"
 #include "optim/hybrid.h"
 #include "optim/lion.h"
 #include "optim/lr_schedule.h"
@@ -12,33 +12,30 @@ namespace recgrad::recsys {
 namespace {
 
 /// One Optimizer over every parameter of the model, one group with the parameters' dotted names.
-template <typename Opt, typename Options>
+template <typename Opt>
 class SingleOptimizer : public TrainingOptimizer {
  public:
-  SingleOptimizer(std::string name, SequentialRecommender& model, Options options) : name_(std::move(name)) {
-    ParamGroup group;
+  SingleOptimizer(std::string name, SequentialRecommender& model, typename Opt::Options options)
+      : name_(std::move(name)) {
+    typename Opt::Group group{{}, {}, options};
     for (const auto& [param_name, param] : model.named_parameters()) {
       group.params.push_back(param);
       group.names.push_back(param_name);
       audited_.push_back({param_name, param, name_});
     }
-    optimizer_ = std::make_unique<Opt>(std::vector<ParamGroup>{group}, options);
-    std::ostringstream text;
-    text << name_ << " on all " << group.params.size() << " parameters:";
-    for (const auto& [key, value] : options.to_map()) text << " " << key << "=" << value;
-    describe_ = text.str();
+    optimizer_ = std::make_unique<Opt>(std::vector<typename Opt::Group>{group});
   }
   void zero_grad() override { optimizer_->zero_grad(); }
   void step() override { optimizer_->step(); }
   void set_lr_factor(double factor) override { recgrad::set_lr_factor(*optimizer_, factor); }
   OptimizerStateDict state_dict() const override { return optimizer_->state_dict(); }
   void load_state_dict(const OptimizerStateDict& dict) override { optimizer_->load_state_dict(dict); }
-  std::string describe() const override { return describe_; }
+  std::string describe() const override { return name_ + " on all parameters\n" + optimizer_->describe(); }
   std::string name() const override { return name_; }
   std::vector<AuditedParameter> audited_parameters() const override { return audited_; }
 
  private:
-  std::string name_, describe_;
+  std::string name_;
   std::unique_ptr<Opt> optimizer_;
   std::vector<AuditedParameter> audited_;
 };
@@ -46,7 +43,7 @@ class SingleOptimizer : public TrainingOptimizer {
 /// Muon + AdamW routed by a preset (optim/presets.h).
 class Hybrid : public TrainingOptimizer {
  public:
-  Hybrid(std::string name, SequentialRecommender& model, HybridPreset preset, HybridMuon variant = HybridMuon::muon)
+  Hybrid(std::string name, SequentialRecommender& model, const HybridPreset& preset, HybridMuon variant)
       : name_(std::move(name)),
         optimizer_(route_parameters(model, preset.routing, model.parameter_roles()), preset.muon, preset.adamw,
                    variant) {}
@@ -67,40 +64,73 @@ class Hybrid : public TrainingOptimizer {
   HybridOptimizer optimizer_;
 };
 
+// AdamW or Lion on every parameter: the options' defaults, with RecBole's lr 1e-3 and no weight decay for
+// AdamW (Caser's L2 term aside), and the overrides.
+template <typename Opt>
+OptimizerEntry single(std::string name, std::string description, typename Opt::Options defaults) {
+  return {name, std::move(description),
+          [name, defaults](SequentialRecommender& model, const OptimizerOverrides& overrides) {
+            typename Opt::Options options = defaults;
+            if (overrides.lr) options.lr = *overrides.lr;
+            if (overrides.weight_decay) options.weight_decay = *overrides.weight_decay;
+            return std::make_unique<SingleOptimizer<Opt>>(name, model, options);
+          }};
+}
+
+// A Muon + AdamW hybrid from preset `preset`; the overrides change the routing's lr and weight decay (which
+// each routed parameter carries) and, to keep the preset coherent, the options' copies.
+OptimizerEntry hybrid(std::string name, std::string description, std::string preset, HybridMuon variant) {
+  return {name, std::move(description),
+          [name, preset, variant](SequentialRecommender& model, const OptimizerOverrides& overrides) {
+            HybridPreset chosen = hybrid_preset(preset);
+            if (overrides.lr) chosen.routing.muon_lr = chosen.muon.lr = *overrides.lr;
+            if (overrides.weight_decay) {
+              chosen.routing.muon_weight_decay = chosen.muon.weight_decay = *overrides.weight_decay;
+            }
+            if (overrides.adamw_lr) chosen.routing.adamw_lr = chosen.adamw.lr = *overrides.adamw_lr;
+            return std::make_unique<Hybrid>(name, model, chosen, variant);
+          }};
+}
+
 }  // namespace
 
-std::vector<std::string> training_optimizer_names() { return {"adamw", "muon", "keller", "normuon", "mvr", "lion"}; }
+const std::vector<OptimizerEntry>& optimizer_zoo() {
+  static const std::vector<OptimizerEntry> zoo = {
+      single<AdamW>("adamw", "AdamW on every parameter (lr 1e-3, no weight decay: RecBole's defaults)",
+                    {.lr = 1e-3, .weight_decay = 0.0}),
+      hybrid("muon",
+             "MuonRec hybrid: Muon on hidden >= 2-D weights incl. the output layer, GRU weights and conv kernels; "
+             "AdamW on embeddings, biases and norm gains",
+             "muonrec", HybridMuon::muon),
+      hybrid("keller", "the hybrid with the output head and the first (input) layer on AdamW as well", "keller",
+             HybridMuon::muon),
+      hybrid("normuon", "the MuonRec routing with NorMuon (row-normalised Newton-Schulz output) on the Muon rows",
+             "muonrec", HybridMuon::normuon),
+      hybrid("mvr", "the MuonRec routing with Muon-MVR (momentum variance reduction; two extra gradients a step)",
+             "muonrec", HybridMuon::mvr),
+      single<Lion>("lion", "Lion on every parameter (lr 1e-4, no weight decay)", LionOptions{}),
+  };
+  return zoo;
+}
+
+const OptimizerEntry& find_optimizer(const std::string& name) {
+  std::string known;
+  for (const OptimizerEntry& entry : optimizer_zoo()) {
+    if (entry.name == name) return entry;
+    known += (known.empty() ? "" : ", ") + entry.name;
+  }
+  throw Error(detail::concat("unknown optimizer '", name, "' (known: ", known, ")"));
+}
 
 std::unique_ptr<TrainingOptimizer> make_training_optimizer(const std::string& name, SequentialRecommender& model,
                                                            const OptimizerOverrides& overrides) {
-  if (name == "adamw") {
-    // RecBole's default for these models: lr 1e-3; no weight decay (Caser's L2 term aside).
-    AdamWOptions options{.lr = 1e-3, .weight_decay = 0.0};
-    if (overrides.lr > 0) options.lr = overrides.lr;
-    if (overrides.weight_decay >= 0) options.weight_decay = overrides.weight_decay;
-    return std::make_unique<SingleOptimizer<AdamW, AdamWOptions>>("adamw", model, options);
-  }
-  if (name == "lion") {
-    LionOptions options{.lr = 1e-4, .weight_decay = 0.0};
-    if (overrides.lr > 0) options.lr = overrides.lr;
-    if (overrides.weight_decay >= 0) options.weight_decay = overrides.weight_decay;
-    return std::make_unique<SingleOptimizer<Lion, LionOptions>>("lion", model, options);
-  }
-  if (name == "muon" || name == "keller" || name == "normuon" || name == "mvr") {
-    HybridPreset preset = hybrid_preset(name == "keller" ? "keller" : "muonrec");
-    // the routing table carries each parameter's lr and wd; keep the optimizers' defaults in step with it
-    if (overrides.lr > 0) preset.routing.muon_lr = preset.muon.lr = overrides.lr;
-    if (overrides.weight_decay >= 0)
-      preset.routing.muon_weight_decay = preset.muon.weight_decay = overrides.weight_decay;
-    if (overrides.adamw_lr > 0) preset.routing.adamw_lr = preset.adamw.lr = overrides.adamw_lr;
-    const HybridMuon flavour = name == "normuon" ? HybridMuon::normuon
-                               : name == "mvr"   ? HybridMuon::mvr
-                                                 : HybridMuon::muon;
-    return std::make_unique<Hybrid>(name, model, preset, flavour);
-  }
-  std::string known;
-  for (const std::string& n : training_optimizer_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error(detail::concat("unknown optimizer '", name, "' (known: ", known, ")"));
+  return find_optimizer(name).make(model, overrides);
+}
+
+std::vector<std::string> training_optimizer_names() {
+  std::vector<std::string> names;
+  for (const OptimizerEntry& entry : optimizer_zoo()) names.push_back(entry.name);
+  return names;
 }
 
 }  // namespace recgrad::recsys

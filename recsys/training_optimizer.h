@@ -1,15 +1,17 @@
-// The optimizers recbench compares, behind one small interface the trainer drives:
+// The optimizers recbench compares, behind one small interface the trainer drives. One registry,
+// optimizer_zoo(), lists them: each entry's name, its one-line description and its factory, so the names,
+// the help text and make_training_optimizer all come from the same list:
 //   adamw   AdamW on every parameter (the baseline)
-//   muon    the MuonRec hybrid (optim/presets.h "muonrec"): Muon on hidden >= 2-D weights including the output
-//           layer, GRU weights and conv kernels; AdamW on embeddings, biases and norm gains
+//   muon    the MuonRec hybrid (optim/presets.h "muonrec")
 //   keller  the hybrid with the output head and the first (input) layer on AdamW as well
-//   normuon the MuonRec routing with NorMuon (per-row normalised Newton-Schulz output) on the Muon rows
-//   mvr     the MuonRec routing with Muon-MVR (momentum variance reduction; two extra gradients per step)
+//   normuon the MuonRec routing with NorMuon on the Muon rows
+//   mvr     the MuonRec routing with Muon-MVR on the Muon rows
 //   lion    Lion on every parameter (a third baseline)
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,11 +21,11 @@
 
 namespace recgrad::recsys {
 
-/// Learning rates and weight decays that override an optimizer's defaults (<= 0 / < 0: keep the default).
+/// Learning rates and weight decays that override an optimizer's own (unset: keep it). Exact doubles, end to end.
 struct OptimizerOverrides {
-  double lr = 0.0;             // adamw/lion: its lr; muon/keller: Muon's lr
-  double adamw_lr = 0.0;       // muon/keller: the lr of the AdamW part
-  double weight_decay = -1.0;  // adamw/lion: its wd; muon/keller: Muon's wd
+  std::optional<double> lr;            // adamw/lion: its lr; the hybrids: Muon's lr
+  std::optional<double> adamw_lr;      // the hybrids: the lr of the AdamW part
+  std::optional<double> weight_decay;  // adamw/lion: its wd; the hybrids: Muon's wd
 };
 
 class TrainingOptimizer {
@@ -53,10 +55,23 @@ class TrainingOptimizer {
   virtual OrthogonalizedProvider orthogonalized_provider() const { return {}; }
 };
 
-/// The optimizer called `name` for `model`'s parameters; throws listing the valid names.
+/// One optimizer recbench offers.
+struct OptimizerEntry {
+  std::string name;         // "adamw", "muon", ...
+  std::string description;  // one line, for --help
+  std::function<std::unique_ptr<TrainingOptimizer>(SequentialRecommender& model, const OptimizerOverrides& overrides)>
+      make;
+};
+
+/// Every optimizer recbench offers, in the order of its help text.
+const std::vector<OptimizerEntry>& optimizer_zoo();
+/// The entry called `name`; throws "unknown optimizer '<name>' (known: adamw, muon, ...)".
+const OptimizerEntry& find_optimizer(const std::string& name);
+
+/// find_optimizer(name).make(model, overrides).
 std::unique_ptr<TrainingOptimizer> make_training_optimizer(const std::string& name, SequentialRecommender& model,
                                                            const OptimizerOverrides& overrides = {});
-/// The names make_training_optimizer accepts.
+/// The names of optimizer_zoo(), in order.
 std::vector<std::string> training_optimizer_names();
 
 }  // namespace recgrad::recsys

@@ -3,7 +3,7 @@
 // one kernel walks all arrays at once (one read and one write of each, instead
 // of one kernel per line of the formula as torch's single-tensor path does).
 // The arithmetic of each element is written line for line as in
-// optim/sgd.cpp, adam.cpp and adamw.cpp, in the parameter's precision.
+// core/cpu/optim_step.cpp, in the parameter's precision.
 //
 // The norms for clip_grad_norm_ are two-pass reductions: each block folds its
 // part into one double, then one block folds those partials. The grid size
@@ -103,7 +103,7 @@ void launch_fused_update(const Tensor& grad, const Tensor (&written)[kWritten], 
   RG_CUDA_CHECK_LAUNCH(op);
 }
 
-/// SGD on one element, as sgd_cpu (optim/sgd.cpp), one torch op per line.
+/// SGD on one element, as sgd_cpu (core/cpu/optim_step.cpp), one torch op per line.
 template <typename T>
 struct SGDUpdate {
   T weight_decay, momentum, one_minus_dampening, neg_lr;
@@ -128,8 +128,8 @@ struct SGDUpdate {
   }
 };
 
-/// Adam (kDecoupled = false) or AdamW (kDecoupled = true) on one element, as adam_cpu and
-/// adamw_cpu (optim/adam.cpp, adamw.cpp), one torch op per line.
+/// Adam (kDecoupled = false) or AdamW (kDecoupled = true) on one element, as adam_cpu
+/// (core/cpu/optim_step.cpp), one torch op per line.
 template <typename T, bool kDecoupled>
 struct AdamUpdate {
   T weight_decay, decay, beta1, beta2, one_minus_beta1, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size;
@@ -268,7 +268,7 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
   if (param.numel() == 0) return;
   const DeviceGuard guard(param.device().index, op);
   visit_floating(param.dtype(), op, [&]<typename T>(T) {
-    // The same conversions of the per-step scalars to T as adam_cpu / adamw_cpu.
+    // The same conversions of the per-step scalars to T as adam_cpu.
     auto launch = [&]<bool kDecoupled>() {
       const AdamUpdate<T, kDecoupled> update{.weight_decay = static_cast<T>(s.weight_decay),
                                              .decay = static_cast<T>(s.decay),

@@ -1,6 +1,6 @@
 // The optimizer updates on a CUDA device: one fused kernel launch per
 // parameter reads the gradient and the state once and writes the parameter and
-// the state once (optim/sgd.cpp, adam.cpp and adamw.cpp call these for CUDA
+// the state once (the raw ops of core/ops/optim_step.h call these for CUDA
 // parameters), plus the per-tensor norms that clip_grad_norm_ needs. Every
 // tensor passed in is dense, has the parameter's dtype (f32 or f64) and lives on
 // the parameter's device; the callers check that. Plain C++: no CUDA header.
@@ -8,18 +8,15 @@
 
 #include <vector>
 
+#include "core/ops/optim_step.h"
 #include "core/tensor.h"
 
 namespace recgrad::cuda {
 
-/// The per-step numbers of an SGD update (see optim/sgd.h).
-struct SGDStepScalars {
-  double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false;
-  bool first_step = false;  // the momentum buffer is set to the gradient instead of decayed
-};
+using raw::AdamStepScalars;
+using raw::SGDStepScalars;
 
-/// One SGD step on a CUDA parameter, elementwise in torch's order (as sgd_cpu):
+/// One SGD step on a CUDA parameter, elementwise in torch's order (as sgd_cpu in core/cpu/optim_step.cpp):
 ///   d = g + weight_decay * p   (when weight_decay != 0, else d = g)
 ///   buf = d (first step) or buf = buf * momentum + (1 - dampening) * d      (only when buf is defined)
 ///   d = nesterov ? d + momentum * buf : buf                                 (only when buf is defined)
@@ -27,19 +24,8 @@ struct SGDStepScalars {
 /// `momentum_buffer` is undefined when momentum = 0.
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SGDStepScalars& s);
 
-/// The per-step numbers of an Adam or AdamW update at step t (see optim/adam.h, optim/adamw.h).
-struct AdamStepScalars {
-  bool decoupled = false;   // AdamW: p = p * decay first; Adam: g = g + weight_decay * p
-  double weight_decay = 0;  // Adam's coupled (L2) decay
-  double decay = 1;         // AdamW's 1 - lr * weight_decay
-  double beta1 = 0, beta2 = 0;
-  double bias_correction2_sqrt = 1;  // sqrt(1 - beta2^t)
-  double eps = 0;
-  double neg_step_size = 0;  // -lr / (1 - beta1^t)
-};
-
 /// One Adam (s.decoupled = false) or AdamW (s.decoupled = true) step on a CUDA
-/// parameter, elementwise in torch's order (as adam_cpu / adamw_cpu):
+/// parameter, elementwise in torch's order (as adam_cpu in core/cpu/optim_step.cpp):
 ///   Adam:  g = g + weight_decay * p          AdamW:  p = p * decay
 ///   m = m * beta1 + (1 - beta1) * g;   v = v * beta2 + (1 - beta2) * g * g
 ///   v_max = max(v_max, v)  and v_max replaces v below      (only when max_exp_avg_sq is defined: amsgrad)

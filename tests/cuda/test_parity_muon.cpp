@@ -80,22 +80,22 @@ TEST(CudaParityMuon, HybridTrajectoryMatchesTorchOnTheGpu) {
   std::map<std::string, Tensor> params;
   for (const auto& [name, value] : fixture.at("initial").items()) params[name] = from_json(value).requires_grad_();
   const Tensor x = from_json(fixture.at("x")), target = from_json(fixture.at("target"));
-  const auto group = [&](const char* key) {
-    ParamGroup g;
+  const auto group = [&]<typename Options>(const char* key, const Options& options) {
+    ParamGroup<Options> g{{}, {}, options};
     for (const std::string& name : fixture.at(key).get<std::vector<std::string>>()) g.params.push_back(params[name]);
     return g;
   };
   const json& mo = fixture.at("muon_options");
   const json& ao = fixture.at("adamw_options");
-  Muon muon({group("muon_params")}, MuonOptions{.lr = mo.at("lr"),
-                                                .momentum = mo.at("momentum"),
-                                                .weight_decay = mo.at("weight_decay"),
-                                                .ns_precision = NewtonSchulzPrecision::kInputDtype});
-  AdamW adamw({group("adamw_params")}, AdamWOptions{.lr = ao.at("lr"),
-                                                    .beta1 = ao.at("beta1"),
-                                                    .beta2 = ao.at("beta2"),
-                                                    .eps = ao.at("eps"),
-                                                    .weight_decay = ao.at("weight_decay")});
+  Muon muon({group("muon_params", MuonOptions{.lr = mo.at("lr"),
+                                              .momentum = mo.at("momentum"),
+                                              .weight_decay = mo.at("weight_decay"),
+                                              .ns_precision = NewtonSchulzPrecision::kInputDtype})});
+  AdamW adamw({group("adamw_params", AdamWOptions{.lr = ao.at("lr"),
+                                                  .beta1 = ao.at("beta1"),
+                                                  .beta2 = ao.at("beta2"),
+                                                  .eps = ao.at("eps"),
+                                                  .weight_decay = ao.at("weight_decay")})});
   for (int step = 1; step <= 50; ++step) {
     for (auto& [name, p] : params) p.set_grad(Tensor());
     const std::int64_t start = (8 * (step - 1)) % 32;

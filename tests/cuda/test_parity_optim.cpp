@@ -36,24 +36,21 @@ const std::vector<std::string>& optimizer_kinds() {
 /// An optimizer of configuration `kind` over `params` (labelled `names`, which may be empty).
 std::unique_ptr<Optimizer> make_optimizer(const std::string& kind, const std::vector<Tensor>& params,
                                           const std::vector<std::string>& names = {}) {
-  std::vector<ParamGroup> groups{ParamGroup{params, names, {}}};
-  if (kind == "sgd") return std::make_unique<SGD>(groups, SGDOptions{.lr = 0.05, .weight_decay = 1e-3});
+  // One group of `params` with `options`.
+  const auto make = [&]<typename Opt>(typename Opt::Options options) -> std::unique_ptr<Optimizer> {
+    return std::make_unique<Opt>(std::vector<typename Opt::Group>{{params, names, options}});
+  };
+  if (kind == "sgd") return make.operator()<SGD>({.lr = 0.05, .weight_decay = 1e-3});
   if (kind == "sgd_momentum_dampening") {
-    return std::make_unique<SGD>(groups,
-                                 SGDOptions{.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 1e-3});
+    return make.operator()<SGD>({.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 1e-3});
   }
   if (kind == "sgd_nesterov") {
-    return std::make_unique<SGD>(groups,
-                                 SGDOptions{.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true});
+    return make.operator()<SGD>({.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true});
   }
-  if (kind == "adam") return std::make_unique<Adam>(groups, AdamOptions{.lr = 1e-2, .weight_decay = 1e-3});
-  if (kind == "adam_amsgrad") {
-    return std::make_unique<Adam>(groups, AdamOptions{.lr = 1e-2, .weight_decay = 1e-3, .amsgrad = true});
-  }
-  if (kind == "adamw") return std::make_unique<AdamW>(groups, AdamWOptions{.lr = 1e-2, .weight_decay = 0.1});
-  if (kind == "adamw_amsgrad") {
-    return std::make_unique<AdamW>(groups, AdamWOptions{.lr = 1e-2, .weight_decay = 0.1, .amsgrad = true});
-  }
+  if (kind == "adam") return make.operator()<Adam>({.lr = 1e-2, .weight_decay = 1e-3});
+  if (kind == "adam_amsgrad") return make.operator()<Adam>({.lr = 1e-2, .weight_decay = 1e-3, .amsgrad = true});
+  if (kind == "adamw") return make.operator()<AdamW>({.lr = 1e-2, .weight_decay = 0.1});
+  if (kind == "adamw_amsgrad") return make.operator()<AdamW>({.lr = 1e-2, .weight_decay = 0.1, .amsgrad = true});
   throw Error("make_optimizer: unknown kind " + kind);
 }
 

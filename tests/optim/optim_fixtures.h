@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,20 @@ inline double relative_error(const Tensor& got, const Tensor& expected) {
     scale = std::max(scale, std::abs(b[i]));
   }
   return diff / std::max(scale, 1e-30);
+}
+
+/// Sets options of group `group` of `optimizer` from names and numbers ("lr" -> 0.1, "amsgrad" -> 1, ...)
+/// through load_state_dict, the one place options are read from a name -> value map (so unknown names and
+/// values of the wrong kind fail exactly as a bad checkpoint does). The state is left empty.
+inline void load_group_options(Optimizer& optimizer, const std::map<std::string, double>& options,
+                               std::size_t group = 0) {
+  OptimizerStateDict dict;
+  for (std::size_t g = 0; g < optimizer.num_groups(); ++g) {
+    dict.scalars["param_groups." + std::to_string(g) + ".num_params"] =
+        static_cast<double>(optimizer.group_params(g).size());
+  }
+  for (const auto& [key, value] : options) dict.scalars["param_groups." + std::to_string(group) + "." + key] = value;
+  optimizer.load_state_dict(dict);
 }
 
 }  // namespace recgrad::testing

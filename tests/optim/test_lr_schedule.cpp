@@ -69,14 +69,14 @@ TEST(LrSchedule, Errors) {
 TEST(LrSchedule, SetLrFactorScalesEachGroupsBaseLr) {
   Tensor a = zeros({1}, {DType::f64}).requires_grad_();
   Tensor b = zeros({1}, {DType::f64}).requires_grad_();
-  SGD opt({ParamGroup{{a}, {}, {{"lr", 0.1}}}, ParamGroup{{b}, {}, {{"lr", 1.0}}}});
+  SGD opt({SGD::Group{{a}, {}, {.lr = 0.1}}, SGD::Group{{b}, {}, {.lr = 1.0}}});
   set_lr_factor(opt, 0.5);
-  EXPECT_EQ(opt.param_groups()[0].option("lr"), 0.05);
-  EXPECT_EQ(opt.param_groups()[1].option("lr"), 0.5);
+  EXPECT_EQ(opt.param_groups()[0].options.lr, 0.05);
+  EXPECT_EQ(opt.param_groups()[1].options.lr, 0.5);
   set_lr_factor(opt, 0.2);  // relative to the base, not compounding
-  EXPECT_NEAR(opt.param_groups()[0].option("lr"), 0.02, 1e-17);
-  EXPECT_EQ(opt.param_groups()[1].option("lr"), 0.2);
-  EXPECT_EQ(opt.param_groups()[0].option("initial_lr"), 0.1);
+  EXPECT_NEAR(opt.param_groups()[0].options.lr, 0.02, 1e-17);
+  EXPECT_EQ(opt.param_groups()[1].options.lr, 0.2);
+  EXPECT_EQ(opt.param_groups()[0].initial_lr, 0.1);
   // The step uses the scheduled lr.
   a.set_grad(ones({1}, {DType::f64}));
   opt.step();

@@ -22,6 +22,7 @@
 using namespace recgrad;
 using json = nlohmann::json;
 using recgrad::testing::expect_error;
+using recgrad::testing::load_group_options;
 using recgrad::testing::load_optim_fixture;
 using recgrad::testing::relative_error;
 using recgrad::testing::tensor_from_json;
@@ -34,45 +35,12 @@ std::vector<NewtonSchulzCoefficients> coefficients_from_json(const json& j) {
   return out;
 }
 
-// Eigenvalues of a symmetric matrix (row-major, n x n) by cyclic Jacobi rotations, in double.
-std::vector<double> symmetric_eigenvalues(std::vector<double> a, std::size_t n) {
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0;
-    for (std::size_t p = 0; p < n; ++p)
-      for (std::size_t q = p + 1; q < n; ++q) off += a[p * n + q] * a[p * n + q];
-    if (off < 1e-26) break;
-    for (std::size_t p = 0; p < n; ++p) {
-      for (std::size_t q = p + 1; q < n; ++q) {
-        if (std::abs(a[p * n + q]) < 1e-300) continue;
-        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]);
-        const double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (std::size_t k = 0; k < n; ++k) {  // A <- A J (columns p, q)
-          const double akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (std::size_t k = 0; k < n; ++k) {  // A <- J^T A (rows p, q)
-          const double apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  std::vector<double> eig(n);
-  for (std::size_t i = 0; i < n; ++i) eig[i] = a[i * n + i];
-  std::sort(eig.begin(), eig.end());
-  return eig;
-}
-
 // The singular values of a 2-D matrix (from the eigenvalues of its smaller Gram matrix), ascending.
 std::vector<double> singular_values(const Tensor& x) {
   const Tensor m = to_dtype(x, DType::f64);
   const Tensor y = m.size(0) > m.size(1) ? transpose(m, 0, 1) : m;
   const Tensor gram = contiguous(matmul(y, transpose(y, 0, 1)));
-  const auto n = static_cast<std::size_t>(gram.size(0));
-  std::vector<double> eig = symmetric_eigenvalues(gram.to_vector<double>(), n);
+  std::vector<double> eig = symmetric_eigenvalues(gram.to_vector<double>(), gram.size(0));  // optim/audit.h
   for (double& e : eig) e = std::sqrt(std::max(e, 0.0));
   return eig;
 }
@@ -103,8 +71,9 @@ struct FixtureModel {
     return mse_loss(linear(h, params["fc3.weight"], params["fc3.bias"]), yb);
   }
 
-  ParamGroup group(const std::vector<std::string>& names) {
-    ParamGroup g;
+  template <typename Options>
+  ParamGroup<Options> group(const std::vector<std::string>& names, const Options& options) {
+    ParamGroup<Options> g{{}, {}, options};
     for (const std::string& name : names) {
       g.params.push_back(params[name]);
       g.names.push_back(name);
@@ -122,15 +91,16 @@ double hybrid_trajectory_error(const json& fixture, DType dtype, double checkpoi
   const json& run = fixture.at(dtype == DType::f64 ? "f64" : "f32");
   FixtureModel model(fixture, dtype);
   const json& mo = fixture.at("muon_options");
-  Muon muon({model.group(fixture.at("muon_params").get<std::vector<std::string>>())},
-            MuonOptions{.lr = mo.at("lr"), .momentum = mo.at("momentum"), .weight_decay = mo.at("weight_decay")});
+  Muon muon({model.group(
+      fixture.at("muon_params").get<std::vector<std::string>>(),
+      MuonOptions{.lr = mo.at("lr"), .momentum = mo.at("momentum"), .weight_decay = mo.at("weight_decay")})});
   const json& ao = fixture.at("adamw_options");
-  AdamW adamw({model.group(fixture.at("adamw_params").get<std::vector<std::string>>())},
-              AdamWOptions{.lr = ao.at("lr"),
-                           .beta1 = ao.at("beta1"),
-                           .beta2 = ao.at("beta2"),
-                           .eps = ao.at("eps"),
-                           .weight_decay = ao.at("weight_decay")});
+  AdamW adamw({model.group(fixture.at("adamw_params").get<std::vector<std::string>>(),
+                           AdamWOptions{.lr = ao.at("lr"),
+                                        .beta1 = ao.at("beta1"),
+                                        .beta2 = ao.at("beta2"),
+                                        .eps = ao.at("eps"),
+                                        .weight_decay = ao.at("weight_decay")})});
   const auto losses = run.at("losses").get<std::vector<double>>();
   double worst = 0;
   for (int step = 1; step <= fixture.at("steps").get<int>(); ++step) {
@@ -455,22 +425,26 @@ TEST(Muon, BFloat16NewtonSchulzOnTheCpuIsCloseToFloat32) {
 TEST(Muon, RejectsVectorsAndBadOptions) {
   expect_error(
       [] {
-        Muon muon({ParamGroup{{zeros({4}).requires_grad_()}, {"fc.bias"}, {}}});
+        Muon muon({Muon::Group{{zeros({4}).requires_grad_()}, {"fc.bias"}}});
       },
       {"Muon", "fc.bias", "AdamW"});
   const Tensor w = zeros({2, 2}).requires_grad_();
   expect_error([&] { Muon muon({w}, MuonOptions{.momentum = 1.0}); }, {"Muon", "momentum"});
   expect_error([&] { Muon muon({w}, MuonOptions{.lr = -1}); }, {"Muon", "lr"});
-  expect_error([&] { Muon muon({ParamGroup{{w}, {}, {{"ns_steps", 2.5}}}}); }, {"Muon", "ns_steps"});
-  expect_error([&] { Muon muon({ParamGroup{{w}, {}, {{"momentum_form", 2}}}}); }, {"Muon", "momentum_form"});
-  expect_error([&] { Muon muon({ParamGroup{{w}, {}, {{"betas", 0.9}}}}); }, {"Muon", "unknown option", "betas"});
+  // Options given by name (a checkpoint's param_groups.<g>.<option>) are checked as typed values.
+  Muon muon({w});
+  expect_error([&] { load_group_options(muon, {{"ns_steps", 2.5}}); }, {"Muon", "ns_steps"});
+  expect_error([&] { load_group_options(muon, {{"momentum_form", 2}}); }, {"Muon", "momentum_form"});
+  expect_error([&] { load_group_options(muon, {{"betas", 0.9}}); }, {"Muon", "unknown option", "betas"});
   expect_error([&] { Muon muon({w}, MuonOptions{.ns_coefficients = {}}); }, {"Muon", "coefficient"});
 }
 
 TEST(Muon, DescribePrintsEverySetting) {
   const Tensor w = zeros({2, 2}).requires_grad_();
-  Muon muon({ParamGroup{{w}, {"w"}, {{"lr", 0.03}}}},
-            MuonOptions{.momentum_form = MuonMomentumForm::kSummed, .update_scale = MuonUpdateScale::kMatchAdamWRms});
+  Muon muon({Muon::Group{
+      {w},
+      {"w"},
+      {.lr = 0.03, .momentum_form = MuonMomentumForm::kSummed, .update_scale = MuonUpdateScale::kMatchAdamWRms}}});
   const std::string text = muon.describe();
   for (const std::string part :
        {"Muon group 0 (1 params)", "lr=0.03", "momentum=0.95", "momentum_form=summed", "nesterov=true",
@@ -486,20 +460,20 @@ TEST(Muon, StateDictRoundTripContinuesTheSameTrajectory) {
   std::vector<Tensor> grads;
   for (int t = 0; t < 6; ++t) grads.push_back(randn({5, 7}, {DType::f64}, &gen));
   Tensor a = clone(init).requires_grad_();
-  Muon reference({ParamGroup{{a}, {"w"}, {}}});
+  Muon reference({Muon::Group{{a}, {"w"}}});
   for (const Tensor& g : grads) {
     a.set_grad(g);
     reference.step();
   }
   Tensor b = clone(init).requires_grad_();
-  Muon first({ParamGroup{{b}, {"w"}, {}}});
+  Muon first({Muon::Group{{b}, {"w"}}});
   for (int t = 0; t < 3; ++t) {
     b.set_grad(grads[t]);
     first.step();
   }
   const OptimizerStateDict saved = first.state_dict();
   EXPECT_EQ(saved.tensors.count("state.w.momentum_buffer"), 1u);
-  Muon second({ParamGroup{{b}, {"w"}, {}}});
+  Muon second({Muon::Group{{b}, {"w"}}});
   second.load_state_dict(saved);
   for (int t = 3; t < 6; ++t) {
     b.set_grad(grads[t]);

@@ -39,8 +39,12 @@ struct Problem {
     copy.b = clone(b).detach().requires_grad_();
     return copy;
   }
-  std::vector<ParamGroup> groups() const {
-    return {ParamGroup{{w}, {"w"}, {{"lr", 0.03}}}, ParamGroup{{b}, {"b"}, {}}};
+  // Two groups with `defaults`, the first with lr 0.03.
+  template <typename Options>
+  std::vector<ParamGroup<Options>> groups(Options defaults = {}) const {
+    Options first = defaults;
+    first.lr = 0.03;
+    return {{{w}, {"w"}, first}, {{b}, {"b"}, defaults}};
   }
   void train(Optimizer& opt, int steps) const {
     for (int s = 0; s < steps; ++s) {
@@ -61,26 +65,26 @@ std::vector<unsigned char> bytes(const Tensor& t) {
   return out;
 }
 
-using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(std::vector<ParamGroup>)>;
+using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(const Problem&)>;
 
 std::vector<std::pair<std::string, MakeOptimizer>> all_optimizers() {
   return {
       {"SGD",
-       [](std::vector<ParamGroup> g) {
-         return std::make_unique<SGD>(std::move(g),
-                                      SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
+       [](const Problem& p) {
+         return std::make_unique<SGD>(
+             p.groups(SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}));
        }},
       {"Adam",
-       [](std::vector<ParamGroup> g) {
-         return std::make_unique<Adam>(std::move(g), AdamOptions{.lr = 0.01, .weight_decay = 0.01});
+       [](const Problem& p) {
+         return std::make_unique<Adam>(p.groups(AdamOptions{.lr = 0.01, .weight_decay = 0.01}));
        }},
       {"AdamW",
-       [](std::vector<ParamGroup> g) {
-         return std::make_unique<AdamW>(std::move(g), AdamWOptions{.lr = 0.01, .weight_decay = 0.1});
+       [](const Problem& p) {
+         return std::make_unique<AdamW>(p.groups(AdamWOptions{.lr = 0.01, .weight_decay = 0.1}));
        }},
       {"AdamW-amsgrad",
-       [](std::vector<ParamGroup> g) {
-         return std::make_unique<AdamW>(std::move(g), AdamWOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true});
+       [](const Problem& p) {
+         return std::make_unique<AdamW>(p.groups(AdamWOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true}));
        }},
   };
 }
@@ -93,7 +97,7 @@ TEST(StateDict, ResumingGivesABitIdenticalTrajectory) {
       SCOPED_TRACE(name + " " + std::string(dtype_name(dtype)));
       // Run A: 12 steps without stopping, checkpointing after 5 (with a schedule on the lr).
       Problem run_a(dtype);
-      auto opt_a = make(run_a.groups());
+      auto opt_a = make(run_a);
       set_lr_factor(*opt_a, 0.5);
       run_a.train(*opt_a, 5);
       const Problem checkpoint = run_a.snapshot();
@@ -102,10 +106,10 @@ TEST(StateDict, ResumingGivesABitIdenticalTrajectory) {
 
       // Run B: a fresh optimizer (other lr) on the checkpointed values, loaded, then 7 steps.
       Problem run_b = checkpoint.snapshot();
-      auto opt_b = make(run_b.groups());
-      opt_b->param_groups()[0].options["lr"] = 123.0;  // overwritten by the load
+      auto opt_b = make(run_b);
+      opt_b->set_lr(0, 123.0);  // overwritten by the load
       opt_b->load_state_dict(saved);
-      EXPECT_EQ(opt_b->param_groups()[0].option("lr"), opt_a->param_groups()[0].option("lr"));
+      EXPECT_EQ(opt_b->lr(0), opt_a->lr(0));
       run_b.train(*opt_b, 7);
 
       EXPECT_EQ(bytes(run_a.w), bytes(run_b.w));
@@ -123,7 +127,7 @@ TEST(StateDict, ResumingGivesABitIdenticalTrajectory) {
 
 TEST(StateDict, FlatLayout) {
   Problem problem(DType::f64);
-  AdamW opt(problem.groups(), {.lr = 0.01, .amsgrad = true});
+  AdamW opt(problem.groups(AdamWOptions{.lr = 0.01, .amsgrad = true}));
   problem.train(opt, 3);
   const OptimizerStateDict dict = opt.state_dict();
   EXPECT_EQ(dict.scalars.at("state.w.step"), 3.0);
@@ -139,7 +143,8 @@ TEST(StateDict, FlatLayout) {
   EXPECT_EQ(dict.tensors.size(), 6u);
   // Unnamed parameters are labelled by their position over all groups.
   Tensor x = zeros({2}, {DType::f64}).requires_grad_(), y = zeros({1}, {DType::f64}).requires_grad_();
-  SGD sgd({ParamGroup{{x}, {}, {}}, ParamGroup{{y}, {}, {}}}, {.lr = 0.1, .momentum = 0.5});
+  const SGDOptions options{.lr = 0.1, .momentum = 0.5};
+  SGD sgd({SGD::Group{{x}, {}, options}, SGD::Group{{y}, {}, options}});
   x.set_grad(ones({2}, {DType::f64}));
   y.set_grad(ones({1}, {DType::f64}));
   sgd.step();
@@ -151,7 +156,7 @@ TEST(StateDict, FlatLayout) {
 
 TEST(StateDict, IsADeepCopy) {
   Problem problem(DType::f64);
-  Adam opt(problem.groups());
+  Adam opt(problem.groups<AdamOptions>());
   problem.train(opt, 2);
   const OptimizerStateDict dict = opt.state_dict();
   const auto before = bytes(dict.tensors.at("state.w.exp_avg"));
@@ -160,7 +165,7 @@ TEST(StateDict, IsADeepCopy) {
   EXPECT_FALSE(dict.tensors.at("state.w.exp_avg").shares_storage(opt.find_state(problem.w)->buffers.at("exp_avg")));
   // Loading copies too: training after the load leaves the dict alone.
   Problem other = problem.snapshot();
-  Adam loaded(other.groups());
+  Adam loaded(other.groups<AdamOptions>());
   loaded.load_state_dict(dict);
   other.train(loaded, 1);
   EXPECT_EQ(bytes(dict.tensors.at("state.w.exp_avg")), before);
@@ -168,10 +173,10 @@ TEST(StateDict, IsADeepCopy) {
 
 TEST(StateDict, LoadConvertsDtype) {
   Problem wide(DType::f64);
-  AdamW opt64(wide.groups());
+  AdamW opt64(wide.groups<AdamWOptions>());
   wide.train(opt64, 2);
   Problem narrow(DType::f32);
-  AdamW opt32(narrow.groups());
+  AdamW opt32(narrow.groups<AdamWOptions>());
   opt32.load_state_dict(opt64.state_dict());
   EXPECT_EQ(opt32.find_state(narrow.w)->buffers.at("exp_avg").dtype(), DType::f32);
   EXPECT_EQ(opt32.find_state(narrow.w)->step, 2);
@@ -180,7 +185,7 @@ TEST(StateDict, LoadConvertsDtype) {
 
 TEST(StateDictErrors, BadDictsNameTheProblemAndChangeNothing) {
   Problem problem(DType::f64);
-  AdamW opt(problem.groups(), {.lr = 0.01});
+  AdamW opt(problem.groups(AdamWOptions{.lr = 0.01}));
   problem.train(opt, 2);
   const OptimizerStateDict good = opt.state_dict();
   const auto state_before = bytes(opt.find_state(problem.w)->buffers.at("exp_avg"));
@@ -234,17 +239,17 @@ TEST(StateDictErrors, BadDictsNameTheProblemAndChangeNothing) {
   expect_error([&] { opt.load_state_dict(stray); }, {"AdamW", "unexpected", "epoch"});
 
   // Nothing changed: same options and state, and the good dict still loads.
-  EXPECT_EQ(opt.param_groups()[0].option("lr"), 0.03);
-  EXPECT_EQ(opt.param_groups()[1].option("lr"), 0.01);
+  EXPECT_EQ(opt.param_groups()[0].options.lr, 0.03);
+  EXPECT_EQ(opt.param_groups()[1].options.lr, 0.01);
   EXPECT_EQ(bytes(opt.find_state(problem.w)->buffers.at("exp_avg")), state_before);
   EXPECT_NO_THROW(opt.load_state_dict(good));
 }
 
 TEST(StateDictErrors, StateOfAnotherOptimizer) {
   Problem problem(DType::f64);
-  SGD sgd(problem.groups(), {.lr = 0.01, .momentum = 0.9});
+  SGD sgd(problem.groups(SGDOptions{.lr = 0.01, .momentum = 0.9}));
   problem.train(sgd, 1);
-  AdamW adamw(problem.groups());
+  AdamW adamw(problem.groups<AdamWOptions>());
   expect_error([&] { adamw.load_state_dict(sgd.state_dict()); }, {"AdamW", "unknown option"});
   problem.train(adamw, 1);
   OptimizerStateDict foreign_buffer = adamw.state_dict();

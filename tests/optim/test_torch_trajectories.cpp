@@ -21,6 +21,7 @@
 
 using namespace recgrad;
 using json = nlohmann::json;
+using recgrad::testing::load_group_options;
 using recgrad::testing::load_optim_fixture;
 using recgrad::testing::relative_error;
 using recgrad::testing::tensor_from_json;
@@ -29,12 +30,18 @@ namespace {
 
 const std::vector<std::string> kParamNames = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
 
-std::unique_ptr<Optimizer> make_optimizer(const std::string& kind, ParamGroup group) {
-  std::vector<ParamGroup> groups{std::move(group)};
-  if (kind == "SGD") return std::make_unique<SGD>(std::move(groups));
-  if (kind == "Adam") return std::make_unique<Adam>(std::move(groups));
-  if (kind == "AdamW") return std::make_unique<AdamW>(std::move(groups));
-  throw std::runtime_error("unknown optimizer " + kind);
+// The fixture's optimizer over `params` (one group with `names`), its options read by name from the
+// fixture through load_state_dict (the one place options come from names and numbers).
+std::unique_ptr<Optimizer> make_optimizer(const std::string& kind, std::vector<Tensor> params,
+                                          std::vector<std::string> names,
+                                          const std::map<std::string, double>& options) {
+  std::unique_ptr<Optimizer> opt;
+  if (kind == "SGD") opt = std::make_unique<SGD>(std::vector<SGD::Group>{{std::move(params), std::move(names)}});
+  if (kind == "Adam") opt = std::make_unique<Adam>(std::vector<Adam::Group>{{std::move(params), std::move(names)}});
+  if (kind == "AdamW") opt = std::make_unique<AdamW>(std::vector<AdamW::Group>{{std::move(params), std::move(names)}});
+  if (!opt) throw std::runtime_error("unknown optimizer " + kind);
+  load_group_options(*opt, options);
+  return opt;
 }
 
 // Trains the fixture's MLP with recgrad in `dtype` and returns the worst relative
@@ -44,14 +51,13 @@ double worst_trajectory_error(const json& fixture, DType dtype) {
   const Tensor x = tensor_from_json(fixture.at("x"), dtype);
   const Tensor target = tensor_from_json(fixture.at("target"), dtype);
   std::map<std::string, Tensor> params;
-  ParamGroup group;
+  std::vector<Tensor> group;
   for (const std::string& name : kParamNames) {
     params[name] = tensor_from_json(fixture.at("initial").at(name), dtype).requires_grad_();
-    group.params.push_back(params[name]);
-    group.names.push_back(name);
+    group.push_back(params[name]);
   }
-  group.options = fixture.at("options").get<std::map<std::string, double>>();
-  std::unique_ptr<Optimizer> opt = make_optimizer(fixture.at("optimizer").get<std::string>(), std::move(group));
+  std::unique_ptr<Optimizer> opt = make_optimizer(fixture.at("optimizer").get<std::string>(), group, kParamNames,
+                                                  fixture.at("options").get<std::map<std::string, double>>());
 
   const json& run = fixture.at(precision);
   const auto losses = run.at("losses").get<std::vector<double>>();

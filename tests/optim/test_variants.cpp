@@ -23,6 +23,7 @@
 using namespace recgrad;
 using json = nlohmann::json;
 using recgrad::testing::expect_error;
+using recgrad::testing::load_group_options;
 using recgrad::testing::load_optim_fixture;
 using recgrad::testing::relative_error;
 using recgrad::testing::tensor_from_json;
@@ -44,17 +45,18 @@ double variant_trajectory_error(const json& fixture, const std::string& variant,
   MuonOptions options{.lr = mo.at("lr"), .momentum = mo.at("momentum"), .weight_decay = mo.at("weight_decay")};
   options.ns_coefficients.clear();
   for (const auto& c : settings.at("coefficients")) options.ns_coefficients.push_back({c.at(0), c.at(1), c.at(2)});
-  ParamGroup group{{params["fc1.weight"], params["fc2.weight"]}, {"fc1.weight", "fc2.weight"}, {}};
+  const std::vector<Tensor> params_2d = {params["fc1.weight"], params["fc2.weight"]};
+  const std::vector<std::string> names = {"fc1.weight", "fc2.weight"};
   std::unique_ptr<Optimizer> opt;
   if (settings.contains("normuon_beta2")) {
-    opt = std::make_unique<NorMuon>(std::vector<ParamGroup>{group},
-                                    NorMuonOptions{.muon = options, .beta2 = settings.at("normuon_beta2")});
+    opt = std::make_unique<NorMuon>(std::vector<NorMuon::Group>{
+        {params_2d, names, NorMuonOptions{.muon = options, .beta2 = settings.at("normuon_beta2")}}});
   } else {
     options.nesterov = settings.at("nesterov");
     options.momentum_form = settings.at("summed").get<bool>() ? MuonMomentumForm::kSummed : MuonMomentumForm::kEma;
     options.update_scale =
         settings.at("scale_rule") == "original" ? MuonUpdateScale::kOriginal : MuonUpdateScale::kMatchAdamWRms;
-    opt = std::make_unique<Muon>(std::vector<ParamGroup>{group}, options);
+    opt = std::make_unique<Muon>(std::vector<Muon::Group>{{params_2d, names, options}});
   }
   const json& run = fixture.at("variants").at(variant).at(dtype == DType::f64 ? "f64" : "f32");
   const auto losses = run.at("losses").get<std::vector<double>>();
@@ -314,7 +316,8 @@ TEST(MuonMVR, NeedsAClosureAndRestoresParametersWhenItThrows) {
   EXPECT_EQ(relative_error(w.detach(), after_first), 0.0);  // x_t, not x_{t-1}
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(opt.describe().find("nesterov"), std::string::npos) << opt.describe();
-  expect_error([&] { MuonMVR bad({ParamGroup{{w}, {}, {{"nesterov", 1}}}}); }, {"MuonMVR", "unknown option"});
+  expect_error([&] { load_group_options(opt, {{"nesterov", 1}}); }, {"MuonMVR", "unknown option"});
+  EXPECT_EQ(opt.state_dict().scalars.count("param_groups.0.nesterov"), 0u);
 }
 
 TEST(NorMuon, StateDictRoundTripKeepsThePerRowSecondMoment) {

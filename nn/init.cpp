@@ -66,6 +66,13 @@ Tensor xavier_uniform_(const Tensor& t, double gain, Generator* generator) {
   return uniform_(t, -bound, bound, generator);
 }
 
+Tensor xavier_normal_(const Tensor& t, double gain, Generator* generator) {
+  check_floating(t, "init::xavier_normal_");
+  const Fans fans = compute_fans(t);
+  RG_CHECK(fans.fan_in + fans.fan_out > 0, "init::xavier_normal_: zero fans for shape ", t.shape());
+  return normal_(t, 0.0, gain * std::sqrt(2.0 / static_cast<double>(fans.fan_in + fans.fan_out)), generator);
+}
+
 Tensor kaiming_uniform_(const Tensor& t, double a, FanMode mode, Generator* generator) {
   check_floating(t, "init::kaiming_uniform_");
   const Fans fans = compute_fans(t);

@@ -30,6 +30,9 @@ Fans compute_fans(const Tensor& t);
 /// Glorot/Xavier: t ~ U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)).
 Tensor xavier_uniform_(const Tensor& t, double gain = 1.0, Generator* generator = nullptr);
 
+/// Glorot/Xavier normal: t ~ N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)) (torch.nn.init.xavier_normal_).
+Tensor xavier_normal_(const Tensor& t, double gain = 1.0, Generator* generator = nullptr);
+
 enum class FanMode { FanIn, FanOut };
 /// He/Kaiming for a leaky-ReLU of negative slope `a` (a = 0: ReLU):
 /// t ~ U(-b, b), b = gain * sqrt(3 / fan), gain = sqrt(2 / (1 + a^2)), fan by `mode`.

@@ -25,4 +25,16 @@ Tensor score_against_items(const Tensor& u, const Tensor& table, const Tensor& i
   return squeeze(matmul(vectors, unsqueeze(u, 2)), 2);
 }
 
+Tensor score_items_with_head(const Tensor& u, const Tensor& weight, const Tensor& bias, const Tensor& items) {
+  RG_CHECK(items.dim() == 2 && u.dim() == 2 && items.size(0) == u.size(0) && weight.dim() == 2 &&
+               weight.size(1) == u.size(1),
+           "score_items_with_head: expected u [B, d], weight [items, d] and items [B, K], got ", u.shape(), ", ",
+           weight.shape(), " and ", items.shape());
+  const Tensor columns = score_column(items);                                           // output row per item
+  const Tensor w = embedding(weight, columns);                                          // [B, K, d]
+  const Tensor scores = squeeze(matmul(w, unsqueeze(u, 2)), 2);                         // [B, K]
+  const Tensor b = squeeze(embedding(reshape(bias, {weight.size(0), 1}), columns), 2);  // [B, K]
+  return add(scores, b);
+}
+
 }  // namespace recgrad::recsys

@@ -22,4 +22,8 @@ Tensor score_against_all_items(const Tensor& u, const Tensor& table);
 /// u [B, d], table [num_items + 1, d], items [B, K] (ids) -> [B, K]: <u_b, table[items[b, k]]>.
 Tensor score_against_items(const Tensor& u, const Tensor& table, const Tensor& items);
 
+/// u [B, d] and a separate output layer (weight [num_items, d], bias [num_items]; row c is item c + 1), items
+/// [B, K] (ids) -> [B, K]: <u_b, weight[column]> + bias[column], the entries of the layer's full output.
+Tensor score_items_with_head(const Tensor& u, const Tensor& weight, const Tensor& bias, const Tensor& items);
+
 }  // namespace recgrad::recsys

@@ -1,16 +1,18 @@
 #include "recsys/zoo.h"
 
 #include "recsys/sequential/caser.h"
+#include "recsys/sequential/caser_muonrec.h"
 #include "recsys/sequential/gru4rec.h"
+#include "recsys/sequential/gru4rec_muonrec.h"
 #include "recsys/sequential/sasrec.h"
+#include "recsys/sequential/sasrec_muonrec.h"
 
 namespace recgrad::recsys {
 
 const std::vector<ModelEntry>& model_zoo() {
   static const std::vector<ModelEntry> zoo = {
-      zoo_entry<SASRec>(),
-      zoo_entry<GRU4Rec>(),
-      zoo_entry<Caser>(),
+      zoo_entry<SASRec>(),        zoo_entry<GRU4Rec>(),        zoo_entry<Caser>(),
+      zoo_entry<SASRecMuonRec>(), zoo_entry<GRU4RecMuonRec>(), zoo_entry<CaserMuonRec>(),
   };
   return zoo;
 }

@@ -74,12 +74,7 @@ Tensor Caser::score_all(const SequenceBatch& batch) const { return fc2->forward(
 
 Tensor Caser::score_items(const SequenceBatch& batch, const Tensor& items) const {
   RG_CHECK(items.dim() == 2, "Caser.score_items: items must be [B, K], got ", items.shape());
-  const Tensor u = encode(batch);                                                          // [B, 2d]
-  const Tensor columns = score_column(items);                                              // fc2 row per item
-  const Tensor w = embedding(fc2->weight, columns);                                        // [B, K, 2d]
-  const Tensor scores = squeeze(matmul(w, unsqueeze(u, 2)), 2);                            // [B, K]
-  const Tensor bias = squeeze(embedding(reshape(fc2->bias, {num_items, 1}), columns), 2);  // [B, K]
-  return add(scores, bias);
+  return score_items_with_head(encode(batch), fc2->weight, fc2->bias, items);
 }
 
 std::vector<OptionField<CaserOptions>> Caser::option_fields() {

@@ -29,6 +29,9 @@ const std::map<std::string, ModelSettings> kTinySettings = {
     {"sasrec", {{"hidden", "8"}, {"layers", "2"}, {"heads", "2"}, {"inner", "16"}}},
     {"gru4rec", {{"embedding", "8"}, {"hidden", "6"}, {"layers", "1"}}},
     {"caser", {{"embedding", "8"}, {"horizontal_filters", "3"}, {"vertical_filters", "2"}}},
+    {"sasrec_muonrec", {{"hidden", "8"}}},
+    {"gru4rec_muonrec", {{"hidden", "8"}}},
+    {"caser_muonrec", {{"hidden", "8"}, {"filters", "3"}}},
 };
 
 /// Every model of the zoo, at its tiny size, with history window kLength.
@@ -36,8 +39,9 @@ std::shared_ptr<SequentialRecommender> make_model(const std::string& name, doubl
   manual_seed(7);
   ModelSettings settings = kTinySettings.count(name) ? kTinySettings.at(name) : ModelSettings{};
   settings["max_length"] = std::to_string(kLength);
-  settings["dropout"] = std::to_string(dropout);
-  return find_model(name).make({kItems, kUsers}, settings);
+  const ModelEntry& entry = find_model(name);
+  if (entry.options_help().find("  dropout (") != std::string::npos) settings["dropout"] = std::to_string(dropout);
+  return entry.make({kItems, kUsers}, settings);
 }
 
 std::vector<std::string> zoo_names() {
@@ -90,7 +94,8 @@ TEST(Models, ShapesScoresAndLosses) {
 
 TEST(Models, PaddingDoesNotChangeScores) {
   // GRU4Rec and SASRec read only the real items of a left-padded history (Caser needs full-length windows)
-  for (const std::string& name : {std::string("sasrec"), std::string("gru4rec")}) {
+  for (const std::string& name :
+       {std::string("sasrec"), std::string("gru4rec"), std::string("sasrec_muonrec"), std::string("gru4rec_muonrec")}) {
     SCOPED_TRACE(name);
     auto model = make_model(name);
     model->eval();

@@ -76,3 +76,14 @@ inline void expect_all_close(const Tensor& expected, const Tensor& actual, const
 }
 
 }  // namespace recgrad::testing
+
+// ---- CUDA: the one skip of the GPU tests on machines without a usable device ----
+#include "core/cuda/runtime.h"
+
+/// Skips the current test with "no CUDA device: <reason>" when no CUDA device is usable.
+#define SKIP_WITHOUT_CUDA()                                                             \
+  do {                                                                                  \
+    if (!::recgrad::cuda::cuda_available()) {                                           \
+      GTEST_SKIP() << "no CUDA device: " << ::recgrad::cuda::cuda_unavailable_reason(); \
+    }                                                                                   \
+  } while (false)

@@ -16,15 +16,9 @@
 #include "core/cuda/runtime.h"
 #include "core/ops/copy.h"
 #include "recgrad.h"
+#include "test_support.h"
 
 namespace recgrad::testing {
-
-#define SKIP_WITHOUT_CUDA()                                                             \
-  do {                                                                                  \
-    if (!::recgrad::cuda::cuda_available()) {                                           \
-      GTEST_SKIP() << "no CUDA device: " << ::recgrad::cuda::cuda_unavailable_reason(); \
-    }                                                                                   \
-  } while (false)
 
 /// Element counts the parity suites sweep: a single element, sizes that are not multiples of a warp
 /// or a block, and a large odd size (more elements than one grid of blocks covers in one pass).

@@ -18,13 +18,6 @@ using recgrad::testing::expect_error;
 
 namespace {
 
-#define SKIP_WITHOUT_CUDA()                                                  \
-  do {                                                                       \
-    if (!cuda::cuda_available()) {                                           \
-      GTEST_SKIP() << "no CUDA device: " << cuda::cuda_unavailable_reason(); \
-    }                                                                        \
-  } while (false)
-
 /// The bytes of a CPU tensor's elements in row-major order (for bit-exact comparisons).
 std::vector<float> values_of(const Tensor& t) { return t.to_vector<float>(); }
 

@@ -23,12 +23,6 @@ using recgrad::testing::Tolerance;
 
 namespace {
 
-std::string shape_name(const Shape& shape) {
-  std::string name = "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) name += (d ? ", " : "") + std::to_string(shape[d]);
-  return name + "]";
-}
-
 /// layer_norm over the trailing `normalized` dims of a random `shape`, with weight and/or bias when asked.
 void expect_layer_norm_parity(const Shape& shape, const Shape& normalized, bool with_weight, bool with_bias,
                               Tolerance tol = {}) {
@@ -44,7 +38,7 @@ void expect_layer_norm_parity(const Shape& shape, const Shape& normalized, bool 
         return layer_norm(in[0], normalized, weight, bias);
       },
       inputs, tol,
-      "layer_norm " + shape_name(shape) + " over " + shape_name(normalized) + (with_weight ? " weight" : "") +
+      "layer_norm " + shape_str(shape) + " over " + shape_str(normalized) + (with_weight ? " weight" : "") +
           (with_bias ? " bias" : ""));
 }
 
@@ -55,8 +49,7 @@ void expect_rms_norm_parity(const Shape& shape, const Shape& normalized, bool wi
   if (with_weight) inputs.push_back(parity_input(normalized, 112));
   expect_cuda_parity(
       [&](const std::vector<Tensor>& in) { return rms_norm(in[0], normalized, with_weight ? in[1] : Tensor()); },
-      inputs, tol,
-      "rms_norm " + shape_name(shape) + " over " + shape_name(normalized) + (with_weight ? " weight" : ""));
+      inputs, tol, "rms_norm " + shape_str(shape) + " over " + shape_str(normalized) + (with_weight ? " weight" : ""));
 }
 
 }  // namespace

@@ -28,12 +28,6 @@ using recgrad::testing::Tolerance;
 
 namespace {
 
-std::string shape_name(const Shape& shape) {
-  std::string name = "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) name += (d ? ", " : "") + std::to_string(shape[d]);
-  return name + "]";
-}
-
 std::string dims_name(const std::vector<std::int64_t>& dims) {
   if (dims.empty()) return "all dims";
   std::string name = "dims {";
@@ -158,7 +152,7 @@ TEST(CudaParityReduce, EveryReductionOverAllDimsAtOddSizes) {
     const Tensor x = parity_input({n}, 1);
     for (const NamedReduction& r : all_reductions()) {
       expect_cuda_parity([&](const std::vector<Tensor>& in) { return r.fn(in[0], {}, false); }, {x},
-                         tolerance_for(r.name, n), std::string(r.name) + " of " + shape_name({n}));
+                         tolerance_for(r.name, n), std::string(r.name) + " of " + shape_str({n}));
     }
   }
 }
@@ -171,10 +165,10 @@ TEST(CudaParityReduce, EveryReductionOverDimsOfA3dTensor) {
   for (const NamedReduction& r : all_reductions()) {
     for (const std::vector<std::int64_t>& dims : dim_sets) {
       for (bool keepdim : {false, true}) {
-        expect_cuda_parity([&](const std::vector<Tensor>& in) { return r.fn(in[0], dims, keepdim); }, {x},
-                           tolerance_for(r.name, terms_of(shape, dims)),
-                           std::string(r.name) + " of " + shape_name(shape) + " over " + dims_name(dims) +
-                               (keepdim ? " keepdim" : ""));
+        expect_cuda_parity(
+            [&](const std::vector<Tensor>& in) { return r.fn(in[0], dims, keepdim); }, {x},
+            tolerance_for(r.name, terms_of(shape, dims)),
+            std::string(r.name) + " of " + shape_str(shape) + " over " + dims_name(dims) + (keepdim ? " keepdim" : ""));
       }
     }
   }
@@ -201,7 +195,7 @@ TEST(CudaParityReduce, LaunchShapes) {
     for (const NamedReduction& r : all_reductions()) {
       expect_cuda_parity([&](const std::vector<Tensor>& in) { return r.fn(in[0], c.dims, false); }, {x},
                          tolerance_for(r.name, terms_of(c.shape, c.dims)),
-                         std::string(r.name) + " of " + shape_name(c.shape) + " over " + dims_name(c.dims));
+                         std::string(r.name) + " of " + shape_str(c.shape) + " over " + dims_name(c.dims));
     }
   }
 }
@@ -267,7 +261,7 @@ TEST(CudaParityReduce, MaxMinAlongADimTakeTheFirstExtreme) {
     const Tensor ties = input_with_ties(shape, 7);  // many equal maxima: the first index must win
     for (std::int64_t dim = 0; dim < static_cast<std::int64_t>(shape.size()); ++dim) {
       for (bool keepdim : {false, true}) {
-        const std::string what = shape_name(shape) + " dim " + std::to_string(dim) + (keepdim ? " keepdim" : "");
+        const std::string what = shape_str(shape) + " dim " + std::to_string(dim) + (keepdim ? " keepdim" : "");
         expect_cuda_parity([&](const std::vector<Tensor>& in) { return max(in[0], dim, keepdim); }, {ties}, exact,
                            "max " + what);
         expect_cuda_parity([&](const std::vector<Tensor>& in) { return min(in[0], dim, keepdim); }, {ties}, exact,

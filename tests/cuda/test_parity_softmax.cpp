@@ -25,12 +25,6 @@ using recgrad::testing::Tolerance;
 
 namespace {
 
-std::string shape_name(const Shape& shape) {
-  std::string name = "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) name += (d ? ", " : "") + std::to_string(shape[d]);
-  return name + "]";
-}
-
 /// Softmax outputs and their gradients are small (1 / row length on average), so the default atol 1e-6
 /// would hide errors in rows of 1e5 or more elements: atol 1e-10 there. The row sums behind them have
 /// a relative error of a few 1e-7 on both devices, well inside rtol 1e-5.
@@ -59,13 +53,13 @@ TEST(CudaParitySoftmax, RowLengthsAroundEachKernel) {
   SKIP_WITHOUT_CUDA();
   for (std::int64_t n : {1, 2, 7, 31, 32, 33, 64, 65, 255, 256, 257, 1000, 1024, 1025, 4099}) {
     const Shape shape{13, n};
-    expect_both_parity(parity_input(shape, 3), 1, n, shape_name(shape));
+    expect_both_parity(parity_input(shape, 3), 1, n, shape_str(shape));
   }
 }
 
 TEST(CudaParitySoftmax, OddSizes) {
   SKIP_WITHOUT_CUDA();
-  for (std::int64_t n : parity_sizes()) expect_both_parity(parity_input({n}, 4), 0, n, shape_name({n}));
+  for (std::int64_t n : parity_sizes()) expect_both_parity(parity_input({n}, 4), 0, n, shape_str({n}));
 }
 
 TEST(CudaParitySoftmax, NonLastDims) {

@@ -24,12 +24,6 @@ using recgrad::testing::expect_error;
 
 namespace {
 
-#define SKIP_WITHOUT_CUDA()                                                  \
-  do {                                                                       \
-    if (!cuda::cuda_available()) {                                           \
-      GTEST_SKIP() << "no CUDA device: " << cuda::cuda_unavailable_reason(); \
-    }                                                                        \
-  } while (false)
 #define SKIP_WITH_CUDA()                                                                                           \
   do {                                                                                                             \
     if (cuda::cuda_available()) GTEST_SKIP() << "a CUDA device is present; this test is for machines without one"; \

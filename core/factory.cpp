@@ -6,9 +6,8 @@
 #include "core/cpu/parallel.h"
 #include "core/ops/copy.h"
 
-#if RECGRAD_WITH_CUDA
+#include "core/cpu/random.h"
 #include "core/cuda/random.h"
-#endif
 
 namespace recgrad {
 
@@ -76,28 +75,14 @@ Tensor randn(const Shape& shape, TensorOptions options, Generator* generator) {
   const std::int64_t n = numel_of(shape);
   const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>((n + 1) / 2));
   const std::uint64_t seed = gen.seed();
-#if RECGRAD_WITH_CUDA
   if (options.device.is_cuda()) {  // drawn on the GPU from the same counters (core/cuda/random.h)
     visit_floating(options.dtype, "randn", [](auto) {});
     Tensor out = Tensor::empty(shape, options.dtype, options.device);
     cuda::randn(out, seed, start);
     return out;
   }
-#endif
   Tensor host = Tensor::empty(shape, options.dtype);
-  visit_floating(options.dtype, "randn", [&]<typename T>(T) {
-    T* data = host.data<T>();
-    cpu::parallel_for(n, 64, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t i = begin; i < end; ++i) {
-        const auto words = philox4x32(seed, start + static_cast<std::uint64_t>(i / 2), 0);
-        const double u1 = 1.0 - uniform_from_bits64(words[0], words[1]);  // (0, 1]
-        const double u2 = uniform_from_bits64(words[2], words[3]);
-        const double radius = std::sqrt(-2.0 * std::log(u1));
-        const double angle = 2.0 * std::numbers::pi * u2;
-        data[i] = static_cast<T>(i % 2 == 0 ? radius * std::cos(angle) : radius * std::sin(angle));
-      }
-    });
-  });
+  cpu::randn(host, seed, start);
   return raw::to_device(host, options.device);
 }
 
@@ -109,25 +94,14 @@ Tensor rand(const Shape& shape, double low, double high, TensorOptions options, 
   const std::int64_t n = numel_of(shape);
   const std::uint64_t start = gen.reserve(static_cast<std::uint64_t>((n + 3) / 4));
   const std::uint64_t seed = gen.seed();
-#if RECGRAD_WITH_CUDA
   if (options.device.is_cuda()) {  // drawn on the GPU from the same counters (core/cuda/random.h)
     visit_floating(options.dtype, "rand", [](auto) {});
     Tensor out = Tensor::empty(shape, options.dtype, options.device);
     cuda::rand(out, low, high, seed, start);
     return out;
   }
-#endif
   Tensor host = Tensor::empty(shape, options.dtype);
-  visit_floating(options.dtype, "rand", [&]<typename T>(T) {
-    T* data = host.data<T>();
-    cpu::parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t i = begin; i < end; ++i) {
-        const auto words = philox4x32(seed, start + static_cast<std::uint64_t>(i / 4), 0);
-        const double u = uniform_from_bits(words[static_cast<std::size_t>(i % 4)]);
-        data[i] = static_cast<T>(std::fma(high - low, u, low));
-      }
-    });
-  });
+  cpu::rand(host, low, high, seed, start);
   return raw::to_device(host, options.device);
 }
 

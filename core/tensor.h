@@ -61,6 +61,8 @@ class Tensor {
   std::int64_t numel() const { return numel_of(impl().shape); }
   DType dtype() const { return impl().dtype; }
   Device device() const { return impl().storage->device(); }
+  /// True for a tensor in the memory of a CUDA device: the one test every raw op dispatches on.
+  bool is_cuda() const { return device().is_cuda(); }
   /// True when the elements are laid out densely in row-major order.
   bool is_contiguous() const;
 

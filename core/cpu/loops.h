@@ -12,6 +12,12 @@
 #include "core/cpu/parallel.h"
 #include "core/tensor.h"
 
+/// Marks a per-element kernel lambda, [](auto x) RG_KERNEL { ... }, to be
+/// inlined into the loop of cpu::map so that the loop vectorises. In a large
+/// file GCC's growth limits otherwise leave a big kernel (exp, erfc) as one
+/// call per element, several times slower.
+#define RG_KERNEL __attribute__((always_inline))
+
 namespace recgrad::cpu {
 
 /// Offsets (in elements) of the start of row `row` of a view, where rows run

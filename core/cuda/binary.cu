@@ -4,8 +4,9 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/cuda/binary.h"
 #include "core/cuda/elementwise.cuh"
-#include "core/cuda/elementwise.h"
+#include "core/plans/view.h"
 
 namespace recgrad::cuda {
 namespace {
@@ -81,6 +82,22 @@ void ternary(TernaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, 
   }
   visit_floating(out.dtype(), "ternary op (CUDA)",
                  [&]<typename T>(T) { launch_map<T, T, T, T>("ternary op (CUDA)", out, TernaryFn<T>{op}, a, b, c); });
+}
+
+Tensor binary(std::string_view name, BinaryOp op, raw::ElementKinds kinds, const Tensor& a, const Tensor& b) {
+  raw::check_kinds(a, kinds, name);
+  const Shape shape = raw::detail::common_shape(name, a, b);
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  binary(op, out, raw::expand(a, shape), raw::expand(b, shape));
+  return out;
+}
+
+Tensor ternary(std::string_view name, TernaryOp op, const Tensor& a, const Tensor& b, const Tensor& c) {
+  raw::check_floating(a, name);
+  const Shape shape = raw::detail::common_shape(name, a, b, c);
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  ternary(op, out, raw::expand(a, shape), raw::expand(b, shape), raw::expand(c, shape));
+  return out;
 }
 
 }  // namespace recgrad::cuda

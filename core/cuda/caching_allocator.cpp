@@ -4,14 +4,11 @@
 
 #include "core/cuda/runtime.h"
 
-#if RECGRAD_WITH_CUDA
 #include "core/cuda/runtime_check.h"
-#endif
 
 namespace recgrad::cuda {
 namespace {
 
-#if RECGRAD_WITH_CUDA
 /// cudaMalloc/cudaFree on one device (made current for the call, then restored).
 class CudaBackend {
  public:
@@ -50,51 +47,35 @@ std::vector<DeviceAllocator*>& allocators() {
   }();
   return *table;
 }
-#endif
 
 }  // namespace
 
 void* device_allocate(std::size_t nbytes, Device device) {
   require_cuda_device(device, "Storage::allocate");
-#if RECGRAD_WITH_CUDA
   return allocators()[device.index]->allocate(nbytes);
-#else
-  (void)nbytes;
-  return nullptr;  // unreachable: require_cuda_device throws without CUDA
-#endif
 }
 
 void device_free(void* ptr, std::size_t /*nbytes*/) {
-#if RECGRAD_WITH_CUDA
   if (ptr == nullptr) return;
   for (DeviceAllocator* allocator : allocators()) {
     if (allocator->deallocate(ptr)) return;
   }
-#else
-  (void)ptr;
-#endif
 }
 
 CudaMemoryStats cuda_memory_stats(Device device) {
   RG_CHECK(device.is_cuda(), "cuda_memory_stats: expected a CUDA device, got ", device);
-#if RECGRAD_WITH_CUDA
   if (device.index >= 0 && device.index < cuda_device_count()) return allocators()[device.index]->stats();
-#endif
   return {};
 }
 
 void cuda_reset_peak(Device device) {
   RG_CHECK(device.is_cuda(), "cuda_reset_peak: expected a CUDA device, got ", device);
-#if RECGRAD_WITH_CUDA
   if (device.index >= 0 && device.index < cuda_device_count()) allocators()[device.index]->reset_peak();
-#endif
 }
 
 void cuda_empty_cache() {
-#if RECGRAD_WITH_CUDA
   if (!cuda_available()) return;
   for (DeviceAllocator* allocator : allocators()) allocator->empty_cache();
-#endif
 }
 
 }  // namespace recgrad::cuda

@@ -1,10 +1,9 @@
-// Comparisons (bool results), masked_fill and the strided, dtype-converting copy on CUDA. Same rules as
-// core/ops/compare.cpp and copy.cpp: a floating tensor compares with a scalar in its own dtype, an integer
-// one in double; conversions are C++ static_casts.
+// Comparisons (bool results) and masked_fill on CUDA. Same rules as core/ops/compare.cpp: a floating tensor
+// compares with a scalar in its own dtype, an integer one in double.
 #include <type_traits>
 
+#include "core/cuda/compare.h"
 #include "core/cuda/elementwise.cuh"
-#include "core/cuda/elementwise.h"
 
 namespace recgrad::cuda {
 namespace {
@@ -48,11 +47,6 @@ struct MaskedFill {
   __device__ T operator()(T v, bool m) const { return m ? value : v; }
 };
 
-template <typename D, typename S>
-struct Convert {
-  __device__ D operator()(S x) const { return static_cast<D>(x); }
-};
-
 }  // namespace
 
 void compare(CompareOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
@@ -70,12 +64,6 @@ void compare_scalar(CompareOp op, const Tensor& out, const Tensor& a, double sca
 void masked_fill(const Tensor& out, const Tensor& x, const Tensor& mask, double value) {
   visit_dtype(out.dtype(), [&]<typename T>(T) {
     launch_map<T, T, bool>("masked_fill (CUDA)", out, MaskedFill<T>{static_cast<T>(value)}, x, mask);
-  });
-}
-
-void copy(const Tensor& dst, const Tensor& src) {
-  visit_dtype(dst.dtype(), [&]<typename D>(D) {
-    visit_dtype(src.dtype(), [&]<typename S>(S) { launch_map<D, S>("copy_ (CUDA)", dst, Convert<D, S>{}, src); });
   });
 }
 

@@ -1,14 +1,13 @@
-// Convolution and pooling kernels on a CUDA device (core/ops/conv.h, core/ops/pooling.h). The raw ops check
+// Convolution layout kernels on a CUDA device (core/ops/conv.h). The raw ops check
 // their arguments, make the operands dense and run the GEMMs (raw::gemm_into, cuBLAS); these functions are
-// the layout and pooling kernels around them. Every tensor passed in is dense and on the same CUDA device.
+// the layout kernels around them. Every tensor passed in is dense and on the same CUDA device.
 // Every output element is written by exactly one thread, gathering its inputs in a fixed order: no atomics,
 // so results are deterministic, and the sums run in the order the CPU kernels use.
 #pragma once
 
 #include <cstdint>
 
-#include "core/ops/conv.h"
-#include "core/ops/pooling.h"
+#include "core/plans/conv.h"
 #include "core/tensor.h"
 
 namespace recgrad::cuda {
@@ -28,18 +27,5 @@ void output_to_rows(const Tensor& grad, const raw::Conv2dGeometry& g, std::int64
                     const Tensor& rows);
 /// db[o] = sum over b and pos of grad[b, o, pos] (one block per channel, accumulated in double).
 Tensor conv_bias_grad(const Tensor& grad, const raw::Conv2dGeometry& g);
-
-// ---- pooling (see core/ops/pooling.h) ----
-
-/// Max pooling of the dense x; values and i64 indices of shape `out_shape`.
-raw::MaxPool2dResult max_pool2d(const Tensor& x, const raw::Pool2dGeometry& g, const Shape& out_shape);
-/// dx of `input_shape`: each input element sums the gradients of the windows whose saved index is it.
-Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const raw::Pool2dGeometry& g,
-                           const Shape& input_shape);
-/// Average pooling of the dense x into `out_shape`.
-Tensor avg_pool2d(const Tensor& x, const raw::Pool2dGeometry& g, bool count_include_pad, const Shape& out_shape);
-/// dx of `input_shape`: each input element sums grad / divisor over the windows that cover it.
-Tensor avg_pool2d_backward(const Tensor& grad, const raw::Pool2dGeometry& g, bool count_include_pad,
-                           const Shape& input_shape);
 
 }  // namespace recgrad::cuda

@@ -4,7 +4,7 @@
 // of their outputs.
 #pragma once
 
-#include "core/ops/flash_attention.h"
+#include "core/plans/flash_attention.h"
 #include "core/tensor.h"
 
 namespace recgrad::cuda {

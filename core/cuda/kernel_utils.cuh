@@ -71,7 +71,8 @@ __device__ __forceinline__ T warp_sum(T value) {
 /// Max of `value` over the lanes of a warp (every lane gets the result).
 template <typename T>
 __device__ __forceinline__ T warp_max(T value) {
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) value = max(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
+    value = max(value, __shfl_xor_sync(0xffffffffu, value, offset));
   return value;
 }
 
@@ -99,6 +100,22 @@ __device__ __forceinline__ T block_max(T value, T* scratch, T lowest) {
   __syncthreads();
   value = lane < warps ? scratch[lane] : lowest;
   return warp_max(value);
+}
+
+// Typed device pointers of a tensor's first element, for kernel arguments (pointer_or_null: nullptr for an
+// undefined tensor, e.g. an absent bias).
+template <typename T>
+const T* pointer_or_null(const Tensor& t) {
+  return t.defined() ? static_cast<const T*>(t.device_pointer()) : nullptr;
+}
+
+template <typename T>
+const T* in_ptr(const Tensor& t) {
+  return static_cast<const T*>(t.device_pointer());
+}
+template <typename T>
+T* out_ptr(const Tensor& t) {
+  return static_cast<T*>(t.device_pointer());
 }
 
 }  // namespace recgrad::cuda

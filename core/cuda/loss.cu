@@ -20,7 +20,6 @@
 #include "core/cuda/loss.h"
 #include "core/cuda/memcpy.h"
 #include "core/cuda/runtime_check.h"
-#include "core/ops/copy.h"
 
 namespace recgrad::cuda {
 namespace {
@@ -273,8 +272,7 @@ raw::CrossEntropyRows cross_entropy_rows(const Tensor& logits, const Tensor& tar
   out.row_log_sum = Tensor::empty({rows}, logits.dtype(), logits.device());
   if (rows == 0) return out;
   const DeviceGuard guard(logits.device().index, op);
-  // Rows need unit column stride; any row stride (a slice of a wider matrix) is read in place.
-  const Tensor x = logits.strides()[1] == 1 || classes <= 1 ? logits : raw::contiguous(logits);
+  const Tensor& x = logits;  // unit column stride, any row stride (the raw op made sure)
   const std::int64_t row_stride = x.strides()[0];
   Tensor status = Tensor::empty({3}, DType::i64, logits.device());
   visit_floating(logits.dtype(), "cross_entropy", [&]<typename T>(T) {
@@ -308,8 +306,8 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const
   Tensor out = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   if (n == 0 || classes == 0) return out;
   const DeviceGuard guard(logits.device().index, op);
-  const Tensor x = raw::contiguous(logits);
-  const Tensor weight = row_grad.defined() ? raw::to_dtype(row_grad, logits.dtype()) : Tensor();
+  const Tensor& x = logits;         // dense (the raw op made sure)
+  const Tensor& weight = row_grad;  // in the logits' dtype (the raw op converted it)
   RG_CHECK(!weight.defined() || weight.dim() == 0 || (weight.dim() == 1 && weight.shape()[0] == n),
            "cross_entropy backward: row gradient of shape ", row_grad.shape(), " for ", n, " rows");
   RG_CHECK(!weight.defined() || weight.device() == logits.device(), "cross_entropy backward: row gradient on ",
@@ -350,7 +348,7 @@ raw::BinaryCrossEntropyGrads binary_cross_entropy_with_logits_backward(const Ten
            ", targets on ", targets.device(), " and gradient on ", grad.device());
   raw::BinaryCrossEntropyGrads out;
   out.logits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-  const Tensor g = raw::to_dtype(grad, logits.dtype());
+  const Tensor& g = grad;  // in the logits' dtype (the raw op converted it)
   visit_floating(logits.dtype(), "binary_cross_entropy_with_logits", [&]<typename T>(T) {
     const T s = static_cast<T>(scale);
     launch_map<T, T, T, T>(op, out.logits, BinaryCrossEntropyLogitsGrad<T>{s}, logits, targets, g);

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "core/ops/loss.h"
+#include "core/plans/loss.h"
 #include "core/tensor.h"
 
 namespace recgrad::cuda {

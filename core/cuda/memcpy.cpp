@@ -4,9 +4,7 @@
 #include "core/cuda/runtime.h"
 #include "core/error.h"
 
-#if RECGRAD_WITH_CUDA
 #include "core/cuda/runtime_check.h"
-#endif
 
 namespace recgrad::cuda {
 
@@ -18,7 +16,6 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (nbytes == 0) return;
   if (src_device.is_cpu()) return staged_host_to_device(dst, src, nbytes, dst_device.index, op);
   if (dst_device.is_cpu()) return staged_device_to_host(dst, src, nbytes, src_device.index, op);
-#if RECGRAD_WITH_CUDA
   if (src_device == dst_device) {
     // On one GPU: the copy engine, ordered with the kernels on the stream (stream() of
     // core/cuda/runtime_check.h); the host does not wait.
@@ -29,18 +26,12 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   // Between two GPUs: cudaMemcpyPeer runs after the work already issued on both devices and before
   // any work issued later on either, so neither side can reuse the memory too early.
   RG_CUDA_CHECK(cudaMemcpyPeer(dst, dst_device.index, src, src_device.index, nbytes), op);
-#else
-  (void)dst;
-  (void)src;
-#endif
 }
 
 void synchronize(Device device) {
   require_cuda_device(device, "synchronize");
-#if RECGRAD_WITH_CUDA
   const DeviceGuard guard(device.index, "synchronize");
   RG_CUDA_CHECK(cudaDeviceSynchronize(), "synchronize");
-#endif
 }
 
 }  // namespace recgrad::cuda

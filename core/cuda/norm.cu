@@ -14,8 +14,6 @@
 #include "core/cuda/kernel_utils.cuh"
 #include "core/cuda/norm.h"
 #include "core/cuda/runtime_check.h"
-#include "core/ops/copy.h"
-#include "core/ops/view.h"
 
 namespace recgrad::cuda {
 namespace {
@@ -180,11 +178,6 @@ void launch_per_row(WarpKernel warp_kernel, BlockKernel block_kernel, std::int64
   RG_CUDA_CHECK_LAUNCH(op);
 }
 
-template <typename T>
-const T* pointer_or_null(const Tensor& t) {
-  return t.defined() ? static_cast<const T*>(t.device_pointer()) : nullptr;
-}
-
 /// The column sum (dweight or dbias) of shape `shape` from [blocks, n] partials.
 template <typename T>
 Tensor sum_partials(const Tensor& partial, std::int64_t blocks, std::int64_t n, const Shape& shape, const Tensor& x,
@@ -206,7 +199,7 @@ raw::NormForward norm_forward(const Tensor& x_in, std::int64_t n, const Tensor& 
     RG_CHECK(!param->defined() || param->device() == x_in.device(), op, ": ", param == &weight_in ? "weight" : "bias",
              " on ", param->device(), " but the input on ", x_in.device());
   }
-  const Tensor x = raw::contiguous(x_in);
+  const Tensor& x = x_in;
   const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
   raw::NormForward result;
   result.output = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -214,8 +207,8 @@ raw::NormForward norm_forward(const Tensor& x_in, std::int64_t n, const Tensor& 
   if (centered) result.mean = Tensor::empty({rows}, x.dtype(), x.device());
   if (rows == 0) return result;
   const DeviceGuard guard(x.device().index, op);
-  const Tensor weight = weight_in.defined() ? raw::contiguous(weight_in) : Tensor();
-  const Tensor bias = bias_in.defined() ? raw::contiguous(bias_in) : Tensor();
+  const Tensor& weight = weight_in;
+  const Tensor& bias = bias_in;
   visit_floating(x.dtype(), op, [&]<typename T>(T) {
     T* mean = centered ? static_cast<T*>(result.mean.device_pointer()) : nullptr;
     launch_per_row<T>(norm_forward_kernel<T, false>, norm_forward_kernel<T, true>, rows, n, op,
@@ -237,10 +230,10 @@ raw::NormGrads norm_backward(const Tensor& grad_out, const Tensor& x_in, const r
            ": gradient on ", grad_out.device(), ", input on ", x_in.device(), ", weight on ",
            weight_in.defined() ? weight_in.device() : x_in.device());
   const std::int64_t n = numel_of(normalized_shape);
-  const Tensor x = raw::contiguous(x_in);
-  const Tensor g = raw::contiguous(grad_out);
+  const Tensor& x = x_in;
+  const Tensor& g = grad_out;
   const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
-  const Tensor weight = weight_in.defined() ? raw::contiguous(weight_in) : Tensor();
+  const Tensor& weight = weight_in;
   raw::NormGrads grads;
   if (need_x) grads.x = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (!need_x && !need_weight && !need_bias) return grads;

@@ -1,11 +1,11 @@
 // layer_norm and rms_norm (core/ops/norm.h) on a CUDA device. The input is a dense [rows, n] matrix,
 // n = numel(normalized_shape); `centered` selects layer_norm (subtract the mean) or rms_norm. The raw ops
-// check their arguments and then call these for CUDA tensors.
+// check their arguments, make the operands dense and then call these for CUDA tensors.
 #pragma once
 
 #include <cstdint>
 
-#include "core/ops/norm.h"
+#include "core/plans/norm.h"
 #include "core/tensor.h"
 
 namespace recgrad::cuda {

@@ -9,14 +9,11 @@
 #include "core/cuda/runtime.h"
 #include "core/error.h"
 
-#if RECGRAD_WITH_CUDA
 #include "core/cuda/runtime_check.h"
-#endif
 
 namespace recgrad::cuda {
 namespace {
 
-#if RECGRAD_WITH_CUDA
 /// One pinned block and the event recorded after the last copy that used it.
 struct StagingBlock {
   void* host = nullptr;        // kStagingBlockBytes of page-locked memory; null until first used
@@ -93,12 +90,10 @@ void make_ready(StagingBlock& block, const char* op) {
 std::size_t chunk_bytes(std::size_t c, std::size_t nbytes) {
   return std::min(kStagingBlockBytes, nbytes - c * kStagingBlockBytes);
 }
-#endif
 
 }  // namespace
 
 void staged_host_to_device(void* dst, const void* src, std::size_t nbytes, int device, const char* op) {
-#if RECGRAD_WITH_CUDA
   StagingRing& ring = ring_of(device, op);
   if (nbytes == 0) return;
   const std::lock_guard<std::mutex> lock(ring.mutex);
@@ -116,16 +111,9 @@ void staged_host_to_device(void* dst, const void* src, std::size_t nbytes, int d
     RG_CUDA_CHECK(cudaEventRecord(block.done, stream()), op);
   }
   count(0, 0, chunks);
-#else
-  (void)dst;
-  (void)src;
-  (void)nbytes;
-  require_cuda_device(Device::cuda(device), op);
-#endif
 }
 
 void staged_device_to_host(void* dst, const void* src, std::size_t nbytes, int device, const char* op) {
-#if RECGRAD_WITH_CUDA
   StagingRing& ring = ring_of(device, op);
   if (nbytes == 0) return;
   const std::lock_guard<std::mutex> lock(ring.mutex);
@@ -138,8 +126,8 @@ void staged_device_to_host(void* dst, const void* src, std::size_t nbytes, int d
     StagingBlock& block = ring.blocks[c % kStagingBlocks];
     make_ready(block, op);  // no earlier host->device copy still reads the block
     const std::size_t offset = c * kStagingBlockBytes;
-    RG_CUDA_CHECK(
-        cudaMemcpyAsync(block.host, from + offset, chunk_bytes(c, nbytes), cudaMemcpyDeviceToHost, stream()), op);
+    RG_CUDA_CHECK(cudaMemcpyAsync(block.host, from + offset, chunk_bytes(c, nbytes), cudaMemcpyDeviceToHost, stream()),
+                  op);
     RG_CUDA_CHECK(cudaEventRecord(block.done, stream()), op);
   };
   for (std::size_t c = 0; c < std::min<std::size_t>(chunks, kStagingBlocks); ++c) issue(c);
@@ -150,26 +138,15 @@ void staged_device_to_host(void* dst, const void* src, std::size_t nbytes, int d
     if (c + kStagingBlocks < chunks) issue(c + kStagingBlocks);
   }
   count(0, 0, chunks);
-#else
-  (void)dst;
-  (void)src;
-  (void)nbytes;
-  require_cuda_device(Device::cuda(device), op);
-#endif
 }
 
 PinnedStagingStats pinned_staging_stats() {
-#if RECGRAD_WITH_CUDA
   Counters& c = counters();
   const std::lock_guard<std::mutex> lock(c.mutex);
   return c.stats;
-#else
-  return {};
-#endif
 }
 
 void release_pinned_staging() {
-#if RECGRAD_WITH_CUDA
   if (!cuda_available()) return;
   constexpr const char* op = "release_pinned_staging";
   for (StagingRing* ring : rings()) {
@@ -186,7 +163,6 @@ void release_pinned_staging() {
     }
     ring->next = 0;
   }
-#endif
 }
 
 }  // namespace recgrad::cuda

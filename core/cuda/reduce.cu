@@ -18,11 +18,11 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/cuda/fill.h"
+#include "core/cuda/copy.h"
 #include "core/cuda/kernel_utils.cuh"
 #include "core/cuda/reduce.h"
 #include "core/cuda/runtime_check.h"
-#include "core/ops/view.h"
+#include "core/plans/view.h"
 
 namespace recgrad::cuda {
 namespace {
@@ -768,7 +768,7 @@ Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tens
   const Shape& shape = x.shape();
   return visit_floating(x.dtype(), "share_among_ties", [&]<typename T>(T) {
     const Tensor tied = map3<T>(IsSelected<T>{}, x, raw::expand(selected_kept, shape), x, "share_among_ties (CUDA)");
-    const Tensor ties = raw::sum(tied, dims, true);
+    const Tensor ties = cuda::sum(tied, raw::plan_reduction(tied, dims, true, "sum"));
     return map3<T>(ShareEvenly<T>{}, tied, raw::expand(grad_kept, shape), raw::expand(ties, shape),
                    "share_among_ties (CUDA)");
   });
@@ -782,7 +782,7 @@ Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<
   const double count = static_cast<double>(plan.inner);
   const double scale = 2.0 / std::max<double>(0.0, count - static_cast<double>(correction));
   return visit_floating(x.dtype(), "var", [&]<typename T>(T) {
-    const Tensor total = raw::sum(x, dims, true);
+    const Tensor total = cuda::sum(x, raw::plan_reduction(x, dims, true, "sum"));
     return map3<T>(VarianceGrad<T>{static_cast<T>(scale), count}, x, raw::expand(total, x.shape()),
                    raw::expand(grad_kept, x.shape()), "var backward (CUDA)");
   });

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/ops/reduce.h"
+#include "core/plans/reduce.h"
 #include "core/tensor.h"
 
 namespace recgrad::cuda {

@@ -2,9 +2,7 @@
 
 #include "core/error.h"
 
-#if RECGRAD_WITH_CUDA
 #include <cuda_runtime.h>
-#endif
 
 namespace recgrad::cuda {
 namespace {
@@ -18,7 +16,6 @@ struct Probe {
 const Probe& probe() {
   static const Probe result = [] {
     Probe p;
-#if RECGRAD_WITH_CUDA
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {
@@ -29,9 +26,6 @@ const Probe& probe() {
     } else {
       p.device_count = count;
     }
-#else
-    p.reason = "built without CUDA";
-#endif
     return p;
   }();
   return result;
@@ -39,13 +33,7 @@ const Probe& probe() {
 
 }  // namespace
 
-bool cuda_built() {
-#if RECGRAD_WITH_CUDA
-  return true;
-#else
-  return false;
-#endif
-}
+bool cuda_built() { return true; }
 
 bool cuda_available() {
   try {

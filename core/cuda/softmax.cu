@@ -11,7 +11,7 @@
 #include "core/cuda/kernel_utils.cuh"
 #include "core/cuda/runtime_check.h"
 #include "core/cuda/softmax.h"
-#include "core/ops/reduce.h"
+#include "core/plans/reduce.h"
 
 namespace recgrad::cuda {
 namespace {

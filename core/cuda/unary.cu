@@ -7,7 +7,8 @@
 #include <type_traits>
 
 #include "core/cuda/elementwise.cuh"
-#include "core/cuda/elementwise.h"
+#include "core/cuda/unary.h"
+#include "core/plans/view.h"
 
 namespace recgrad::cuda {
 namespace {
@@ -192,6 +193,21 @@ void unary_backward(BackwardOp op, const Tensor& out, const Tensor& g, const Ten
   visit_floating(out.dtype(), "backward op (CUDA)", [&]<typename T>(T) {
     launch_map<T, T, T>("backward op (CUDA)", out, BackwardFn<T>{op, static_cast<T>(p0), static_cast<T>(p1)}, g, v);
   });
+}
+
+Tensor unary(std::string_view name, UnaryOp op, raw::ElementKinds kinds, const Tensor& x, double p0, double p1) {
+  raw::check_kinds(x, kinds, name);
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  unary(op, out, x, p0, p1);
+  return out;
+}
+
+Tensor unary_backward(std::string_view name, BackwardOp op, const Tensor& g, const Tensor& v, double p0, double p1) {
+  raw::check_floating(g, name);
+  const Shape shape = raw::detail::common_shape(name, g, v);
+  Tensor out = Tensor::empty(shape, g.dtype(), g.device());
+  unary_backward(op, out, raw::expand(g, shape), raw::expand(v, shape), p0, p1);
+  return out;
 }
 
 }  // namespace recgrad::cuda

@@ -4,7 +4,6 @@
 
 #include <string_view>
 
-#include "core/cpu/loops.h"
 #include "core/ops/view.h"
 #include "core/tensor.h"
 
@@ -22,19 +21,5 @@ void mul_(const Tensor& dst, double factor);
 /// Checks that a and b may be combined by `op` (same device and dtype) and
 /// returns their broadcast shape.
 Shape check_binary(const Tensor& a, const Tensor& b, std::string_view op);
-
-/// out[i] = fn(a[i], b[i]) over the broadcast shape, for numeric dtypes; the
-/// result has dtype `Out` when given, otherwise the inputs' dtype. This is the
-/// building block of every broadcasting binary op.
-template <typename Fn>
-Tensor broadcast_map(const Tensor& a, const Tensor& b, std::string_view op, Fn fn) {
-  const Shape shape = check_binary(a, b, op);
-  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
-  visit_numeric(a.dtype(), op, [&]<typename T>(T) {
-    cpu::map<T, T, T>(
-        out, [fn](T x, T y) { return static_cast<T>(fn(x, y)); }, raw::expand(a, shape), raw::expand(b, shape));
-  });
-  return out;
-}
 
 }  // namespace recgrad::raw

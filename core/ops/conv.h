@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/plans/conv.h"
 #include "core/tensor.h"
 
 namespace recgrad {
@@ -36,21 +37,6 @@ struct Conv2dOptions {
 }  // namespace recgrad
 
 namespace recgrad::raw {
-
-/// The sizes of one conv2d call, checked once. Output extent per dim:
-///   out = (in + 2 * pad - dil * (k - 1) - 1) / stride + 1.
-struct Conv2dGeometry {
-  std::int64_t batch = 0, in_channels = 0, height = 0, width = 0;
-  std::int64_t out_channels = 0, kernel_h = 0, kernel_w = 0, out_h = 0, out_w = 0;
-  std::int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
-
-  /// Output positions per sample (Ho * Wo).
-  std::int64_t positions() const { return out_h * out_w; }
-  /// Columns of the patch matrix (C * kh * kw), and per group (C/groups * kh * kw).
-  std::int64_t patch_size() const { return in_channels * kernel_h * kernel_w; }
-  std::int64_t group_patch_size() const { return patch_size() / groups; }
-  std::int64_t group_out_channels() const { return out_channels / groups; }
-};
 
 /// Validates x [B, C, H, W], weight [O, C/groups, kh, kw], bias [O] (or undefined) and the options
 /// (dtypes, devices, extents); throws naming `op` and the shapes.

@@ -1,55 +1,30 @@
 #include "core/ops/copy.h"
 
-#include "core/cpu/loops.h"
+#include "core/cpu/copy.h"
+#include "core/cuda/copy.h"
 #include "core/cuda/memcpy.h"
 #include "core/cuda/runtime.h"
 #include "core/ops/view.h"
 
-#if RECGRAD_WITH_CUDA
-#include "core/cuda/elementwise.h"
-#include "core/cuda/fill.h"
-#endif
-
 namespace recgrad::raw {
 
 void fill_(const Tensor& dst, double value) {
-#if RECGRAD_WITH_CUDA
-  if (dst.device().is_cuda()) {
+  if (dst.is_cuda()) {
     cuda::fill(dst, value);
-    dst.bump_version();
-    return;
+  } else {
+    cpu::fill(dst, value);
   }
-#endif
-  RG_CHECK(dst.device().is_cpu(), "fill_: device ", dst.device(), " not supported in this build");
-  visit_dtype(dst.dtype(), [&]<typename T>(T) {
-    const T v = static_cast<T>(value);
-    cpu::map<T>(dst, [v]() { return v; });
-  });
   dst.bump_version();
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {
   RG_CHECK(dst.device() == src.device(), "copy_: source on ", src.device(), " but destination on ", dst.device());
-#if RECGRAD_WITH_CUDA
-  if (dst.device().is_cuda()) {
-    const Tensor source = expand(src, dst.shape());
-    if (src.dtype() == dst.dtype() && src.shape() == dst.shape() && src.is_contiguous() && dst.is_contiguous()) {
-      cuda::copy_bytes(dst.device_pointer(), dst.device(), src.device_pointer(), src.device(),
-                       static_cast<std::size_t>(src.numel()) * element_size(src.dtype()), "copy_");
-    } else {
-      cuda::copy(dst, source);  // strided, broadcasting and/or converting
-    }
-    dst.bump_version();
-    return;
-  }
-#endif
   const Tensor source = expand(src, dst.shape());
-  visit_dtype(dst.dtype(), [&]<typename D>(D) {
-    visit_dtype(src.dtype(), [&]<typename S>(S) {
-      cpu::map<D, S>(
-          dst, [](S x) { return static_cast<D>(x); }, source);
-    });
-  });
+  if (dst.is_cuda()) {
+    cuda::copy(dst, source);
+  } else {
+    cpu::copy(dst, source);
+  }
   dst.bump_version();
 }
 

@@ -2,11 +2,8 @@
 
 #include <limits>
 
-#include "core/ops/copy.h"
-
-#if RECGRAD_WITH_CUDA
 #include "core/cuda/flash_attention.h"
-#endif
+#include "core/ops/copy.h"
 
 namespace recgrad::raw {
 namespace {
@@ -20,9 +17,6 @@ void check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Flash
   RG_CHECK(q.defined() && k.defined() && v.defined(), op, ": q, k and v must be defined");
   RG_CHECK(q.device().is_cuda(), op, ": CUDA only (q is on ", q.device(),
            "); on the CPU scaled_dot_product_attention runs the composed attention");
-#if !RECGRAD_WITH_CUDA
-  RG_CHECK(false, op, ": this build of recgrad has no CUDA support");
-#endif
   RG_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, op,
            ": expected q [B, H, Tq, D], k [B, Hkv, Tk, D], v [B, Hkv, Tk, Dv], got ", q.shape(), ", ", k.shape(), ", ",
            v.shape());
@@ -48,14 +42,12 @@ void check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Flash
   }
 }
 
-#if RECGRAD_WITH_CUDA
 // The options with a dense padding mask (the kernels index it as [B, Tk]).
 FlashAttentionOptions dense_options(const FlashAttentionOptions& options) {
   FlashAttentionOptions dense = options;
   if (dense.key_padding_mask.defined()) dense.key_padding_mask = contiguous(dense.key_padding_mask);
   return dense;
 }
-#endif
 
 }  // namespace
 
@@ -65,10 +57,8 @@ FlashAttentionForward flash_attention_forward(const Tensor& q, const Tensor& k, 
   const std::int64_t batch = q.size(0), heads = q.size(1), query_len = q.size(2);
   FlashAttentionForward result{Tensor::empty({batch, heads, query_len, v.size(3)}, DType::f32, q.device()),
                                Tensor::empty({batch, heads, query_len}, DType::f32, q.device())};
-#if RECGRAD_WITH_CUDA
   cuda::flash_attention_forward(contiguous(q), contiguous(k), contiguous(v), dense_options(options), result.out,
                                 result.lse);
-#endif
   return result;
 }
 
@@ -90,10 +80,8 @@ FlashAttentionGrads flash_attention_backward(const Tensor& grad_out, const Tenso
   FlashAttentionGrads grads{Tensor::empty(q.shape(), DType::f32, q.device()),
                             Tensor::empty(k.shape(), DType::f32, q.device()),
                             Tensor::empty(v.shape(), DType::f32, q.device())};
-#if RECGRAD_WITH_CUDA
   cuda::flash_attention_backward(contiguous(grad_out), contiguous(q), contiguous(k), contiguous(v), contiguous(out),
                                  contiguous(lse), dense_options(options), grads.q, grads.k, grads.v);
-#endif
   return grads;
 }
 

@@ -5,13 +5,10 @@
 #include <string_view>
 
 #include "core/cpu/parallel.h"
+#include "core/cuda/index.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
-
-#if RECGRAD_WITH_CUDA
-#include "core/cuda/index.h"
-#endif
 
 namespace recgrad::raw {
 
@@ -33,14 +30,12 @@ std::string position_str(std::int64_t flat, const Shape& shape) {
 // message, and no copy of the whole index to the host.
 template <typename I>
 void check_index_range(const Tensor& index, std::int64_t bound, std::int64_t dim, std::string_view op) {
-#if RECGRAD_WITH_CUDA
-  if (index.device().is_cuda()) {
+  if (index.is_cuda()) {
     const cuda::InvalidIndex bad = cuda::first_invalid_index(index, bound, std::string(op).c_str());
     RG_CHECK(bad.position < 0, op, ": index ", bad.value, " at position ", position_str(bad.position, index.shape()),
              " is out of range for dimension ", dim, " of size ", bound);
     return;
   }
-#endif
   const I* values = index.data<I>();
   const std::int64_t n = index.numel();
   for (std::int64_t i = 0; i < n; ++i) {
@@ -53,9 +48,7 @@ void check_index_range(const Tensor& index, std::int64_t bound, std::int64_t dim
 // Throws naming `op` unless `t` is on a device this build has kernels for:
 // the CPU, or a GPU when the CUDA backend is built in.
 void check_device(const Tensor& t, std::string_view op) {
-#if RECGRAD_WITH_CUDA
-  if (t.device().is_cuda()) return;
-#endif
+  if (t.is_cuda()) return;
   RG_CHECK(t.device().is_cpu(), op, ": device ", t.device(), " not supported in this build");
 }
 
@@ -157,8 +150,7 @@ Tensor index_select_impl(const Tensor& x, std::int64_t dim, const Tensor& index,
   RG_CHECK(index.dim() <= 1, op, ": index must be 0-D or 1-D, got shape ", index.shape());
   const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), op);
   const Tensor idx = dense_index(index, x.device(), op);
-#if RECGRAD_WITH_CUDA
-  if (x.device().is_cuda()) {  // strided x is read in place, without a dense copy
+  if (x.is_cuda()) {  // strided x is read in place, without a dense copy
     const std::int64_t extent = x.dim() == 0 ? 1 : x.shape()[d];
     if (!indices_checked) {
       visit_index(idx.dtype(), op, [&]<typename I>(I) { check_index_range<I>(idx, extent, d, op); });
@@ -167,7 +159,6 @@ Tensor index_select_impl(const Tensor& x, std::int64_t dim, const Tensor& index,
     const Tensor out = cuda::index_select(x_1d, d, idx, std::string(op).c_str());
     return x.dim() == 0 ? raw::view(out, {}) : out;
   }
-#endif
   const Tensor src = raw::contiguous(x);
   const Shape src_shape = x.dim() == 0 ? Shape{1} : x.shape();
   const DimSplit s = split_at(src_shape, d);
@@ -235,15 +226,13 @@ void index_add_impl(const Tensor& dst, std::int64_t dim, const Tensor& index, co
            " with dimension ", d, " indexed by ", idx.numel(), " indices)");
   const DimSplit s = split_at(dst_shape, d);
   const Tensor source = raw::contiguous(src);
-#if RECGRAD_WITH_CUDA
-  if (dst.device().is_cuda()) {
+  if (dst.is_cuda()) {
     visit_index(idx.dtype(), op, [&]<typename I>(I) { check_index_range<I>(idx, s.extent, d, op); });
     visit_numeric(dst.dtype(), op, [](auto) {});
     cuda::index_add_(dst, d, idx, source, skip, std::string(op).c_str());
     dst.bump_version();
     return;
   }
-#endif
   visit_index(idx.dtype(), op, [&]<typename I>(I) {
     check_index_range<I>(idx, s.extent, d, op);
     visit_numeric(dst.dtype(), op, [&]<typename T>(T) {
@@ -276,12 +265,10 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     out_shape[d] += t.shape()[d];
   }
   Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
-#if RECGRAD_WITH_CUDA
-  if (out.device().is_cuda()) {
+  if (out.is_cuda()) {
     cuda::cat_into(out, tensors, d);
     return out;
   }
-#endif
   // out is [outer, out_extent * inner]; a dense input is [outer, extent * inner]
   // and lands in a column block of it: one memcpy per outer row.
   const DimSplit out_split = split_at(out_shape, d);
@@ -339,12 +326,10 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
     raw::copy_(out, x);
     return out;
   }
-#if RECGRAD_WITH_CUDA
-  if (x.device().is_cuda()) {
+  if (x.is_cuda()) {
     visit_index(idx.dtype(), "gather", [&]<typename I>(I) { check_index_range<I>(idx, x.shape()[d], d, "gather"); });
     return cuda::gather(x, d, idx);
   }
-#endif
   // x's strides with dimension d's removed: the index value supplies that coordinate.
   Strides x_strides = x.strides();
   const std::int64_t dim_stride = x_strides[d];
@@ -380,8 +365,7 @@ void scatter_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, cons
   check_index_shape(idx, dst, d, true, "scatter_add", "input");
   check_index_shape(idx, src, d, false, "scatter_add", "source");
   if (idx.numel() == 0) return;
-#if RECGRAD_WITH_CUDA
-  if (dst.device().is_cuda()) {
+  if (dst.is_cuda()) {
     const std::int64_t bound = dst.dim() == 0 ? 1 : dst.shape()[d];
     visit_index(idx.dtype(), "scatter_add", [&]<typename I>(I) { check_index_range<I>(idx, bound, d, "scatter_add"); });
     visit_numeric(dst.dtype(), "scatter_add", [](auto) {});
@@ -389,7 +373,6 @@ void scatter_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, cons
     dst.bump_version();
     return;
   }
-#endif
   Strides dst_strides = dst.strides();
   const std::int64_t dim_stride = dst.dim() == 0 ? 0 : dst_strides[d];
   if (dst.dim() > 0) dst_strides[d] = 0;

@@ -3,15 +3,10 @@
 #include <cmath>
 #include <limits>
 
-#include "core/cpu/loops.h"
-#include "core/cpu/parallel.h"
-#include "core/cpu/row_softmax.h"
+#include "core/cpu/loss.h"
+#include "core/cuda/loss.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
-
-#if RECGRAD_WITH_CUDA
-#include "core/cuda/loss.h"
-#endif
 
 namespace recgrad::raw {
 
@@ -33,15 +28,10 @@ void check_cross_entropy_inputs(const Tensor& logits, const Tensor& targets, dou
            targets.device());
 }
 
-// The targets as dense i64, each checked against [0, C) unless ignored.
-std::vector<std::int64_t> checked_targets(const Tensor& targets, std::int64_t classes, std::int64_t ignore_index) {
-  std::vector<std::int64_t> values = targets.to_vector<std::int64_t>();
-  for (std::size_t row = 0; row < values.size(); ++row) {
-    const std::int64_t t = values[row];
-    RG_CHECK(t == ignore_index || (t >= 0 && t < classes), "cross_entropy: target ", t, " at row ", row,
-             " is out of range [0, ", classes, ") (ignore_index is ", ignore_index, ")");
-  }
-  return values;
+// The [N, C] logits with unit column stride: themselves (any row stride, e.g. a slice of a wider matrix, is
+// read in place) or a dense copy. What the CUDA kernels read (the CPU kernels read dense logits).
+Tensor unit_columns(const Tensor& logits) {
+  return logits.strides()[1] == 1 || logits.shape()[1] <= 1 ? logits : raw::contiguous(logits);
 }
 
 }  // namespace
@@ -49,96 +39,19 @@ std::vector<std::int64_t> checked_targets(const Tensor& targets, std::int64_t cl
 CrossEntropyRows cross_entropy_rows(const Tensor& logits, const Tensor& targets, std::int64_t ignore_index,
                                     double label_smoothing) {
   check_cross_entropy_inputs(logits, targets, label_smoothing);
-#if RECGRAD_WITH_CUDA
-  if (logits.device().is_cuda()) return cuda::cross_entropy_rows(logits, targets, ignore_index, label_smoothing);
-#endif
-  const std::int64_t rows = logits.shape()[0], classes = logits.shape()[1];
-  const std::vector<std::int64_t> target = checked_targets(targets, classes, ignore_index);
-  CrossEntropyRows out;
-  out.losses = Tensor::empty({rows}, logits.dtype(), logits.device());
-  out.row_max = Tensor::empty({rows}, logits.dtype(), logits.device());
-  out.row_log_sum = Tensor::empty({rows}, logits.dtype(), logits.device());
-  for (std::int64_t t : target) out.counted += t != ignore_index;
-  const Tensor x = raw::contiguous(logits);
-  visit_floating(logits.dtype(), "cross_entropy", [&]<typename T>(T) {
-    const T* data = x.data<T>();
-    T* losses = out.losses.data<T>();
-    T* row_max = out.row_max.data<T>();
-    T* row_log_sum = out.row_log_sum.data<T>();
-    const bool smoothing = label_smoothing > 0.0;
-    cpu::parallel_for(rows, classes, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t i = begin; i < end; ++i) {
-        const T* row = data + i * classes;
-        // One pass over the row, block by block (see cpu::row_logsumexp); the
-        // row sum for label smoothing is taken while each block is in L1.
-        T top = -std::numeric_limits<T>::infinity();
-        double total = 0.0, row_sum = 0.0;
-        for (std::int64_t b = 0; b < classes; b += cpu::kSoftmaxBlock) {
-          const std::int64_t count = std::min(classes, b + cpu::kSoftmaxBlock) - b;
-          const T block_top = cpu::row_max(row + b, count);
-          if (block_top > top) {
-            total *= std::exp(static_cast<double>(top) - static_cast<double>(block_top));
-            top = block_top;
-          }
-          if (top != -std::numeric_limits<T>::infinity()) {
-            total += cpu::row_sum_exp<false>(row + b, count, top, static_cast<T*>(nullptr));
-          }
-          if (smoothing) row_sum += cpu::row_sum(row + b, count);
-        }
-        const double log_sum = std::log(total);
-        row_max[i] = top;
-        row_log_sum[i] = static_cast<T>(log_sum);
-        if (target[i] == ignore_index) {
-          losses[i] = T(0);
-          continue;
-        }
-        // -log p_j = log_sum - (x_j - top); smoothing averages it over all j.
-        const double nll = log_sum - (static_cast<double>(row[target[i]]) - top);
-        const double mean_nll = log_sum - (row_sum / static_cast<double>(classes) - top);
-        losses[i] = static_cast<T>(smoothing ? (1.0 - label_smoothing) * nll + label_smoothing * mean_nll : nll);
-      }
-    });
-  });
-  return out;
+  if (logits.is_cuda()) return cuda::cross_entropy_rows(unit_columns(logits), targets, ignore_index, label_smoothing);
+  return cpu::cross_entropy_rows(raw::contiguous(logits), targets, ignore_index, label_smoothing);
 }
 
 Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const CrossEntropyRows& rows,
                               const Tensor& row_grad, double scale, std::int64_t ignore_index, double label_smoothing) {
-#if RECGRAD_WITH_CUDA
-  if (logits.device().is_cuda()) {
-    return cuda::cross_entropy_backward(logits, targets, rows, row_grad, scale, ignore_index, label_smoothing);
+  if (logits.is_cuda()) {
+    const Tensor weight = row_grad.defined() ? raw::to_dtype(row_grad, logits.dtype()) : Tensor();
+    return cuda::cross_entropy_backward(raw::contiguous(logits), targets, rows, weight, scale, ignore_index,
+                                        label_smoothing);
   }
-#endif
-  const std::int64_t n = logits.shape()[0], classes = logits.shape()[1];
-  const std::vector<std::int64_t> target = targets.to_vector<std::int64_t>();
-  const Tensor x = raw::contiguous(logits);
-  Tensor out = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-  visit_floating(logits.dtype(), "cross_entropy", [&]<typename T>(T) {
-    const std::vector<T> weight = row_grad.defined() ? row_grad.to_vector<T>() : std::vector<T>();
-    const T* data = x.data<T>();
-    const T* row_max = rows.row_max.data<T>();
-    const T* row_log_sum = rows.row_log_sum.data<T>();
-    T* result = out.data<T>();
-    const T smooth = static_cast<T>(label_smoothing / static_cast<double>(classes));
-    cpu::parallel_for(n, classes, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t i = begin; i < end; ++i) {
-        T* dx = result + i * classes;
-        if (target[i] == ignore_index) {
-          std::fill(dx, dx + classes, T(0));
-          continue;
-        }
-        const T w = static_cast<T>(scale * (weight.empty() ? 1.0 : static_cast<double>(weight[i])));
-        const T* row = data + i * classes;
-        const T top = row_max[i], log_sum = row_log_sum[i], shifted_smooth = w * smooth;
-#pragma omp simd
-        for (std::int64_t j = 0; j < classes; ++j) {
-          dx[j] = w * cpu::vmath::exp((row[j] - top) - log_sum) - shifted_smooth;
-        }
-        dx[target[i]] -= w * static_cast<T>(1.0 - label_smoothing);
-      }
-    });
-  });
-  return out;
+  return cpu::cross_entropy_backward(raw::contiguous(logits), targets, rows, row_grad, scale, ignore_index,
+                                     label_smoothing);
 }
 
 namespace {
@@ -150,48 +63,22 @@ void check_binary_cross_entropy(const Tensor& logits, const Tensor& targets) {
            " must have the logits' shape ", logits.shape());
 }
 
-template <typename T>
-T stable_sigmoid(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
-}
 }  // namespace
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets) {
   check_binary_cross_entropy(logits, targets);
-#if RECGRAD_WITH_CUDA
-  if (logits.device().is_cuda()) return cuda::binary_cross_entropy_with_logits(logits, targets);
-#endif
-  Tensor out = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-  visit_floating(logits.dtype(), "binary_cross_entropy_with_logits", [&]<typename T>(T) {
-    cpu::map<T, T, T>(
-        out, [](T x, T t) { return std::max(x, T(0)) - x * t + std::log1p(std::exp(-std::abs(x))); }, logits, targets);
-  });
-  return out;
+  if (logits.is_cuda()) return cuda::binary_cross_entropy_with_logits(logits, targets);
+  return cpu::binary_cross_entropy_with_logits(logits, targets);
 }
 
 BinaryCrossEntropyGrads binary_cross_entropy_with_logits_backward(const Tensor& logits, const Tensor& targets,
                                                                   const Tensor& grad, double scale, bool want_targets) {
   const Tensor g = raw::expand(grad, logits.shape());
-#if RECGRAD_WITH_CUDA
-  if (logits.device().is_cuda()) {
-    return cuda::binary_cross_entropy_with_logits_backward(logits, targets, g, scale, want_targets);
+  if (logits.is_cuda()) {
+    return cuda::binary_cross_entropy_with_logits_backward(logits, targets, raw::to_dtype(g, logits.dtype()), scale,
+                                                           want_targets);
   }
-#endif
-  BinaryCrossEntropyGrads out;
-  out.logits = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-  visit_floating(logits.dtype(), "binary_cross_entropy_with_logits", [&]<typename T>(T) {
-    const T s = static_cast<T>(scale);
-    cpu::map<T, T, T, T>(
-        out.logits, [s](T x, T t, T gv) { return (stable_sigmoid(x) - t) * gv * s; }, logits, targets, g);
-    if (want_targets) {
-      out.targets = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-      cpu::map<T, T, T>(
-          out.targets, [s](T x, T gv) { return -x * gv * s; }, logits, g);
-    }
-  });
-  return out;
+  return cpu::binary_cross_entropy_with_logits_backward(logits, targets, g, scale, want_targets);
 }
 
 }  // namespace recgrad::raw

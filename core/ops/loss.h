@@ -6,17 +6,10 @@
 
 #include <cstdint>
 
+#include "core/plans/loss.h"
 #include "core/tensor.h"
 
 namespace recgrad::raw {
-
-/// What the cross-entropy forward keeps for backward, per row of [N, C] logits.
-struct CrossEntropyRows {
-  Tensor losses;             // [N]: the loss of each row, 0 where the target is ignore_index
-  Tensor row_max;            // [N]: max_j logits[i, j]
-  Tensor row_log_sum;        // [N]: log(sum_j exp(logits[i, j] - row_max[i]))
-  std::int64_t counted = 0;  // rows whose target is not ignore_index
-};
 
 /// loss_i = logsumexp(x_i) - (1 - ls) x_i[t_i] - (ls / C) sum_j x_i[j] for a
 /// row with target t_i, 0 when t_i == ignore_index. Throws for non-2-D logits,
@@ -36,10 +29,6 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 /// Gradients of binary_cross_entropy_with_logits times grad * scale (grad
 /// broadcasts to the logits' shape): d/dx = sigmoid(x) - t, d/dt = -x.
 /// `want_targets` false leaves the target gradient undefined.
-struct BinaryCrossEntropyGrads {
-  Tensor logits;
-  Tensor targets;
-};
 BinaryCrossEntropyGrads binary_cross_entropy_with_logits_backward(const Tensor& logits, const Tensor& targets,
                                                                   const Tensor& grad, double scale, bool want_targets);
 

@@ -3,27 +3,12 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <atomic>
 #include <limits>
 
 #include "core/cpu/parallel.h"
+#include "core/cuda/matmul.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
-
-#if RECGRAD_WITH_CUDA
-#include "core/cuda/gemm.h"
-#endif
-
-namespace recgrad {
-
-namespace {
-std::atomic<bool> tf32_allowed{false};
-}  // namespace
-
-void set_allow_tf32(bool allow) { tf32_allowed.store(allow, std::memory_order_relaxed); }
-bool allow_tf32() { return tf32_allowed.load(std::memory_order_relaxed); }
-
-}  // namespace recgrad
 
 namespace recgrad::raw {
 
@@ -57,12 +42,6 @@ BlasLayout matrix_layout(const Tensor& t) {
   return blas_layout(t.shape()[r - 2], t.shape()[r - 1], t.strides()[r - 2], t.strides()[r - 1]);
 }
 
-#if RECGRAD_WITH_CUDA
-constexpr bool kCudaBuilt = true;
-#else
-constexpr bool kCudaBuilt = false;
-#endif
-
 void check_operands(const Tensor& a, const Tensor& b, std::string_view op) {
   RG_CHECK(a.device() == b.device(), op, ": operands are on different devices (", a.device(), " and ", b.device(), ")");
   RG_CHECK(a.dtype() == b.dtype(), op, ": operands have different dtypes (", a.dtype(), " ", a.shape(), " and ",
@@ -71,8 +50,6 @@ void check_operands(const Tensor& a, const Tensor& b, std::string_view op) {
   RG_CHECK(is_floating(a.dtype()) || (a.dtype() == DType::bf16 && a.device().is_cuda()), op,
            ": expected floating operands (f32 or f64; bf16 on CUDA only), got ", a.dtype(), " ", a.shape(), " and ",
            b.dtype(), " ", b.shape(), " on ", a.device());
-  RG_CHECK(a.device().is_cpu() || (kCudaBuilt && a.device().is_cuda()), op, ": device ", a.device(),
-           " not supported in this build");
 }
 
 // C[n, m] = alpha * op(A)[n, k] @ op(B)[k, m] + beta * C, row-major, on raw pointers.
@@ -146,12 +123,10 @@ Tensor batched_matmul(Tensor a, Tensor b) {
   out_shape.insert(out_shape.end(), {n, m});
   const Tensor ae = raw::expand(a, a_shape), be = raw::expand(b, b_shape);
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
-#if RECGRAD_WITH_CUDA
-  if (out.device().is_cuda()) {
+  if (out.is_cuda()) {
     cuda::gemm_batched(out, ae, be);
     return out;
   }
-#endif
   const BlasLayout la = matrix_layout(ae), lb = matrix_layout(be);
   const std::int64_t batches = numel_of(batch);
   const Strides a_strides(ae.strides().begin(), ae.strides().end() - 2);
@@ -189,13 +164,11 @@ void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, 
   RG_CHECK(lc.usable && lc.trans == CblasNoTrans, "gemm: the output ", c.shape(), " with strides ", c.strides(),
            " must be row-major with unit column stride");
   const Tensor ra = blas_ready(a), rb = blas_ready(b);
-#if RECGRAD_WITH_CUDA
-  if (c.device().is_cuda()) {
+  if (c.is_cuda()) {
     cuda::gemm(c, ra, rb, alpha, beta);
     c.bump_version();
     return;
   }
-#endif
   visit_floating(a.dtype(), "gemm", [&]<typename T>(T) {
     gemm_kernel<T>(matrix_layout(ra), matrix_layout(rb), a.size(0), b.size(1), a.size(1), static_cast<T>(alpha),
                    ra.data<T>(), rb.data<T>(), static_cast<T>(beta), c.data<T>(), lc.ld);
@@ -252,13 +225,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   const Tensor out2d = raw::view(out, {rows, out_features});
   const Tensor x2d = raw::reshape(x, {rows, in});
-#if RECGRAD_WITH_CUDA
-  if (x.device().is_cuda()) {
+  if (x.is_cuda()) {
     cuda::linear(out2d, blas_ready(x2d), blas_ready(weight), bias);
     out.bump_version();
     return out;
   }
-#endif
   if (bias.defined()) {
     // Every output row starts as the bias; the GEMM then accumulates onto it (beta = 1).
     visit_floating(x.dtype(), "linear", [&]<typename T>(T) {

@@ -7,20 +7,10 @@
 // The forward returns the per-row statistics the backward reuses.
 #pragma once
 
+#include "core/plans/norm.h"
 #include "core/tensor.h"
 
 namespace recgrad::raw {
-
-/// Output and saved per-row statistics (mean and rstd are [rows]; mean is
-/// undefined for rms_norm).
-struct NormForward {
-  Tensor output, mean, rstd;
-};
-
-/// Gradients of a normalization; undefined where not requested.
-struct NormGrads {
-  Tensor x, weight, bias;
-};
 
 /// Layer normalization over the trailing `normalized_shape`; weight and bias
 /// (of that shape) may each be undefined.

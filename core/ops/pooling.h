@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/plans/pooling.h"
 #include "core/tensor.h"
 
 namespace recgrad {
@@ -34,23 +35,11 @@ struct Pool2dOptions {
 
 namespace recgrad::raw {
 
-/// The sizes of one pooling call, checked once. `planes` = the product of the dims before (H, W).
-struct Pool2dGeometry {
-  std::int64_t planes = 0, height = 0, width = 0, out_h = 0, out_w = 0;
-  std::int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-  std::int64_t dilation_h = 1, dilation_w = 1;
-};
-
 /// Validates x ([B, C, H, W] or [C, H, W], floating) and the options; throws naming `op` and the shapes.
 Pool2dGeometry pool2d_geometry(const Tensor& x, const Pool2dOptions& options, std::string_view op);
 /// x's shape with the last two extents replaced by the pooled ones.
 Shape pooled_shape(const Shape& input_shape, const Pool2dGeometry& g);
 
-/// Max pooling: values [..., Ho, Wo] and i64 indices (ih * W + iw within the plane, like PyTorch's).
-struct MaxPool2dResult {
-  Tensor values;
-  Tensor indices;
-};
 MaxPool2dResult max_pool2d(const Tensor& x, const Pool2dOptions& options);
 /// dx [input_shape]: dx[plane, indices[plane, o]] += grad_out[plane, o].
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& input_shape,

@@ -8,40 +8,11 @@
 #include "core/cpu/parallel.h"
 #include "core/cpu/row_softmax.h"
 #include "core/cpu/vec_math.h"
+#include "core/cuda/reduce.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
 
-#if RECGRAD_WITH_CUDA
-#include "core/cuda/reduce.h"
-#endif
-
 namespace recgrad::raw {
-
-ReducePlan plan_reduction(const Tensor& input, const std::vector<std::int64_t>& dims, bool keepdim,
-                          std::string_view op) {
-  ReducePlan plan;
-  const std::int64_t rank = input.dim();
-  plan.reduced.assign(static_cast<std::size_t>(rank), dims.empty());
-  for (std::int64_t dim : dims) {
-    const int d = normalize_dim(dim, rank, op);
-    if (rank == 0) continue;
-    RG_CHECK(!plan.reduced[d], op, ": dimension ", d, " is listed twice");
-    plan.reduced[d] = true;
-  }
-  for (std::int64_t d = 0; d < rank; ++d) {
-    const std::int64_t extent = input.shape()[d];
-    if (plan.reduced[d]) {
-      plan.inner *= extent;
-      plan.kept_shape.push_back(1);
-      if (keepdim) plan.out_shape.push_back(1);
-    } else {
-      plan.outer *= extent;
-      plan.kept_shape.push_back(extent);
-      plan.out_shape.push_back(extent);
-    }
-  }
-  return plan;
-}
 
 Tensor as_reduction_rows(const Tensor& input, const ReducePlan& plan) {
   std::vector<std::int64_t> order;
@@ -70,9 +41,7 @@ bool reduces_leading_block(const Tensor& input, const ReducePlan& plan) {
 
 Tensor sum(const Tensor& input, const std::vector<std::int64_t>& dims, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "sum");
-#if RECGRAD_WITH_CUDA
-  if (input.device().is_cuda()) return cuda::sum(input, plan);
-#endif
+  if (input.is_cuda()) return cuda::sum(input, plan);
   Tensor out = Tensor::empty(plan.out_shape, input.dtype(), input.device());
   visit_numeric(input.dtype(), "sum", [&]<typename T>(T) {
     T* result = out.data<T>();
@@ -116,27 +85,6 @@ Tensor sum_to(const Tensor& input, const Shape& shape) {
   return reshape(sum(input, dims, true), shape);
 }
 
-AxisLayout axis_layout(const Shape& shape, std::int64_t dim, std::string_view op) {
-  AxisLayout layout;
-  layout.dim = normalize_dim(dim, static_cast<std::int64_t>(shape.size()), op);
-  if (shape.empty()) return layout;
-  for (int d = 0; d < layout.dim; ++d) layout.outer *= shape[d];
-  layout.size = shape[layout.dim];
-  for (std::size_t d = layout.dim + 1; d < shape.size(); ++d) layout.inner *= shape[d];
-  return layout;
-}
-
-Shape reduced_shape(const Shape& shape, int dim, bool keepdim) {
-  if (shape.empty()) return shape;
-  Shape out = shape;
-  if (keepdim) {
-    out[dim] = 1;
-  } else {
-    out.erase(out.begin() + dim);
-  }
-  return out;
-}
-
 namespace {
 
 template <typename T>
@@ -161,9 +109,7 @@ ValuesIndices extreme_along_dim(const Tensor& input, std::int64_t dim, bool keep
   const AxisLayout layout = axis_layout(input.shape(), dim, op);
   RG_CHECK(layout.size > 0 || layout.outer * layout.inner == 0, op, ": cannot reduce dimension ", layout.dim,
            " of extent 0 (input ", input.dtype(), " ", input.shape(), ")");
-#if RECGRAD_WITH_CUDA
-  if (input.device().is_cuda()) return cuda::extreme_along_dim(input, layout.dim, keepdim, kMax, op);
-#endif
+  if (input.is_cuda()) return cuda::extreme_along_dim(input, layout.dim, keepdim, kMax, op);
   const Shape out_shape = reduced_shape(input.shape(), layout.dim, keepdim);
   ValuesIndices out{Tensor::empty(out_shape, input.dtype(), input.device()),
                     Tensor::empty(out_shape, DType::i64, input.device())};
@@ -214,9 +160,7 @@ Tensor extreme_over_dims(const Tensor& input, const std::vector<std::int64_t>& d
   const ReducePlan plan = plan_reduction(input, dims, keepdim, op);
   RG_CHECK(plan.inner > 0 || plan.outer == 0, op, ": cannot reduce over zero elements (input ", input.dtype(), " ",
            input.shape(), ")");
-#if RECGRAD_WITH_CUDA
-  if (input.device().is_cuda()) return cuda::extreme_over_dims(input, plan, kMax, op);
-#endif
+  if (input.is_cuda()) return cuda::extreme_over_dims(input, plan, kMax, op);
   return visit_numeric(input.dtype(), op, [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [](const T* row, std::int64_t n) {
       T best = row[0];
@@ -252,9 +196,7 @@ Tensor amin(const Tensor& input, const std::vector<std::int64_t>& dims, bool kee
 Tensor var(const Tensor& input, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "var");
   RG_CHECK(correction >= 0, "var: correction must be >= 0, got ", correction);
-#if RECGRAD_WITH_CUDA
-  if (input.device().is_cuda()) return cuda::var(input, plan, correction);
-#endif
+  if (input.is_cuda()) return cuda::var(input, plan, correction);
   const double denominator = std::max<double>(0.0, static_cast<double>(plan.inner - correction));
   return visit_floating(input.dtype(), "var", [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [denominator](const T* row, std::int64_t n) {
@@ -271,9 +213,7 @@ Tensor var(const Tensor& input, const std::vector<std::int64_t>& dims, std::int6
 Tensor norm(const Tensor& input, double p, const std::vector<std::int64_t>& dims, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "norm");
   RG_CHECK(!std::isnan(p), "norm: p must not be NaN");
-#if RECGRAD_WITH_CUDA
-  if (input.device().is_cuda()) return cuda::norm(input, plan, p);
-#endif
+  if (input.is_cuda()) return cuda::norm(input, plan, p);
   return visit_floating(input.dtype(), "norm", [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [p](const T* row, std::int64_t n) -> T {
       if (std::isinf(p)) {
@@ -306,9 +246,7 @@ Tensor norm(const Tensor& input, double p, const std::vector<std::int64_t>& dims
 
 Tensor logsumexp(const Tensor& input, const std::vector<std::int64_t>& dims, bool keepdim) {
   const ReducePlan plan = plan_reduction(input, dims, keepdim, "logsumexp");
-#if RECGRAD_WITH_CUDA
-  if (input.device().is_cuda()) return cuda::logsumexp(input, plan);
-#endif
+  if (input.is_cuda()) return cuda::logsumexp(input, plan);
   return visit_floating(input.dtype(), "logsumexp", [&]<typename T>(T) {
     return reduce_each_row<T>(input, plan, [](const T* row, std::int64_t n) -> T {
       T top = cpu::row_max(row, n);
@@ -322,9 +260,7 @@ Tensor scatter_selected(const Tensor& src, const Tensor& index, const Shape& sha
   RG_CHECK(index.dtype() == DType::i64 && index.shape() == src.shape(), "scatter_selected: index ", index.dtype(), " ",
            index.shape(), " does not match source ", src.dtype(), " ", src.shape());
   const AxisLayout layout = axis_layout(shape, dim, "scatter_selected");
-#if RECGRAD_WITH_CUDA
-  if (src.device().is_cuda()) return cuda::scatter_selected(src, index, shape, layout);
-#endif
+  if (src.is_cuda()) return cuda::scatter_selected(src, index, shape, layout);
   const std::int64_t count = src.dim() == 0 ? 1 : src.shape()[layout.dim];
   Tensor out = Tensor::empty(shape, src.dtype(), src.device());
   const Tensor values = raw::contiguous(src);
@@ -351,9 +287,7 @@ Tensor scatter_selected(const Tensor& src, const Tensor& index, const Shape& sha
 
 Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tensor& grad_kept,
                         const std::vector<std::int64_t>& dims) {
-#if RECGRAD_WITH_CUDA
-  if (x.device().is_cuda()) return cuda::share_among_ties(x, selected_kept, grad_kept, dims);
-#endif
+  if (x.is_cuda()) return cuda::share_among_ties(x, selected_kept, grad_kept, dims);
   const Shape& shape = x.shape();
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   visit_floating(x.dtype(), "share_among_ties", [&]<typename T>(T) {
@@ -369,9 +303,7 @@ Tensor share_among_ties(const Tensor& x, const Tensor& selected_kept, const Tens
 
 Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<std::int64_t>& dims,
                     std::int64_t correction) {
-#if RECGRAD_WITH_CUDA
-  if (x.device().is_cuda()) return cuda::var_backward(x, grad_kept, dims, correction);
-#endif
+  if (x.is_cuda()) return cuda::var_backward(x, grad_kept, dims, correction);
   const ReducePlan plan = plan_reduction(x, dims, true, "var");
   const double count = static_cast<double>(plan.inner);
   const double scale = 2.0 / std::max<double>(0.0, count - static_cast<double>(correction));
@@ -390,9 +322,7 @@ Tensor var_backward(const Tensor& x, const Tensor& grad_kept, const std::vector<
 
 Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& grad_kept, double p,
                      const std::vector<std::int64_t>& dims) {
-#if RECGRAD_WITH_CUDA
-  if (x.device().is_cuda()) return cuda::norm_backward(x, norm_kept, grad_kept, p, dims);
-#endif
+  if (x.is_cuda()) return cuda::norm_backward(x, norm_kept, grad_kept, p, dims);
   const Shape& shape = x.shape();
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   visit_floating(x.dtype(), "norm", [&]<typename T>(T) {
@@ -428,9 +358,7 @@ Tensor norm_backward(const Tensor& x, const Tensor& norm_kept, const Tensor& gra
 }
 
 Tensor logsumexp_backward(const Tensor& x, const Tensor& lse_kept, const Tensor& grad_kept) {
-#if RECGRAD_WITH_CUDA
-  if (x.device().is_cuda()) return cuda::logsumexp_backward(x, lse_kept, grad_kept);
-#endif
+  if (x.is_cuda()) return cuda::logsumexp_backward(x, lse_kept, grad_kept);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   visit_floating(x.dtype(), "logsumexp", [&]<typename T>(T) {
     cpu::map<T, T, T, T>(

@@ -5,21 +5,12 @@
 #include <type_traits>
 
 #include "core/cpu/vec_math.h"
-#include "core/ops/cuda_dispatch.h"
+#include "core/cuda/binary.h"
+#include "core/cuda/unary.h"
 
 namespace recgrad::raw {
 
 namespace vmath = cpu::vmath;
-
-void check_floating(const Tensor& x, std::string_view op) {
-  RG_CHECK(is_floating(x.dtype()), op, ": expected a floating tensor (f32 or f64), got ", x.dtype(), " of shape ",
-           x.shape());
-}
-
-void check_numeric(const Tensor& x, std::string_view op) {
-  RG_CHECK(is_floating(x.dtype()) || is_integral(x.dtype()), op,
-           ": expected a numeric tensor (f32, f64, i64, i32), got ", x.dtype(), " of shape ", x.shape());
-}
 
 namespace {
 
@@ -72,43 +63,43 @@ RG_KERNEL inline SigmoidPair<T> sigmoid_pair(T z) {
 // ---- math ----
 
 Tensor exp(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("exp", cuda::UnaryOp::exp, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("exp", cuda::UnaryOp::exp, ElementKinds::floating, x);
   return floating_map(
       "exp", [](auto v) RG_KERNEL { return vmath::exp(v); }, x);
 }
 
 Tensor log(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("log", cuda::UnaryOp::log, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("log", cuda::UnaryOp::log, ElementKinds::floating, x);
   return floating_map(
       "log", [](auto v) RG_KERNEL { return std::log(v); }, x);
 }
 
 Tensor sqrt(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("sqrt", cuda::UnaryOp::sqrt, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("sqrt", cuda::UnaryOp::sqrt, ElementKinds::floating, x);
   return floating_map(
       "sqrt", [](auto v) RG_KERNEL { return std::sqrt(v); }, x);
 }
 
 Tensor rsqrt(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("rsqrt", cuda::UnaryOp::rsqrt, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("rsqrt", cuda::UnaryOp::rsqrt, ElementKinds::floating, x);
   return floating_map(
       "rsqrt", [](auto v) RG_KERNEL { return 1 / std::sqrt(v); }, x);
 }
 
 Tensor abs(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("abs", cuda::UnaryOp::abs, ElementKinds::numeric, x);
+  if (x.is_cuda()) return cuda::unary("abs", cuda::UnaryOp::abs, ElementKinds::numeric, x);
   return numeric_map(
       "abs", [](auto v) RG_KERNEL { return v < 0 ? -v : v; }, x);
 }
 
 Tensor square(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("square", cuda::UnaryOp::square, ElementKinds::numeric, x);
+  if (x.is_cuda()) return cuda::unary("square", cuda::UnaryOp::square, ElementKinds::numeric, x);
   return numeric_map(
       "square", [](auto v) RG_KERNEL { return v * v; }, x);
 }
 
 Tensor pow(const Tensor& x, double exponent) {
-  if (x.device().is_cuda()) return unary_on_cuda("pow", cuda::UnaryOp::pow_scalar, ElementKinds::floating, x, exponent);
+  if (x.is_cuda()) return cuda::unary("pow", cuda::UnaryOp::pow_scalar, ElementKinds::floating, x, exponent);
   constexpr std::string_view op = "pow";
   if (exponent == 0.0)
     return floating_map(
@@ -136,7 +127,7 @@ Tensor pow(const Tensor& x, double exponent) {
 }
 
 Tensor pow(const Tensor& x, const Tensor& exponent) {
-  if (x.device().is_cuda()) return binary_on_cuda("pow", cuda::BinaryOp::pow, ElementKinds::floating, x, exponent);
+  if (x.is_cuda()) return cuda::binary("pow", cuda::BinaryOp::pow, ElementKinds::floating, x, exponent);
   return floating_map(
       "pow", [](auto v, auto e) RG_KERNEL { return std::pow(v, e); }, x, exponent);
 }
@@ -144,11 +135,10 @@ Tensor pow(const Tensor& x, const Tensor& exponent) {
 Tensor clamp(const Tensor& x, double lo, double hi) {
   check_numeric(x, "clamp");
   check_clamp_bounds(lo, hi, x, "clamp");
-  if (x.device().is_cuda()) {
+  if (x.is_cuda()) {
     return visit_numeric(x.dtype(), "clamp", [&]<typename T>(T) {
-      return unary_on_cuda("clamp", cuda::UnaryOp::clamp, ElementKinds::numeric, x,
-                           static_cast<double>(clamp_bound<T>(lo, true)),
-                           static_cast<double>(clamp_bound<T>(hi, false)));
+      return cuda::unary("clamp", cuda::UnaryOp::clamp, ElementKinds::numeric, x,
+                         static_cast<double>(clamp_bound<T>(lo, true)), static_cast<double>(clamp_bound<T>(hi, false)));
     });
   }
   return visit_numeric(x.dtype(), "clamp", [&]<typename T>(T) {
@@ -161,25 +151,25 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 // ---- activations ----
 
 Tensor relu(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("relu", cuda::UnaryOp::relu, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("relu", cuda::UnaryOp::relu, ElementKinds::floating, x);
   return floating_map(
       "relu", [](auto v) RG_KERNEL { return v < 0 ? decltype(v){0} : v; }, x);
 }
 
 Tensor sigmoid(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("sigmoid", cuda::UnaryOp::sigmoid, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("sigmoid", cuda::UnaryOp::sigmoid, ElementKinds::floating, x);
   return floating_map(
       "sigmoid", [](auto v) RG_KERNEL { return vmath::sigmoid(v); }, x);
 }
 
 Tensor tanh(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("tanh", cuda::UnaryOp::tanh, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("tanh", cuda::UnaryOp::tanh, ElementKinds::floating, x);
   return floating_map(
       "tanh", [](auto v) RG_KERNEL { return vmath::tanh(v); }, x);
 }
 
 Tensor silu(const Tensor& x) {
-  if (x.device().is_cuda()) return unary_on_cuda("silu", cuda::UnaryOp::silu, ElementKinds::floating, x);
+  if (x.is_cuda()) return cuda::unary("silu", cuda::UnaryOp::silu, ElementKinds::floating, x);
   return floating_map(
       "silu", [](auto v) RG_KERNEL { return v * vmath::sigmoid(v); }, x);
 }
@@ -187,10 +177,10 @@ Tensor silu(const Tensor& x) {
 // Tanh form: 0.5 x (1 + tanh(u)) is computed as x * sigmoid(2u), the same
 // value without the cancellation of 1 + tanh(u) for negative x.
 Tensor gelu(const Tensor& x, GeluApproximation approximation) {
-  if (x.device().is_cuda()) {
-    return unary_on_cuda("gelu",
-                         approximation == GeluApproximation::Tanh ? cuda::UnaryOp::gelu_tanh : cuda::UnaryOp::gelu_erf,
-                         ElementKinds::floating, x);
+  if (x.is_cuda()) {
+    return cuda::unary("gelu",
+                       approximation == GeluApproximation::Tanh ? cuda::UnaryOp::gelu_tanh : cuda::UnaryOp::gelu_erf,
+                       ElementKinds::floating, x);
   }
   if (approximation == GeluApproximation::Tanh) {
     return floating_map(
@@ -203,13 +193,13 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
 // ---- backward kernels ----
 
 Tensor abs_backward(const Tensor& g, const Tensor& x) {
-  if (g.device().is_cuda()) return backward_on_cuda("abs_backward", cuda::BackwardOp::abs, g, x);
+  if (g.is_cuda()) return cuda::unary_backward("abs_backward", cuda::BackwardOp::abs, g, x);
   return floating_map(
       "abs_backward", [](auto dy, auto v) RG_KERNEL { return dy * static_cast<decltype(v)>((v > 0) - (v < 0)); }, g, x);
 }
 
 Tensor pow_backward(const Tensor& g, const Tensor& x, double exponent) {
-  if (g.device().is_cuda()) return backward_on_cuda("pow_backward", cuda::BackwardOp::pow_scalar, g, x, exponent);
+  if (g.is_cuda()) return cuda::unary_backward("pow_backward", cuda::BackwardOp::pow_scalar, g, x, exponent);
   constexpr std::string_view op = "pow_backward";
   if (exponent == 0.0)
     return floating_map(
@@ -233,7 +223,7 @@ Tensor pow_backward(const Tensor& g, const Tensor& x, double exponent) {
 }
 
 Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi) {
-  if (g.device().is_cuda()) return backward_on_cuda("clamp_backward", cuda::BackwardOp::clamp, g, x, lo, hi);
+  if (g.is_cuda()) return cuda::unary_backward("clamp_backward", cuda::BackwardOp::clamp, g, x, lo, hi);
   check_clamp_bounds(lo, hi, x, "clamp_backward");
   return floating_map(
       "clamp_backward",
@@ -246,25 +236,25 @@ Tensor clamp_backward(const Tensor& g, const Tensor& x, double lo, double hi) {
 }
 
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
-  if (g.device().is_cuda()) return backward_on_cuda("relu_backward", cuda::BackwardOp::relu, g, y);
+  if (g.is_cuda()) return cuda::unary_backward("relu_backward", cuda::BackwardOp::relu, g, y);
   return floating_map(
       "relu_backward", [](auto dy, auto v) RG_KERNEL { return v > 0 ? dy : decltype(dy){0}; }, g, y);
 }
 
 Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
-  if (g.device().is_cuda()) return backward_on_cuda("sigmoid_backward", cuda::BackwardOp::sigmoid, g, y);
+  if (g.is_cuda()) return cuda::unary_backward("sigmoid_backward", cuda::BackwardOp::sigmoid, g, y);
   return floating_map(
       "sigmoid_backward", [](auto dy, auto s) RG_KERNEL { return dy * s * (1 - s); }, g, y);
 }
 
 Tensor tanh_backward(const Tensor& g, const Tensor& y) {
-  if (g.device().is_cuda()) return backward_on_cuda("tanh_backward", cuda::BackwardOp::tanh, g, y);
+  if (g.is_cuda()) return cuda::unary_backward("tanh_backward", cuda::BackwardOp::tanh, g, y);
   return floating_map(
       "tanh_backward", [](auto dy, auto t) RG_KERNEL { return dy * (1 - t * t); }, g, y);
 }
 
 Tensor silu_backward(const Tensor& g, const Tensor& x) {
-  if (g.device().is_cuda()) return backward_on_cuda("silu_backward", cuda::BackwardOp::silu, g, x);
+  if (g.is_cuda()) return cuda::unary_backward("silu_backward", cuda::BackwardOp::silu, g, x);
   return floating_map(
       "silu_backward",
       [](auto dy, auto v) RG_KERNEL {
@@ -275,8 +265,8 @@ Tensor silu_backward(const Tensor& g, const Tensor& x) {
 }
 
 Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approximation) {
-  if (g.device().is_cuda()) {
-    return backward_on_cuda(
+  if (g.is_cuda()) {
+    return cuda::unary_backward(
         "gelu_backward",
         approximation == GeluApproximation::Tanh ? cuda::BackwardOp::gelu_tanh : cuda::BackwardOp::gelu_erf, g, x);
   }
@@ -302,26 +292,26 @@ Tensor gelu_backward(const Tensor& g, const Tensor& x, GeluApproximation approxi
 }
 
 Tensor sqrt_backward(const Tensor& g, const Tensor& y) {
-  if (g.device().is_cuda()) return backward_on_cuda("sqrt_backward", cuda::BackwardOp::sqrt, g, y);
+  if (g.is_cuda()) return cuda::unary_backward("sqrt_backward", cuda::BackwardOp::sqrt, g, y);
   return floating_map(
       "sqrt_backward", [](auto dy, auto v) RG_KERNEL { return dy / (2 * v); }, g, y);
 }
 
 Tensor rsqrt_backward(const Tensor& g, const Tensor& y) {
-  if (g.device().is_cuda()) return backward_on_cuda("rsqrt_backward", cuda::BackwardOp::rsqrt, g, y);
+  if (g.is_cuda()) return cuda::unary_backward("rsqrt_backward", cuda::BackwardOp::rsqrt, g, y);
   return floating_map(
       "rsqrt_backward", [](auto dy, auto v) RG_KERNEL { return static_cast<decltype(v)>(-0.5) * dy * v * v * v; }, g,
       y);
 }
 
 Tensor square_backward(const Tensor& g, const Tensor& x) {
-  if (g.device().is_cuda()) return backward_on_cuda("square_backward", cuda::BackwardOp::square, g, x);
+  if (g.is_cuda()) return cuda::unary_backward("square_backward", cuda::BackwardOp::square, g, x);
   return floating_map(
       "square_backward", [](auto dy, auto v) RG_KERNEL { return 2 * dy * v; }, g, x);
 }
 
 Tensor pow_backward_base(const Tensor& g, const Tensor& x, const Tensor& exponent) {
-  if (g.device().is_cuda()) return ternary_on_cuda("pow_backward", cuda::TernaryOp::pow_backward_base, g, x, exponent);
+  if (g.is_cuda()) return cuda::ternary("pow_backward", cuda::TernaryOp::pow_backward_base, g, x, exponent);
   return floating_map(
       "pow_backward",
       [](auto dy, auto v, auto p) RG_KERNEL {
@@ -332,8 +322,8 @@ Tensor pow_backward_base(const Tensor& g, const Tensor& x, const Tensor& exponen
 }
 
 Tensor pow_backward_exponent(const Tensor& g, const Tensor& x, const Tensor& exponent) {
-  if (g.device().is_cuda()) {
-    return ternary_on_cuda("pow_backward", cuda::TernaryOp::pow_backward_exponent, g, x, exponent);
+  if (g.is_cuda()) {
+    return cuda::ternary("pow_backward", cuda::TernaryOp::pow_backward_exponent, g, x, exponent);
   }
   return floating_map(
       "pow_backward",

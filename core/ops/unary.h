@@ -8,13 +8,8 @@
 
 #include "core/cpu/loops.h"
 #include "core/ops/view.h"
+#include "core/plans/elementwise.h"
 #include "core/tensor.h"
-
-/// Marks a per-element kernel lambda, [](auto x) RG_KERNEL { ... }, to be
-/// inlined into the loop of cpu::map so that the loop vectorises. In a large
-/// file GCC's growth limits otherwise leave a big kernel (exp, erfc) as one
-/// call per element, several times slower.
-#define RG_KERNEL __attribute__((always_inline))
 
 namespace recgrad {
 
@@ -26,29 +21,9 @@ enum class GeluApproximation { None, Tanh };
 
 namespace recgrad::raw {
 
-/// Throws naming `op`, the shape and the dtype unless `x` is f32 or f64.
-void check_floating(const Tensor& x, std::string_view op);
-/// Throws naming `op` unless `x` is f32, f64, i64 or i32.
-void check_numeric(const Tensor& x, std::string_view op);
-
 namespace detail {
 template <typename T, typename>
 using Repeat = T;
-
-// Checks that all operands share `first`'s dtype and device; returns their broadcast shape.
-template <typename... Tensors>
-Shape common_shape(std::string_view op, const Tensor& first, const Tensors&... rest) {
-  Shape shape = first.shape();
-  [[maybe_unused]] auto join = [&](const Tensor& other) {
-    RG_CHECK(other.dtype() == first.dtype(), op, ": operands have different dtypes (", first.dtype(), " ",
-             first.shape(), " and ", other.dtype(), " ", other.shape(), "); convert one with to_dtype");
-    RG_CHECK(other.device() == first.device(), op, ": operands are on different devices (", first.device(), " and ",
-             other.device(), ")");
-    shape = broadcast_shapes(shape, other.shape(), op);
-  };
-  (join(rest), ...);
-  return shape;
-}
 
 template <typename T, typename Fn, typename... Tensors>
 Tensor map_as(const Shape& shape, Fn fn, const Tensor& first, const Tensors&... rest) {

@@ -1,11 +1,13 @@
 // Views without copies (no autograd): each returns a tensor sharing the
 // input's storage with new shape/strides/offset. The differentiable versions
-// live in autograd/ops/views.h.
+// live in autograd/ops/view.h. expand and transpose, which the kernels of both devices use too, are
+// declared in core/plans/view.h.
 #pragma once
 
 #include <optional>
 #include <vector>
 
+#include "core/plans/view.h"
 #include "core/tensor.h"
 
 namespace recgrad::raw {
@@ -18,8 +20,6 @@ std::optional<Strides> view_strides(const Tensor& tensor, const Shape& shape);
 Tensor view(const Tensor& tensor, const Shape& shape);
 /// A view when possible, otherwise a dense copy with the new shape.
 Tensor reshape(const Tensor& tensor, const Shape& shape);
-/// Swaps two dimensions.
-Tensor transpose(const Tensor& tensor, std::int64_t dim0, std::int64_t dim1);
 /// Reorders dimensions: result dim i is input dim order[i].
 Tensor permute(const Tensor& tensor, const std::vector<std::int64_t>& order);
 /// Inserts a dimension of extent 1 at `dim`.
@@ -28,8 +28,6 @@ Tensor unsqueeze(const Tensor& tensor, std::int64_t dim);
 Tensor squeeze(const Tensor& tensor, std::int64_t dim);
 /// Removes every dimension of extent 1.
 Tensor squeeze(const Tensor& tensor);
-/// Broadcasts to `shape` (stride 0 on stretched dims); -1 keeps an extent.
-Tensor expand(const Tensor& tensor, const Shape& shape);
 /// Elements [start, start + length) along `dim`.
 Tensor narrow(const Tensor& tensor, std::int64_t dim, std::int64_t start, std::int64_t length);
 /// Elements start, start+step, ... < end along `dim` (Python slicing, step > 0).

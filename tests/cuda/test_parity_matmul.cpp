@@ -19,7 +19,7 @@
 #include "test_support.h"
 
 #if RECGRAD_WITH_CUDA
-#include "core/cuda/bf16.h"
+#include "core/cuda/copy.h"
 #endif
 
 using namespace recgrad;

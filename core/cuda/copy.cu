@@ -1,11 +1,41 @@
+// Writing and converting tensors on CUDA (core/cuda/copy.h): fill, the strided, broadcasting, dtype-converting
+// copy (C++ static_casts, through launch_map), and the vectorised bf16 <-> f32 conversions of dense tensors.
 #include <cstdint>
 
-#include "core/cuda/bf16.h"
+#include "core/cuda/copy.h"
+#include "core/cuda/elementwise.cuh"
 #include "core/cuda/kernel_utils.cuh"
+#include "core/cuda/memcpy.h"
 #include "core/cuda/runtime_check.h"
 
 namespace recgrad::cuda {
 namespace {
+
+// ---- fill ----
+
+template <typename T>
+__global__ void fill_contiguous_kernel(T* data, std::int64_t numel, T value) {
+  for (std::int64_t i = grid_first(); i < numel; i += grid_step()) {
+    data[i] = value;
+  }
+}
+
+/// Element i of the view (row-major order) lives at sum_d index_d(i) * strides[d].
+template <typename T>
+__global__ void fill_strided_kernel(T* data, std::int64_t numel, StridedLayout layout, T value) {
+  for (std::int64_t i = grid_first(); i < numel; i += grid_step()) {
+    data[offset_of(i, layout)] = value;
+  }
+}
+
+// ---- copy ----
+
+template <typename D, typename S>
+struct Convert {
+  __device__ D operator()(S x) const { return static_cast<D>(x); }
+};
+
+// ---- bf16 <-> f32 ----
 
 // Two bf16 values in one 32-bit word, the first in the low half (the order they have in memory).
 __device__ __forceinline__ std::uint32_t pack(bfloat16 first, bfloat16 second) {
@@ -59,6 +89,35 @@ bool aligned(const void* pointer, std::uintptr_t bytes) {
 }
 
 }  // namespace
+
+void fill(const Tensor& dst, double value) {
+  const std::int64_t numel = dst.numel();
+  if (numel == 0) return;
+  const StridedLayout layout = layout_of(dst, "fill_");
+  const DeviceGuard guard(dst.device().index, "fill_");
+  const unsigned blocks = grid_for(numel);
+  visit_dtype(dst.dtype(), [&]<typename T>(T) {
+    T* data = static_cast<T*>(dst.device_pointer());
+    const T v = static_cast<T>(value);
+    if (dst.is_contiguous()) {
+      fill_contiguous_kernel<T><<<blocks, kThreads, 0, stream()>>>(data, numel, v);
+    } else {
+      fill_strided_kernel<T><<<blocks, kThreads, 0, stream()>>>(data, numel, layout, v);
+    }
+    RG_CUDA_CHECK_LAUNCH("fill_ (CUDA kernel launch)");
+  });
+}
+
+void copy(const Tensor& dst, const Tensor& src) {
+  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {  // the copy engine
+    copy_bytes(dst.device_pointer(), dst.device(), src.device_pointer(), src.device(),
+               static_cast<std::size_t>(src.numel()) * element_size(src.dtype()), "copy_");
+    return;
+  }
+  visit_dtype(dst.dtype(), [&]<typename D>(D) {
+    visit_dtype(src.dtype(), [&]<typename S>(S) { launch_map<D, S>("copy_ (CUDA)", dst, Convert<D, S>{}, src); });
+  });
+}
 
 void f32_to_bf16(const Tensor& dst, const Tensor& src) {
   const char* op = "to_dtype f32 -> bf16 (CUDA)";

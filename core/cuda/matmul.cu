@@ -8,12 +8,12 @@
 #include <tuple>
 #include <type_traits>
 
-#include "core/cuda/fill.h"
-#include "core/cuda/gemm.h"
+#include "core/cuda/copy.h"
 #include "core/cuda/kernel_utils.cuh"
+#include "core/cuda/matmul.h"
 #include "core/cuda/runtime_check.h"
-#include "core/ops/matmul.h"
-#include "core/ops/view.h"
+#include "core/plans/matmul.h"
+#include "core/plans/view.h"
 
 /// Evaluates `call` (a cublasStatus_t expression); on failure throws recgrad::Error
 /// "<op>: <call> failed: <status name>: <status text>".

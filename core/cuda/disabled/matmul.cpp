@@ -1,0 +1,19 @@
+// The matmul launchers of a build without the CUDA backend (core/cuda/built_without_cuda.h).
+#include "core/cuda/matmul.h"
+#include "core/cuda/built_without_cuda.h"
+
+namespace recgrad::cuda {
+
+void gemm(const Tensor& /*c*/, const Tensor& /*a*/, const Tensor& /*b*/, double /*alpha*/, double /*beta*/) {
+  throw_built_without_cuda("gemm");
+}
+
+void gemm_batched(const Tensor& /*out*/, const Tensor& /*a*/, const Tensor& /*b*/) {
+  throw_built_without_cuda("gemm_batched");
+}
+
+void linear(const Tensor& /*out*/, const Tensor& /*x*/, const Tensor& /*weight*/, const Tensor& /*bias*/) {
+  throw_built_without_cuda("linear");
+}
+
+}  // namespace recgrad::cuda

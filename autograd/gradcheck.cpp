@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
-#include "autograd/ops/arithmetic.h"
+#include "autograd/ops/binary.h"
 #include "autograd/ops/reduce.h"
 #include "core/factory.h"
 

@@ -1,9 +1,9 @@
 #include "nn/attention.h"
 
-#include "autograd/ops/arithmetic.h"
+#include "autograd/ops/binary.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/matmul.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/view.h"
 #include "core/factory.h"
 #include "nn/init.h"
 

@@ -1,6 +1,6 @@
 #include "nn/dropout.h"
 
-#include "autograd/ops/dropout.h"
+#include "autograd/ops/random.h"
 
 namespace recgrad::nn {
 

@@ -3,12 +3,12 @@
 #include <cmath>
 #include <string>
 
-#include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/gru_cell.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/matmul.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/random.h"
+#include "autograd/ops/view.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"

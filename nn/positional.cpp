@@ -3,9 +3,9 @@
 #include <cmath>
 #include <vector>
 
-#include "autograd/ops/arithmetic.h"
+#include "autograd/ops/binary.h"
 #include "autograd/ops/index.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/view.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
 

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "autograd/ops/activations.h"
-#include "autograd/ops/arithmetic.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/binary.h"
+#include "autograd/ops/view.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
 

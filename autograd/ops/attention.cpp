@@ -2,14 +2,14 @@
 
 #include <cmath>
 
-#include "autograd/ops/arithmetic.h"
-#include "autograd/ops/dropout.h"
+#include "autograd/ops/binary.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/flash_attention.h"
 #include "autograd/ops/masked_softmax.h"
 #include "autograd/ops/matmul.h"
+#include "autograd/ops/random.h"
 #include "autograd/ops/softmax.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/view.h"
 #include "core/factory.h"
 #include "core/ops/binary.h"
 #include "core/ops/compare.h"

@@ -1,7 +1,7 @@
 #include "autograd/ops/conv.h"
 
 #include "autograd/function.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/view.h"
 
 namespace recgrad {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "autograd/function.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/view.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
 #include "core/ops/index.h"

@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "autograd/function.h"
-#include "autograd/ops/arithmetic.h"
+#include "autograd/ops/binary.h"
 #include "autograd/ops/reduce.h"
 #include "core/factory.h"
 #include "core/ops/binary.h"

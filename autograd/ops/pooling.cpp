@@ -2,7 +2,7 @@
 
 #include "autograd/function.h"
 #include "autograd/ops/reduce.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/view.h"
 
 namespace recgrad {
 

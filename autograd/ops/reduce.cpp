@@ -1,8 +1,8 @@
 #include "autograd/ops/reduce.h"
 
 #include "autograd/function.h"
-#include "autograd/ops/arithmetic.h"
-#include "autograd/ops/views.h"
+#include "autograd/ops/binary.h"
+#include "autograd/ops/view.h"
 #include "core/ops/binary.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"

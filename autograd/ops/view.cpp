@@ -1,7 +1,7 @@
-#include "autograd/ops/views.h"
+#include "autograd/ops/view.h"
 
 #include "autograd/function.h"
-#include "autograd/ops/arithmetic.h"
+#include "autograd/ops/binary.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
 #include "core/ops/reduce.h"

@@ -1,4 +1,4 @@
-#include "autograd/ops/device.h"
+#include "autograd/ops/copy.h"
 
 #include "autograd/function.h"
 #include "core/ops/copy.h"

@@ -1,7 +1,7 @@
-#include "autograd/ops/dropout.h"
+#include "autograd/ops/random.h"
 
 #include "autograd/function.h"
-#include "autograd/ops/arithmetic.h"
+#include "autograd/ops/binary.h"
 #include "core/ops/random.h"
 #include "core/ops/unary.h"
 

@@ -163,6 +163,11 @@ void HybridOptimizer::set_lr_factor(double factor) {
   if (adamw_) recgrad::set_lr_factor(*adamw_, factor);
 }
 
+void HybridOptimizer::set_lr_from_base(const std::function<double(double initial_lr)>& schedule) {
+  if (muon_) muon_->set_lr_from_base(schedule);
+  if (adamw_) adamw_->set_lr_from_base(schedule);
+}
+
 OptimizerStateDict HybridOptimizer::state_dict() const {
   OptimizerStateDict dict;
   if (muon_) add_prefix(muon_->state_dict(), "muon.", dict);

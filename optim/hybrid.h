@@ -53,6 +53,8 @@ class HybridOptimizer {
   void zero_grad();
   /// Sets every group's lr of both optimizers to factor * its base lr (lr_schedule.h).
   void set_lr_factor(double factor);
+  /// Sets every group's lr of both optimizers to schedule(its base lr) (Optimizer::set_lr_from_base).
+  void set_lr_from_base(const std::function<double(double initial_lr)>& schedule);
 
   /// Both optimizers' state under "muon." and "adamw." prefixes (see OptimizerStateDict).
   OptimizerStateDict state_dict() const;

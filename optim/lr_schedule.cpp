@@ -49,6 +49,12 @@ double inverse_sqrt_schedule(std::int64_t step, std::int64_t warmup) {
   return 1.0 / std::sqrt((static_cast<double>(step) + timescale - static_cast<double>(warmup)) / timescale);
 }
 
+double cosine_annealing_lr(double base, std::int64_t t, std::int64_t t_max, double eta_min) {
+  RG_CHECK(t >= 0 && t_max > 0, "cosine_annealing_lr: needs t >= 0 and t_max > 0, got t = ", t, ", t_max = ", t_max);
+  const double pi = std::acos(-1.0);
+  return eta_min + (base - eta_min) * (1.0 + std::cos(pi * static_cast<double>(t) / static_cast<double>(t_max))) / 2.0;
+}
+
 void set_lr_factor(Optimizer& optimizer, double factor) {
   RG_CHECK(factor >= 0, "set_lr_factor: factor must be >= 0, got ", factor);
   optimizer.set_lr_factor(factor);

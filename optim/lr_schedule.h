@@ -42,6 +42,12 @@ double cosine_schedule(std::int64_t step, std::int64_t warmup, std::int64_t tota
 ///   otherwise:      1 / sqrt((step + timescale - warmup) / timescale)   (= sqrt(warmup / step) with warmup)
 double inverse_sqrt_schedule(std::int64_t step, std::int64_t warmup);
 
+/// torch.optim.lr_scheduler.CosineAnnealingLR in closed form, for a group whose lr starts at `base`:
+///   lr(t) = eta_min + (base - eta_min) * (1 + cos(pi * t / t_max)) / 2
+/// t counts the scheduler's steps (MuonRec steps it once per epoch); the cosine turns back up past t_max, as
+/// torch's does. Apply it with Optimizer::set_lr_from_base.
+double cosine_annealing_lr(double base, std::int64_t t, std::int64_t t_max, double eta_min);
+
 /// Sets every group's lr to factor * its base learning rate. The base is the
 /// group's initial_lr (ParamGroup::initial_lr), which the first call records from
 /// its lr (as torch's schedulers do), so repeated calls do not compound.

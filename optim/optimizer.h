@@ -91,8 +91,13 @@ class Optimizer {
   /// The learning rate of group `group`.
   virtual double lr(std::size_t group) const = 0;
   virtual void set_lr(std::size_t group, double lr) = 0;
-  /// Every group's lr becomes factor * its initial_lr (recorded from its lr on the first call).
-  virtual void set_lr_factor(double factor) = 0;
+  /// Every group's lr becomes schedule(its initial_lr) (initial_lr recorded from its lr on the first call):
+  /// how a schedule with a per-group form (cosine annealing to an absolute eta_min) sets the lrs.
+  virtual void set_lr_from_base(const std::function<double(double initial_lr)>& schedule) = 0;
+  /// Every group's lr becomes factor * its initial_lr.
+  void set_lr_factor(double factor) {
+    set_lr_from_base([factor](double initial_lr) { return initial_lr * factor; });
+  }
 
   /// The state of `param` (created empty on first use).
   ParamState& state(const Tensor& param);
@@ -224,11 +229,11 @@ class TypedOptimizer : public Base {
     return learning_rate(options);
   }
   void set_lr(std::size_t g, double lr) override { learning_rate(groups_.at(g).options) = lr; }
-  void set_lr_factor(double factor) override {
+  void set_lr_from_base(const std::function<double(double initial_lr)>& schedule) override {
     for (Group& group : groups_) {
       double& lr = learning_rate(group.options);
       if (!group.initial_lr) group.initial_lr = lr;
-      lr = *group.initial_lr * factor;
+      lr = schedule(*group.initial_lr);
     }
   }
 

@@ -18,6 +18,10 @@ Tensor SequentialRecommender::loss(const SequenceBatch& batch, LossKind kind) co
   const Tensor positive = narrow(scores, 1, 0, 1), negative = narrow(scores, 1, 1, n);
   const Tensor positive_loss = binary_cross_entropy_with_logits(positive, ones_like(positive));
   const Tensor negative_loss = binary_cross_entropy_with_logits(negative, zeros_like(negative));
+  if (kind == LossKind::sampled_bce_pooled) {  // (B l_pos + B N l_neg) / (B (1 + N))
+    const double n_negatives = static_cast<double>(n);
+    return mul(add(positive_loss, mul(negative_loss, n_negatives)), 1.0 / (1.0 + n_negatives));
+  }
   return add(positive_loss, negative_loss);
 }
 

@@ -25,7 +25,17 @@ struct SequenceBatch {
 /// sampled_bce: binary cross-entropy of the target (label 1) and of the sampled negatives (label 0), the
 /// original SASRec objective and the published MuonRec recipe:
 ///   loss = -mean_b [ log sigmoid(s_b,target) + mean_n log(1 - sigmoid(s_b,neg_n)) ].
-enum class LossKind { full_softmax, sampled_bce };
+/// sampled_bce_pooled: the same terms averaged over all B (1 + N) logits together, as MuonRec's code does
+/// (BCEWithLogits on the concatenation [positives; negatives]):
+///   loss = -[ sum_b log sigmoid(s_b,target) + sum_b,n log(1 - sigmoid(s_b,neg_n)) ] / (B (1 + N)),
+/// which for N = 1 is half of sampled_bce.
+enum class LossKind { full_softmax, sampled_bce, sampled_bce_pooled };
+
+/// "full_softmax", "sampled_bce" or "sampled_bce_pooled".
+inline const char* loss_name(LossKind kind) {
+  return kind == LossKind::full_softmax ? "full_softmax"
+                                        : (kind == LossKind::sampled_bce ? "sampled_bce" : "sampled_bce_pooled");
+}
 
 class SequentialRecommender : public nn::Module {
  public:

@@ -1,5 +1,6 @@
 #include "recsys/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "nn/safetensors.h"
 #include "optim/audit.h"
 #include "optim/clip_grad.h"
+#include "optim/lr_schedule.h"
 #include "recsys/item_ids.h"
 
 namespace recgrad::recsys {
@@ -45,7 +47,7 @@ SequenceBatch to_model_batch(const datasets::Batch& batch, const TrainerOptions&
   out.history = batch.items;
   out.users = batch.users;
   out.targets = batch.targets;
-  if (options.loss == LossKind::sampled_bce) {
+  if (options.loss != LossKind::full_softmax) {
     out.negatives =  // on the host from a generator of their own, so the stream is the same on every device
         raw::to_device(sample_negatives(batch.targets, options.negatives, num_items, generator), options.device);
   }
@@ -255,16 +257,23 @@ std::map<std::string, std::string> run_configuration(const SequentialRecommender
       {"eval_every", std::to_string(options.eval_every)},
       {"seed", std::to_string(options.seed)},
       {"device", options.device.is_cuda() ? "cuda" : "cpu"},
-      {"loss", options.loss == LossKind::full_softmax ? "full_softmax" : "sampled_bce"},
-      {"negatives", options.loss == LossKind::sampled_bce ? std::to_string(options.negatives) : "-"},
+      {"loss", loss_name(options.loss)},
+      {"negatives", options.loss != LossKind::full_softmax ? std::to_string(options.negatives) : "-"},
       {"eval_batch_size", std::to_string(options.eval_batch_size)},
       {"eval_max_rows", std::to_string(options.eval_max_rows)},
       {"audit", options.audit.enabled ? "every " + std::to_string(options.audit.every) : "off"},
       {"data", data.name + " " + data.fingerprint()},
   };
-  char clip[32];
-  std::snprintf(clip, sizeof clip, "%.17g", options.clip_grad_norm);
-  c["clip_grad_norm"] = clip;
+  const auto exact = [](double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    return std::string(text);
+  };
+  c["clip_grad_norm"] = exact(options.clip_grad_norm);
+  c["selection"] = "valid NDCG@" + std::to_string(options.selection_k);
+  c["lr_schedule"] = options.cosine_t_max > 0 ? "cosine per epoch, T_max " + std::to_string(options.cosine_t_max) +
+                                                    ", eta_min " + exact(options.cosine_eta_min)
+                                              : "constant";
   for (const auto& [field, value] : options.extra_configuration) c["extra." + field] = value;
   return c;
 }
@@ -299,6 +308,8 @@ RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& spl
 TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, const datasets::SequenceDataset& data,
                   const TrainerOptions& options, const std::function<void(const TrainProgress&)>& progress) {
   RG_CHECK(options.batch_size > 0 && options.patience > 0, "train: batch_size and patience must be positive");
+  RG_CHECK(std::find(kDefaultCutoffs.begin(), kDefaultCutoffs.end(), options.selection_k) != kDefaultCutoffs.end(),
+           "train: selection_k must be one of the evaluated cut-offs 1, 5, 10, 20; got ", options.selection_k);
   RG_CHECK(options.max_epochs > 0 || options.max_steps > 0 || options.max_minutes > 0,
            "train: set at least one budget (max_epochs, max_steps or max_minutes)");
   RG_CHECK(model.num_items == data.num_items, "train: the model scores ", model.num_items, " items but ", data.name,
@@ -374,7 +385,8 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     state.loss_sum = 0.0;
     state.loss_count = 0;
     state.result.curve.push_back(point);
-    if (ndcg10(point.valid) > state.result.best_valid_ndcg10) {
+    const double selected = point.valid.ndcg(options.selection_k);
+    if (state.result.curve.size() == 1 || selected > state.result.best_valid.ndcg(options.selection_k)) {
       state.result.best_valid_ndcg10 = ndcg10(point.valid);
       state.result.best_valid = point.valid;
       state.result.best_step = point.step;
@@ -393,6 +405,11 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
   };
 
   while (stop.empty()) {
+    if (options.cosine_t_max > 0) {  // the epoch's lr, per group (also right after a resume mid-epoch)
+      optimizer.set_lr_from_base([&](double base) {
+        return cosine_annealing_lr(base, state.epoch, options.cosine_t_max, options.cosine_eta_min);
+      });
+    }
     const datasets::EpochBatches batches(data.train, train_batches, state.epoch);
     steps_per_epoch = batches.size();
     for (; state.batch_in_epoch < batches.size() && stop.empty(); ++state.batch_in_epoch) {

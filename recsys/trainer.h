@@ -29,8 +29,15 @@ struct TrainerOptions {
   std::int64_t max_steps = 0;
   double max_minutes = 0.0;
   std::int64_t eval_every = 0;  // evaluate every this many steps; 0 = once per epoch
-  std::int64_t patience = 5;    // stop after this many evaluations without a better valid NDCG@10
-  std::uint64_t seed = 0;       // weights, batch order, dropout and negative samples all follow from it
+  std::int64_t patience = 5;    // stop after this many evaluations without a better valid NDCG@selection_k
+  /// Model selection and early stopping read validation NDCG@selection_k (one of the reported cut-offs 1, 5, 10,
+  /// 20; MuonRec selects on NDCG@20).
+  std::int64_t selection_k = 10;
+  /// Cosine annealing of every group's lr (optim/lr_schedule.h cosine_annealing_lr), stepped once per epoch as
+  /// MuonRec does (T_max 500, eta_min 1e-6); 0 = a constant lr.
+  std::int64_t cosine_t_max = 0;
+  double cosine_eta_min = 0.0;
+  std::uint64_t seed = 0;  // weights, batch order, dropout and negative samples all follow from it
   Device device = Device::cpu();
   LossKind loss = LossKind::full_softmax;
   std::int64_t negatives = 1;  // per row, for LossKind::sampled_bce
@@ -68,8 +75,8 @@ struct EvalPoint {
 
 struct TrainResult {
   std::vector<EvalPoint> curve;
-  std::int64_t best_step = 0;  // step of the best valid NDCG@10 ("steps to converge")
-  double best_valid_ndcg10 = -1.0;
+  std::int64_t best_step = 0;       // step of the best valid NDCG@selection_k ("steps to converge")
+  double best_valid_ndcg10 = -1.0;  // valid NDCG@10 at best_step
   RankingMetrics best_valid;
   RankingMetrics test;  // of the restored best weights
   std::int64_t steps = 0;

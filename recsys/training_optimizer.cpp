@@ -28,6 +28,9 @@ class SingleOptimizer : public TrainingOptimizer {
   void zero_grad() override { optimizer_->zero_grad(); }
   void step() override { optimizer_->step(); }
   void set_lr_factor(double factor) override { recgrad::set_lr_factor(*optimizer_, factor); }
+  void set_lr_from_base(const std::function<double(double)>& schedule) override {
+    optimizer_->set_lr_from_base(schedule);
+  }
   OptimizerStateDict state_dict() const override { return optimizer_->state_dict(); }
   void load_state_dict(const OptimizerStateDict& dict) override { optimizer_->load_state_dict(dict); }
   std::string describe() const override { return name_ + " on all parameters\n" + optimizer_->describe(); }
@@ -52,6 +55,9 @@ class Hybrid : public TrainingOptimizer {
   bool needs_closure() const override { return optimizer_.needs_closure(); }
   Tensor step(const std::function<Tensor()>& closure) override { return optimizer_.step(closure); }
   void set_lr_factor(double factor) override { optimizer_.set_lr_factor(factor); }
+  void set_lr_from_base(const std::function<double(double)>& schedule) override {
+    optimizer_.set_lr_from_base(schedule);
+  }
   OptimizerStateDict state_dict() const override { return optimizer_.state_dict(); }
   void load_state_dict(const OptimizerStateDict& dict) override { optimizer_.load_state_dict(dict); }
   std::string describe() const override { return name_ + " (Muon + AdamW hybrid)\n" + optimizer_.describe(); }
@@ -79,10 +85,12 @@ OptimizerEntry single(std::string name, std::string description, typename Opt::O
 
 // A Muon + AdamW hybrid from preset `preset`; the overrides change the routing's lr and weight decay (which
 // each routed parameter carries) and, to keep the preset coherent, the options' copies.
-OptimizerEntry hybrid(std::string name, std::string description, std::string preset, HybridMuon variant) {
+OptimizerEntry hybrid(std::string name, std::string description, std::string preset, HybridMuon variant,
+                      std::function<void(HybridPreset&)> adjust = {}) {
   return {name, std::move(description),
-          [name, preset, variant](SequentialRecommender& model, const OptimizerOverrides& overrides) {
+          [name, preset, variant, adjust](SequentialRecommender& model, const OptimizerOverrides& overrides) {
             HybridPreset chosen = hybrid_preset(preset);
+            if (adjust) adjust(chosen);
             if (overrides.lr) chosen.routing.muon_lr = chosen.muon.lr = *overrides.lr;
             if (overrides.weight_decay) {
               chosen.routing.muon_weight_decay = chosen.muon.weight_decay = *overrides.weight_decay;
@@ -109,6 +117,13 @@ const std::vector<OptimizerEntry>& optimizer_zoo() {
       hybrid("mvr", "the MuonRec routing with Muon-MVR (momentum variance reduction; two extra gradients a step)",
              "muonrec", HybridMuon::mvr),
       single<Lion>("lion", "Lion on every parameter (lr 1e-4, no weight decay)", LionOptions{}),
+      // --protocol muonrec: the two optimizers exactly as MuonRec's code configures them
+      single<AdamW>("adamw_muonrec",
+                    "MuonRec's AdamW baseline: lr 1e-2, wd 1e-6, betas (0.9, 0.999), eps 1e-8 (--protocol muonrec)",
+                    {.lr = 1e-2, .weight_decay = 1e-6}),
+      hybrid("muon_muonrec",
+             "MuonRec's Muon: the muonrec hybrid with its auxiliary Adam's eps 1e-10 (--protocol muonrec)", "muonrec",
+             HybridMuon::muon, [](HybridPreset& preset) { preset.adamw.eps = 1e-10; }),
   };
   return zoo;
 }

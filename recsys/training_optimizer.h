@@ -43,6 +43,8 @@ class TrainingOptimizer {
   }
   /// Every group's lr becomes factor * its base lr (for schedules).
   virtual void set_lr_factor(double factor) = 0;
+  /// Every group's lr becomes schedule(its base lr) (for schedules with a per-group form).
+  virtual void set_lr_from_base(const std::function<double(double base_lr)>& schedule) = 0;
   virtual OptimizerStateDict state_dict() const = 0;
   virtual void load_state_dict(const OptimizerStateDict& dict) = 0;
   /// Every setting, and for hybrids the routing table (name, shape, optimizer, lr, wd).

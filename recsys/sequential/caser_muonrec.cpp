@@ -34,7 +34,13 @@ CaserMuonRec::CaserMuonRec(std::int64_t num_items, CaserMuonRecOptions options) 
   nn::init::constant_(vertical->bias, 0.1);
   s_fc = register_module("s_fc", std::make_shared<nn::Linear>(3 * options.filters + d, num_items));
   dropout = register_module("dropout", std::make_shared<nn::Dropout>(options.dropout));
-  declared_roles_ = {{"item_embedding.weight", ParameterRole::embedding}};
+  declared_roles_ = {{"item_embedding.weight", ParameterRole::embedding}, {"s_fc.weight", ParameterRole::output_head}};
+  // the convolutions read the item-embedding matrix directly: Caser's first layer
+  for (const auto& [name, parameter] : named_parameters()) {
+    if (name.starts_with("horizontal.") || name.starts_with("vertical.")) {
+      declared_roles_.emplace_back(name, parameter.dim() >= 2 ? ParameterRole::input_layer : ParameterRole::bias);
+    }
+  }
 }
 
 Tensor CaserMuonRec::encode(const SequenceBatch& batch) const {

@@ -20,7 +20,7 @@ GRU4RecMuonRec::GRU4RecMuonRec(std::int64_t num_items, GRU4RecMuonRecOptions opt
   gru_options.batch_first = true;
   gru = register_module("gru", std::make_shared<nn::GRU>(options.hidden, options.hidden, gru_options));
   s_fc = register_module("s_fc", std::make_shared<nn::Linear>(options.hidden, num_items));
-  declared_roles_ = {{"item_embedding.weight", ParameterRole::embedding}};
+  declared_roles_ = {{"item_embedding.weight", ParameterRole::embedding}, {"s_fc.weight", ParameterRole::output_head}};
 }
 
 Tensor GRU4RecMuonRec::encode(const SequenceBatch& batch) const {

@@ -57,7 +57,8 @@ SASRecMuonRec::SASRecMuonRec(std::int64_t num_items, SASRecMuonRecOptions option
   ffn_dropout = register_module("ffn_dropout", std::make_shared<nn::Dropout>(options.dropout));
   s_fc = register_module("s_fc", std::make_shared<nn::Linear>(d, num_items));
   declared_roles_ = {{"item_embedding.weight", ParameterRole::embedding},
-                     {"position_embedding.weight", ParameterRole::embedding}};
+                     {"position_embedding.weight", ParameterRole::embedding},
+                     {"s_fc.weight", ParameterRole::output_head}};
 }
 
 Tensor SASRecMuonRec::encode(const SequenceBatch& batch) const {

@@ -28,6 +28,7 @@
 #include "datasets/synthetic.h"
 #include "recgrad.h"
 #include "recsys/popularity.h"
+#include "recsys/protocols.h"
 #include "recsys/trainer.h"
 #include "recsys/training_optimizer.h"
 #include "recsys/zoo.h"
@@ -129,6 +130,7 @@ struct Settings {
   bool audit = false;
   std::int64_t audit_every = 50;
   bool full = false;
+  std::string protocol = "default";
   Settings() {
     trainer.max_epochs = kQuickEpochs;  // the default run (3 models x 2 optimizers) takes about 2 minutes on 2 cores
     trainer.patience = 5;
@@ -229,9 +231,10 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
             checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".safetensors";
         record.options.resume = s.resume;
         manual_seed(record.seed);
-        auto model = find_model(model_name).make({data.num_items, data.num_users}, model_settings(s, model_name));
+        auto model = find_model(protocol_model(s.protocol, model_name))
+                         .make({data.num_items, data.num_users}, model_settings(s, model_name));
         model->to(record.options.device);
-        auto optimizer = make_training_optimizer(optimizer_name, *model, overrides);
+        auto optimizer = make_training_optimizer(protocol_optimizer(s.protocol, optimizer_name), *model, overrides);
         record.model_description = model->describe();
         record.history_length = model->history_length();
         record.optimizer_description = optimizer->describe();
@@ -281,10 +284,20 @@ void add_common_options(CLI::App& app, Settings& s) {
   std::string model_options_help = "model.option=value (repeatable), e.g. sasrec.hidden=32; options and defaults:";
   for (const ModelEntry& entry : model_zoo()) model_options_help += "\n" + entry.name + ":\n" + entry.options_help();
   app.add_option("--model-option", s.model_options, model_options_help);
-  std::string optimizers_help = "comma-separated:";
-  for (const std::string& name : training_optimizer_names()) optimizers_help += " " + name;
-  app.add_option("--optimizers", s.optimizers, optimizers_help + " (recsys/training_optimizer.h)")
+  std::string optimizers_help = "comma-separated, from recsys/training_optimizer.h:";
+  for (const OptimizerEntry& entry : optimizer_zoo()) optimizers_help += "\n  " + entry.name + "  " + entry.description;
+  app.add_option("--optimizers", s.optimizers, optimizers_help)->capture_default_str();
+  app.add_option("--protocol", s.protocol,
+                 "default: the models and optimizers as named, with the flags' settings; muonrec: MuonRec's setup "
+                 "(experiments/traditional): each model's _muonrec variant, MuonRec's AdamW and Muon, batch 1024, "
+                 "pooled BCE with 1 negative, cosine lr per epoch (T_max 500, eta_min 1e-6), selection on valid "
+                 "NDCG@20, patience 10, up to 500 epochs")
       ->capture_default_str();
+  app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 5, 10 or 20)")
+      ->capture_default_str();
+  app.add_option("--cosine-t-max", s.trainer.cosine_t_max, "cosine lr annealing per epoch over T_max epochs (0 = off)")
+      ->capture_default_str();
+  app.add_option("--cosine-eta-min", s.trainer.cosine_eta_min, "the cosine schedule's final lr")->capture_default_str();
   app.add_flag("--full", s.full,
                "the full comparison: seeds 0,1,2 and a budget of 30 epochs (the default is 1 seed, 8 epochs)");
   app.add_option("--seeds", s.seeds, "comma-separated seeds")->capture_default_str();
@@ -301,7 +314,10 @@ void add_common_options(CLI::App& app, Settings& s) {
   app.add_option("--max-length", s.max_length,
                  "history window of every model (model option max_length) and of the synthetic data; 0 = defaults")
       ->capture_default_str();
-  app.add_option("--loss", s.loss, "softmax (full cross-entropy) or bce (sampled negatives)")->capture_default_str();
+  app.add_option("--loss", s.loss,
+                 "softmax (full cross-entropy), bce (sampled negatives: mean positive + mean negative term) or "
+                 "bce_pooled (one mean over all positive and negative logits, MuonRec's)")
+      ->capture_default_str();
   app.add_option("--negatives", s.trainer.negatives, "negatives per row for --loss bce")->capture_default_str();
   app.add_option("--device", s.device, "cpu or cuda")->capture_default_str();
   app.add_option("--out", s.out, "results folder")->capture_default_str();
@@ -324,21 +340,33 @@ void finish_settings(Settings& s, const CLI::App& app) {
     if (app.count("--seeds") == 0) s.seeds = {"0,1,2"};
     if (app.count("--max-epochs") == 0) s.trainer.max_epochs = Settings::kFullEpochs;
   }
-  for (const std::string& name : split_list(s.models)) find_model(name).check_settings(model_settings(s, name));
-  (void)model_settings(s, "");  // --model-option entries for models that are not run are checked too
-  const std::vector<std::string> optimizer_names = training_optimizer_names();
-  for (const std::string& name : split_list(s.optimizers)) {
-    if (std::find(optimizer_names.begin(), optimizer_names.end(), name) == optimizer_names.end()) {
-      std::string known;
-      for (const std::string& n : optimizer_names) known += (known.empty() ? "" : ", ") + n;
-      throw Error(detail::concat("recbench: unknown optimizer '", name, "' (known: ", known, ")"));
-    }
+  // The protocol's settings (recsys/protocols.h); flags given explicitly still win.
+  const recsys::TrainerOptions given = s.trainer;
+  s.trainer = protocol_trainer_options(s.protocol, s.trainer);
+  if (s.protocol == "muonrec" && app.count("--loss") == 0) s.loss = "bce_pooled";
+  const auto keep_given = [&](const char* flag, auto member) {
+    if (app.count(flag) > 0) s.trainer.*member = given.*member;
+  };
+  keep_given("--batch-size", &recsys::TrainerOptions::batch_size);
+  keep_given("--negatives", &recsys::TrainerOptions::negatives);
+  keep_given("--patience", &recsys::TrainerOptions::patience);
+  keep_given("--max-epochs", &recsys::TrainerOptions::max_epochs);
+  keep_given("--selection-k", &recsys::TrainerOptions::selection_k);
+  keep_given("--cosine-t-max", &recsys::TrainerOptions::cosine_t_max);
+  keep_given("--cosine-eta-min", &recsys::TrainerOptions::cosine_eta_min);
+  for (const std::string& name : split_list(s.models)) {
+    find_model(protocol_model(s.protocol, name)).check_settings(model_settings(s, name));
   }
+  (void)model_settings(s, "");  // --model-option entries for models that are not run are checked too
+  for (const std::string& name : split_list(s.optimizers)) (void)find_optimizer(protocol_optimizer(s.protocol, name));
   RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
-  RG_CHECK(s.loss == "softmax" || s.loss == "bce", "recbench: --loss must be softmax or bce, got '", s.loss, "'");
+  RG_CHECK(s.loss == "softmax" || s.loss == "bce" || s.loss == "bce_pooled",
+           "recbench: --loss must be softmax, bce or bce_pooled, got '", s.loss, "'");
   s.trainer.device = s.device == "cuda" ? Device::cuda() : Device::cpu();
   if (s.trainer.device.is_cuda()) cuda::require_cuda_device(s.trainer.device, "recbench --device cuda");
-  s.trainer.loss = s.loss == "softmax" ? LossKind::full_softmax : LossKind::sampled_bce;
+  s.trainer.loss = s.loss == "softmax" ? LossKind::full_softmax
+                   : s.loss == "bce"   ? LossKind::sampled_bce
+                                       : LossKind::sampled_bce_pooled;
 }
 
 Benchmark make_benchmark(const datasets::SequenceDataset& data, const std::string& description, const CLI::App& app) {

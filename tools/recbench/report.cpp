@@ -198,7 +198,7 @@ json full_json(const Benchmark& b) {
                            {"max_minutes", o.max_minutes},
                            {"eval_every", o.eval_every},
                            {"patience", o.patience},
-                           {"loss", o.loss == recsys::LossKind::full_softmax ? "softmax" : "bce"},
+                           {"loss", recsys::loss_name(o.loss)},
                            {"negatives", o.negatives},
                            {"device", o.device.is_cuda() ? "cuda" : "cpu"}}},
                          {"curve", curve},

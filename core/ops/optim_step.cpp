@@ -6,24 +6,7 @@
 #include "core/ops/compare.h"
 #include "core/ops/copy.h"
 
-#if RECGRAD_WITH_CUDA
 #include "core/cuda/optim_step.h"
-#else
-// Until the CPU-only build compiles core/cuda/disabled/optim_step.cpp (the same launchers, which throw), they
-// are stood in for here. TODO: delete this block (and the #if) once core/cuda/disabled/ is in the build.
-namespace recgrad::cuda {
-namespace {
-[[noreturn]] void no_cuda(const char* op) {
-  throw Error(detail::concat(op, ": this build of recgrad has no CUDA backend (configure with -DRECGRAD_CUDA=ON)"));
-}
-void sgd_step(const Tensor&, const Tensor&, const Tensor&, const raw::SGDStepScalars&) { no_cuda("sgd_step"); }
-void adam_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const raw::AdamStepScalars&) {
-  no_cuda("adam_step");
-}
-std::vector<double> power_sums(const std::vector<Tensor>&, double) { no_cuda("power_sums"); }
-}  // namespace
-}  // namespace recgrad::cuda
-#endif
 
 namespace recgrad::raw {
 

@@ -293,8 +293,20 @@ OptimizerAudit::OptimizerAudit(std::vector<AuditedParameter> parameters, AuditOp
     RG_CHECK(p.param.defined(), "OptimizerAudit: parameter '", p.name, "' is undefined");
   }
   if (options_.enabled && !options_.path.empty()) {
+    std::string kept;  // on resume: the records of the steps before the resumed one
+    if (options_.resume_at_step >= 0) {
+      std::ifstream previous(options_.path);
+      for (std::string line; std::getline(previous, line);) {
+        const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (record.is_object() && record.contains("step") && record["step"].is_number_integer() &&
+            record["step"].get<std::int64_t>() < options_.resume_at_step) {
+          kept += line + "\n";
+        }
+      }
+    }
     out_ = std::make_unique<std::ofstream>(options_.path, std::ios::out | std::ios::trunc);
     RG_CHECK(out_->good(), "OptimizerAudit: cannot open '", options_.path, "' for writing");
+    *out_ << kept << std::flush;
   }
 }
 

@@ -54,8 +54,11 @@ namespace recgrad {
 
 struct AuditOptions {
   bool enabled = false;
-  std::int64_t every = 100;                // audit when step % every == 0
-  std::string path;                        // JSON lines file (truncated when the audit opens it); "" = no file
+  std::int64_t every = 100;  // audit when step % every == 0
+  std::string path;          // JSON lines file (truncated when the audit opens it); "" = no file
+  /// >= 0: a resumed run; the file keeps its records of steps before this one and the audit appends after them
+  /// (records of later steps, written before an interruption, are dropped: the resumed run writes them again).
+  std::int64_t resume_at_step = -1;
   int power_iterations = 30;               // for update_spectral_norm
   std::uint64_t seed = 0;                  // of the power iteration's start vectors
   bool curvature = true;                   // gain is always measured; uhu/sharpness need a loss closure

@@ -350,7 +350,9 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
 
   std::unique_ptr<OptimizerAudit> audit;
   if (options.audit.enabled) {
-    audit = std::make_unique<OptimizerAudit>(optimizer.audited_parameters(), options.audit);
+    AuditOptions audit_options = options.audit;
+    if (state.result.resumed) audit_options.resume_at_step = state.step;  // append after the kept records
+    audit = std::make_unique<OptimizerAudit>(optimizer.audited_parameters(), audit_options);
     if (auto provider = optimizer.orthogonalized_provider()) audit->set_orthogonalized_provider(provider);
   }
   std::string stop;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/ops/copy.h"
 #include "datasets/minionerec.h"
@@ -343,4 +344,37 @@ TEST(Training, AFinishedRunResumesToItsStoredResultWithoutTraining) {
   EXPECT_EQ(again.test.ndcg(10), first.test.ndcg(10));
   EXPECT_EQ(again.test.recall(20), first.test.recall(20));
   std::filesystem::remove(path);
+}
+
+TEST(Training, TheAuditLogAppendsOnResume) {
+  const datasets::SequenceDataset data = small_synthetic();
+  const std::string dir = ::testing::TempDir() + "/recgrad_audit_resume";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto run = [&](std::int64_t max_steps) {
+    manual_seed(1);
+    SASRec model(data.num_items, SASRecOptions{.hidden = 8, .layers = 1, .heads = 1, .inner = 8});
+    auto optimizer = make_training_optimizer("muon", model);
+    TrainerOptions options;
+    options.batch_size = 64;
+    options.max_steps = max_steps;
+    options.eval_every = 4;
+    options.patience = 100;
+    options.checkpoint_path = dir + "/run.safetensors";
+    options.audit.enabled = true;
+    options.audit.every = 2;
+    options.audit.curvature = false;
+    options.audit.path = dir + "/audit.jsonl";
+    return train(model, *optimizer, data, options);
+  };
+  run(8);   // audited steps 0, 2, 4, 6
+  run(12);  // resumed at step 8: appends 8 and 10
+  std::ifstream in(dir + "/audit.jsonl");
+  std::vector<std::int64_t> steps;
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record.at("record") == "model") steps.push_back(record.at("step").get<std::int64_t>());
+  }
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{0, 2, 4, 6, 8, 10})) << "each audited step once, in order";
+  std::filesystem::remove_all(dir);
 }

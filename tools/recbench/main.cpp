@@ -178,15 +178,31 @@ std::string exact_text(double value) {
   return text;
 }
 
-/// Time-to-target: the first step at which each run reaches its seed's AdamW best validation NDCG@10.
+/// Time-to-target: the first step (and its training seconds) at which each run reaches the best validation
+/// NDCG@10 of the AdamW run of the same model and seed (of the same configuration when AdamW ran several).
 void fill_time_to_target(Benchmark& benchmark) {
   for (RunRecord& run : benchmark.runs) {
     for (const RunRecord& reference : benchmark.runs) {
-      if (reference.model == run.model && reference.seed == run.seed && reference.optimizer == "adamw") {
-        run.time_to_target = first_step_reaching(run.result.curve, reference.result.best_valid_ndcg10);
+      if (reference.model != run.model || reference.seed != run.seed || reference.optimizer != "adamw") continue;
+      if (run.optimizer == "adamw" && reference.configuration != run.configuration) continue;
+      run.time_to_target = first_step_reaching(run.result.curve, reference.result.best_valid_ndcg10);
+      run.time_to_target_seconds = -1;
+      for (const EvalPoint& point : run.result.curve) {
+        if (point.step == run.time_to_target) run.time_to_target_seconds = point.seconds;
       }
     }
   }
+}
+
+/// The configuration label of a run: its learning-rate overrides ("" when it runs the optimizer's own settings).
+std::string configuration_text(const std::map<std::string, std::vector<double>>& lrs,
+                               const std::map<std::string, std::vector<double>>& adamw_lrs,
+                               const std::string& optimizer) {
+  std::string text;
+  if (lrs.count(optimizer)) text += "lr=" + exact_text(lrs.at(optimizer).front());
+  if (adamw_lrs.count(optimizer))
+    text += (text.empty() ? "" : " ") + std::string("adamw_lr=") + exact_text(adamw_lrs.at(optimizer).front());
+  return text;
 }
 
 /// Trains every (model, optimizer, seed) of `s`, with `lr` overrides per optimizer; fills `benchmark.runs`.
@@ -203,6 +219,7 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
         RunRecord record;
         record.model = model_name;
         record.optimizer = optimizer_name;
+        record.configuration = configuration_text(lrs, adamw_lrs, optimizer_name);
         record.seed = std::stoull(seed_text);
         record.options = s.trainer;
         record.options.seed = record.seed;
@@ -369,8 +386,10 @@ void finish_settings(Settings& s, const CLI::App& app) {
                                        : LossKind::sampled_bce_pooled;
 }
 
-Benchmark make_benchmark(const datasets::SequenceDataset& data, const std::string& description, const CLI::App& app) {
+Benchmark make_benchmark(const datasets::SequenceDataset& data, const std::string& description, const CLI::App& app,
+                         const std::string& protocol) {
   Benchmark b;
+  b.protocol = protocol;
   b.dataset_name = data.name;
   b.dataset_description = description;
   b.dataset_statistics = data.statistics().to_string();
@@ -409,7 +428,7 @@ int main(int argc, char** argv) {
     if (sweep->parsed()) {
       const auto lrs = parse_assignments(
           grid.empty() ? std::vector<std::string>{"adamw=3e-4,1e-3,3e-3", "muon=0.005,0.02,0.05"} : grid, "--grid");
-      Benchmark all = make_benchmark(data, description, app);
+      Benchmark all = make_benchmark(data, description, app, settings.protocol);
       std::ostringstream chosen;
       chosen << "# recbench sweep: " << data.name
              << "\n\n| model | optimizer | lr | valid NDCG@10 |\n|---|---|---|---|\n";
@@ -423,7 +442,7 @@ int main(int argc, char** argv) {
             one.optimizers = {optimizer};
             one.seeds = {split_list(settings.seeds).front()};
             one.learning_rates = {optimizer + "=" + exact_text(lr)};
-            Benchmark b = make_benchmark(data, description, app);
+            Benchmark b = make_benchmark(data, description, app, settings.protocol);
             run_all(one, data, b);
             const double ndcg = b.runs.front().result.best_valid_ndcg10;
             chosen << "| " << model << " | " << optimizer << " | " << lr << " | " << ndcg << " |\n";
@@ -441,7 +460,7 @@ int main(int argc, char** argv) {
       std::cout << chosen.str();
       return 0;
     }
-    Benchmark benchmark = make_benchmark(data, description, app);
+    Benchmark benchmark = make_benchmark(data, description, app, settings.protocol);
     run_all(settings, data, benchmark);
     std::cout << "\n" << recbench::write_report(benchmark, settings.out);
     std::cout << "\nresults: " << settings.out << "/results.{json,csv,md}, plots: " << settings.out << "/curve_*.svg\n";

@@ -6,17 +6,17 @@ namespace recgrad::recsys {
 namespace {
 
 void check_protocol(const std::string& protocol) {
-  RG_CHECK(protocol == "default" || protocol == "muonrec", "unknown protocol '", protocol,
+  RG_CHECK(protocol == "default" || protocol == "muonrec" || protocol == "tuned", "unknown protocol '", protocol,
            "' (known: ", protocol_names(), ")");
 }
 
 }  // namespace
 
-std::string protocol_names() { return "default, muonrec"; }
+std::string protocol_names() { return "default, muonrec, tuned"; }
 
 std::string protocol_model(const std::string& protocol, const std::string& name) {
   check_protocol(protocol);
-  if (protocol == "default" || name.ends_with("_muonrec")) return name;
+  if (protocol != "muonrec" || name.ends_with("_muonrec")) return name;
   RG_CHECK(name == "sasrec" || name == "gru4rec" || name == "caser", "protocol muonrec has no variant of model '", name,
            "' (it runs sasrec, gru4rec and caser as MuonRec's code has them)");
   return name + "_muonrec";
@@ -24,7 +24,7 @@ std::string protocol_model(const std::string& protocol, const std::string& name)
 
 std::string protocol_optimizer(const std::string& protocol, const std::string& name) {
   check_protocol(protocol);
-  if (protocol == "default" || name.ends_with("_muonrec")) return name;
+  if (protocol != "muonrec" || name.ends_with("_muonrec")) return name;
   RG_CHECK(name == "adamw" || name == "muon", "protocol muonrec compares adamw and muon, not '", name, "'");
   return name + "_muonrec";
 }

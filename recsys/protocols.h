@@ -10,6 +10,10 @@
 //            negative that is never the target, cosine annealing of the lr per epoch (T_max 500, eta_min 1e-6),
 //            model selection on validation NDCG@20, early stop after 10 evaluations without improvement, at most
 //            500 epochs
+//   tuned    the models and optimizers as named, each optimizer at its own best settings: its learning rates
+//            (both groups of a hybrid) and weight decay chosen on validation from a grid that brackets the
+//            winner, averaged over tuning seeds; then every optimizer runs the final seeds at its chosen point
+//            with the same budget (tools/recbench/main.cpp runs the search)
 #pragma once
 
 #include <string>
@@ -29,7 +33,7 @@ std::string protocol_optimizer(const std::string& protocol, const std::string& n
 /// extra_configuration["protocol"] so that a checkpoint is never resumed under another protocol.
 TrainerOptions protocol_trainer_options(const std::string& protocol, TrainerOptions options);
 
-/// "default, muonrec".
+/// "default, muonrec, tuned".
 std::string protocol_names();
 
 }  // namespace recgrad::recsys

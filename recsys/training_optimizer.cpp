@@ -74,7 +74,7 @@ class Hybrid : public TrainingOptimizer {
 // AdamW (Caser's L2 term aside), and the overrides.
 template <typename Opt>
 OptimizerEntry single(std::string name, std::string description, typename Opt::Options defaults) {
-  return {name, std::move(description),
+  return {name, std::move(description), OptimizerOverrides{defaults.lr, std::nullopt, defaults.weight_decay},
           [name, defaults](SequentialRecommender& model, const OptimizerOverrides& overrides) {
             typename Opt::Options options = defaults;
             if (overrides.lr) options.lr = *overrides.lr;
@@ -87,7 +87,10 @@ OptimizerEntry single(std::string name, std::string description, typename Opt::O
 // each routed parameter carries) and, to keep the preset coherent, the options' copies.
 OptimizerEntry hybrid(std::string name, std::string description, std::string preset, HybridMuon variant,
                       std::function<void(HybridPreset&)> adjust = {}) {
+  HybridPreset base = hybrid_preset(preset);
+  if (adjust) adjust(base);
   return {name, std::move(description),
+          OptimizerOverrides{base.routing.muon_lr, base.routing.adamw_lr, base.routing.muon_weight_decay},
           [name, preset, variant, adjust](SequentialRecommender& model, const OptimizerOverrides& overrides) {
             HybridPreset chosen = hybrid_preset(preset);
             if (adjust) adjust(chosen);

@@ -61,6 +61,9 @@ class TrainingOptimizer {
 struct OptimizerEntry {
   std::string name;         // "adamw", "muon", ...
   std::string description;  // one line, for --help
+  /// The learning rates and weight decay the factory uses when no override is given (the tuned protocol's
+  /// starting point); read from the same options the factory builds from.
+  OptimizerOverrides defaults;
   std::function<std::unique_ptr<TrainingOptimizer>(SequentialRecommender& model, const OptimizerOverrides& overrides)>
       make;
 };

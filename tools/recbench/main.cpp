@@ -16,6 +16,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -31,6 +32,7 @@
 #include "recsys/protocols.h"
 #include "recsys/trainer.h"
 #include "recsys/training_optimizer.h"
+#include "recsys/tuning.h"
 #include "recsys/zoo.h"
 #include "tools/recbench/report.h"
 
@@ -44,6 +46,7 @@ using namespace recgrad;
 using namespace recgrad::recsys;
 using recgrad::recbench::Benchmark;
 using recgrad::recbench::RunRecord;
+using recgrad::recbench::TuningPoint;
 
 /// Comma-separated fields of every value ("a,b" "c" -> a, b, c).
 std::vector<std::string> split_list(const std::vector<std::string>& values) {
@@ -131,6 +134,7 @@ struct Settings {
   std::int64_t audit_every = 50;
   bool full = false;
   std::string protocol = "default";
+  std::vector<std::string> tuning_seeds{"1000,1001"};
   Settings() {
     trainer.max_epochs = kQuickEpochs;  // the default run (3 models x 2 optimizers) takes about 2 minutes on 2 cores
     trainer.patience = 5;
@@ -168,24 +172,21 @@ datasets::SequenceDataset load_dataset(const Settings& s, std::string& descripti
   return datasets::load_minionerec(s.dataset);
 }
 
-/// A double as text that reads back to the same double ("%.17g", then trimmed when a shorter form is exact).
-std::string exact_text(double value) {
-  char text[32];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  return text;
-}
-
 /// Time-to-target: the first step (and its training seconds) at which each run reaches the best validation
-/// NDCG@10 of the AdamW run of the same model and seed (of the same configuration when AdamW ran several).
+/// NDCG@10 of the AdamW run of the same model and seed. An AdamW run is its own reference; when AdamW ran several
+/// configurations (a sweep), the other optimizers are measured against the best of them.
 void fill_time_to_target(Benchmark& benchmark) {
   for (RunRecord& run : benchmark.runs) {
-    for (const RunRecord& reference : benchmark.runs) {
-      if (reference.model != run.model || reference.seed != run.seed || reference.optimizer != "adamw") continue;
-      if (run.optimizer == "adamw" && reference.configuration != run.configuration) continue;
-      run.time_to_target = first_step_reaching(run.result.curve, reference.result.best_valid_ndcg10);
+    const RunRecord* reference = nullptr;
+    for (const RunRecord& candidate : benchmark.runs) {
+      if (candidate.model != run.model || candidate.seed != run.seed || candidate.optimizer != "adamw") continue;
+      if (run.optimizer == "adamw" && candidate.configuration != run.configuration) continue;
+      if (!reference || candidate.result.best_valid_ndcg10 > reference->result.best_valid_ndcg10) {
+        reference = &candidate;
+      }
+    }
+    if (reference != nullptr) {
+      run.time_to_target = first_step_reaching(run.result.curve, reference->result.best_valid_ndcg10);
       run.time_to_target_seconds = -1;
       for (const EvalPoint& point : run.result.curve) {
         if (point.step == run.time_to_target) run.time_to_target_seconds = point.seconds;
@@ -194,18 +195,84 @@ void fill_time_to_target(Benchmark& benchmark) {
   }
 }
 
-/// The configuration label of a run: its learning-rate overrides ("" when it runs the optimizer's own settings).
-std::string configuration_text(const std::map<std::string, std::vector<double>>& lrs,
-                               const std::map<std::string, std::vector<double>>& adamw_lrs,
-                               const std::string& optimizer) {
-  std::string text;
-  if (lrs.count(optimizer)) text += "lr=" + exact_text(lrs.at(optimizer).front());
-  if (adamw_lrs.count(optimizer))
-    text += (text.empty() ? "" : " ") + std::string("adamw_lr=") + exact_text(adamw_lrs.at(optimizer).front());
-  return text;
+/// Trains `model_name` with `optimizer_name` (as the protocol maps them), seed `seed` and `overrides`; `counter`
+/// ("[3/12]") heads its progress output.
+RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, const std::string& model_name,
+                  const std::string& optimizer_name, std::uint64_t seed, const OptimizerOverrides& overrides,
+                  const std::string& counter) {
+  const std::string seed_text = std::to_string(seed);
+  RunRecord record;
+  record.model = model_name;
+  record.optimizer = optimizer_name;
+  record.configuration = overrides_text(overrides);
+  record.seed = seed;
+  record.options = s.trainer;
+  record.options.seed = seed;
+  // runs of other configurations get other files
+  std::string tag = record.configuration;
+  std::replace(tag.begin(), tag.end(), ' ', '_');
+  if (!tag.empty()) tag = "_" + tag;
+  if (s.audit) {
+    record.options.audit.enabled = true;
+    record.options.audit.every = s.audit_every;
+    std::filesystem::create_directories(s.out);
+    record.options.audit.path =
+        s.out + "/audit_" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".jsonl";
+  }
+  // Every run checkpoints after each evaluation and when it ends; --resume picks finished runs up as they are
+  // and continues the interrupted one from its last evaluation.
+  const std::string checkpoint_dir = s.checkpoint_dir.empty() ? s.out + "/checkpoints" : s.checkpoint_dir;
+  std::filesystem::create_directories(checkpoint_dir);
+  record.options.checkpoint_path =
+      checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".safetensors";
+  record.options.resume = s.resume;
+  manual_seed(seed);
+  auto model = find_model(protocol_model(s.protocol, model_name))
+                   .make({data.num_items, data.num_users}, model_settings(s, model_name));
+  model->to(record.options.device);
+  auto optimizer = make_training_optimizer(protocol_optimizer(s.protocol, optimizer_name), *model, overrides);
+  record.model_description = model->describe();
+  record.history_length = model->history_length();
+  record.optimizer_description = optimizer->describe();
+  if (!s.quiet) {
+    std::cerr << "\n" << counter << " " << record.model_description << "\n" << record.optimizer_description << "\n";
+  }
+  if (cuda::cuda_available()) cuda::cuda_reset_peak();
+  // On a terminal one line updates in place every 10 steps; to a file or pipe, one line per evaluation.
+  const bool terminal = isatty(fileno(stderr)) != 0;
+  const auto progress = [&](const TrainProgress& p) {
+    if (s.quiet || (terminal ? p.step % 10 != 0 && !p.evaluated : !p.evaluated)) return;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%s%-8s %-7s seed %-4s epoch %3lld step %6lld  loss %.4f  valid NDCG@10 %s  %5.0fs  ETA %s   %s",
+                  terminal ? "\r" : "", model_name.c_str(), optimizer_name.c_str(), seed_text.c_str(),
+                  static_cast<long long>(p.epoch), static_cast<long long>(p.step), p.loss,
+                  p.last_valid_ndcg10 < 0 ? "  -   " : std::to_string(p.last_valid_ndcg10).substr(0, 6).c_str(),
+                  p.seconds, p.eta_seconds < 0 ? "?" : (std::to_string(static_cast<int>(p.eta_seconds)) + "s").c_str(),
+                  terminal ? "" : "\n");
+    std::cerr << line << std::flush;
+  };
+  record.result = train(*model, *optimizer, data, record.options, progress);
+  record.peak_host_bytes = peak_resident_bytes();
+  if (cuda::cuda_available()) record.peak_device_bytes = static_cast<double>(cuda::cuda_memory_stats().peak_bytes);
+  if (!s.quiet) {
+    std::cerr << (terminal ? "\n" : "") << "  best valid NDCG@" << record.options.selection_k << " "
+              << record.result.best_valid.ndcg(record.options.selection_k) << " at step " << record.result.best_step
+              << "; test NDCG@10 " << record.result.test.ndcg(10) << ", Recall@10 " << record.result.test.recall(10)
+              << " (" << record.result.stop_reason << ", " << static_cast<int>(record.result.train_seconds)
+              << " s training" << (record.result.resumed ? ", resumed" : "") << ")\n";
+  }
+  return record;
 }
 
-/// Trains every (model, optimizer, seed) of `s`, with `lr` overrides per optimizer; fills `benchmark.runs`.
+/// Adds `record` to the benchmark and rewrites the report: an interruption loses at most the run in progress.
+void keep(const Settings& s, Benchmark& benchmark, RunRecord record) {
+  benchmark.runs.push_back(std::move(record));
+  fill_time_to_target(benchmark);
+  recbench::write_report(benchmark, s.out);
+}
+
+/// Trains every (model, optimizer, seed) of `s`, with the --lr and --adamw-part-lr overrides; fills `benchmark.runs`.
 void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark& benchmark) {
   const auto models = split_list(s.models), optimizers = split_list(s.optimizers), seeds = split_list(s.seeds);
   const auto lrs = parse_assignments(s.learning_rates, "--lr");
@@ -215,79 +282,56 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
   for (const std::string& model_name : models) {
     for (const std::string& seed_text : seeds) {
       for (const std::string& optimizer_name : optimizers) {
-        ++index;
-        RunRecord record;
-        record.model = model_name;
-        record.optimizer = optimizer_name;
-        record.configuration = configuration_text(lrs, adamw_lrs, optimizer_name);
-        record.seed = std::stoull(seed_text);
-        record.options = s.trainer;
-        record.options.seed = record.seed;
-        if (s.audit) {
-          record.options.audit.enabled = true;
-          record.options.audit.every = s.audit_every;
-          std::filesystem::create_directories(s.out);
-          record.options.audit.path =
-              s.out + "/audit_" + model_name + "_" + optimizer_name + "_seed" + seed_text + ".jsonl";
-        }
         OptimizerOverrides overrides;
-        std::string tag;  // runs with other learning rates get other checkpoint files
-        if (lrs.count(optimizer_name)) {
-          overrides.lr = lrs.at(optimizer_name).front();
-          tag += "_lr" + exact_text(lrs.at(optimizer_name).front());
-        }
-        if (adamw_lrs.count(optimizer_name)) {
-          overrides.adamw_lr = adamw_lrs.at(optimizer_name).front();
-          tag += "_adamwlr" + exact_text(adamw_lrs.at(optimizer_name).front());
-        }
-        // Every run checkpoints after each evaluation and when it ends; --resume picks finished runs up as they
-        // are and continues the interrupted one from its last evaluation.
-        const std::string checkpoint_dir = s.checkpoint_dir.empty() ? s.out + "/checkpoints" : s.checkpoint_dir;
-        std::filesystem::create_directories(checkpoint_dir);
-        record.options.checkpoint_path =
-            checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".safetensors";
-        record.options.resume = s.resume;
-        manual_seed(record.seed);
-        auto model = find_model(protocol_model(s.protocol, model_name))
-                         .make({data.num_items, data.num_users}, model_settings(s, model_name));
-        model->to(record.options.device);
-        auto optimizer = make_training_optimizer(protocol_optimizer(s.protocol, optimizer_name), *model, overrides);
-        record.model_description = model->describe();
-        record.history_length = model->history_length();
-        record.optimizer_description = optimizer->describe();
-        if (!s.quiet) {
-          std::cerr << "\n[" << index << "/" << total << "] " << record.model_description << "\n"
-                    << record.optimizer_description << "\n";
-        }
-        if (cuda::cuda_available()) cuda::cuda_reset_peak();
-        // On a terminal one line updates in place every 10 steps; to a file or pipe, one line per evaluation.
-        const bool terminal = isatty(fileno(stderr)) != 0;
-        const auto progress = [&](const TrainProgress& p) {
-          if (s.quiet || (terminal ? p.step % 10 != 0 && !p.evaluated : !p.evaluated)) return;
-          char line[256];
-          std::snprintf(
-              line, sizeof line,
-              "%s%-8s %-7s seed %-3s epoch %3lld step %6lld  loss %.4f  valid NDCG@10 %s  %5.0fs  ETA %s   %s",
-              terminal ? "\r" : "", model_name.c_str(), optimizer_name.c_str(), seed_text.c_str(),
-              static_cast<long long>(p.epoch), static_cast<long long>(p.step), p.loss,
-              p.last_valid_ndcg10 < 0 ? "  -   " : std::to_string(p.last_valid_ndcg10).substr(0, 6).c_str(), p.seconds,
-              p.eta_seconds < 0 ? "?" : (std::to_string(static_cast<int>(p.eta_seconds)) + "s").c_str(),
-              terminal ? "" : "\n");
-          std::cerr << line << std::flush;
-        };
-        record.result = train(*model, *optimizer, data, record.options, progress);
-        record.peak_host_bytes = peak_resident_bytes();
-        if (cuda::cuda_available())
-          record.peak_device_bytes = static_cast<double>(cuda::cuda_memory_stats().peak_bytes);
-        if (!s.quiet) {
-          std::cerr << (terminal ? "\n" : "") << "  best valid NDCG@10 " << record.result.best_valid_ndcg10
-                    << " at step " << record.result.best_step << "; test NDCG@10 " << record.result.test.ndcg(10)
-                    << ", Recall@10 " << record.result.test.recall(10) << " (" << record.result.stop_reason << ", "
-                    << static_cast<int>(record.result.train_seconds) << " s training)\n";
-        }
-        benchmark.runs.push_back(std::move(record));
-        fill_time_to_target(benchmark);
-        recbench::write_report(benchmark, s.out);  // after every run: an interruption loses at most the next one
+        if (lrs.count(optimizer_name)) overrides.lr = lrs.at(optimizer_name).front();
+        if (adamw_lrs.count(optimizer_name)) overrides.adamw_lr = adamw_lrs.at(optimizer_name).front();
+        const std::string counter = "[" + std::to_string(++index) + "/" + std::to_string(total) + "]";
+        keep(s, benchmark, run_one(s, data, model_name, optimizer_name, std::stoull(seed_text), overrides, counter));
+      }
+    }
+  }
+}
+
+/// --protocol tuned: the learning rates and weight decay of `optimizer_name` for `model_name`, chosen by the
+/// search of recsys/tuning.h; a point's score is the mean best validation NDCG@selection_k over the tuning seeds
+/// (--tuning-seeds, default 1000,1001: not the seeds of the final runs). Every point is kept in
+/// Benchmark::tuning and reported.
+OptimizerOverrides tune(const Settings& s, const datasets::SequenceDataset& data, const std::string& model_name,
+                        const std::string& optimizer_name, Benchmark& benchmark) {
+  const OptimizerEntry& entry = find_optimizer(protocol_optimizer(s.protocol, optimizer_name));
+  const std::vector<std::string> tuning_seeds = split_list(s.tuning_seeds);
+  const auto score = [&](const OptimizerOverrides& point) {  // called once per distinct point
+    const std::string key = overrides_text(point);
+    TuningPoint tuning{model_name, optimizer_name, key, {}, 0.0, false};
+    for (const std::string& seed : tuning_seeds) {
+      const RunRecord run = run_one(s, data, model_name, optimizer_name, std::stoull(seed), point,
+                                    "[tuning " + model_name + " " + optimizer_name + " " + key + "]");
+      tuning.valid_scores.push_back(run.result.best_valid.ndcg(s.trainer.selection_k));
+    }
+    for (double v : tuning.valid_scores) tuning.mean_valid += v / static_cast<double>(tuning.valid_scores.size());
+    benchmark.tuning.push_back(tuning);
+    recbench::write_report(benchmark, s.out);
+    return tuning.mean_valid;
+  };
+  const OptimizerOverrides best = tune_coordinatewise(entry.defaults, score);
+  for (TuningPoint& point : benchmark.tuning) {
+    if (point.model == model_name && point.optimizer == optimizer_name) {
+      point.chosen = point.configuration == overrides_text(best);
+    }
+  }
+  return best;
+}
+
+/// --protocol tuned: tune each (model, optimizer), then run every seed at its chosen point.
+void run_tuned(const Settings& s, const datasets::SequenceDataset& data, Benchmark& benchmark) {
+  const auto models = split_list(s.models), optimizers = split_list(s.optimizers), seeds = split_list(s.seeds);
+  for (const std::string& model_name : models) {
+    for (const std::string& optimizer_name : optimizers) {
+      const OptimizerOverrides chosen = tune(s, data, model_name, optimizer_name, benchmark);
+      for (const std::string& seed_text : seeds) {
+        keep(s, benchmark,
+             run_one(s, data, model_name, optimizer_name, std::stoull(seed_text), chosen,
+                     "[" + model_name + " " + optimizer_name + " at " + overrides_text(chosen) + "]"));
       }
     }
   }
@@ -308,7 +352,10 @@ void add_common_options(CLI::App& app, Settings& s) {
                  "default: the models and optimizers as named, with the flags' settings; muonrec: MuonRec's setup "
                  "(experiments/traditional): each model's _muonrec variant, MuonRec's AdamW and Muon, batch 1024, "
                  "pooled BCE with 1 negative, cosine lr per epoch (T_max 500, eta_min 1e-6), selection on valid "
-                 "NDCG@20, patience 10, up to 500 epochs")
+                 "NDCG@20, patience 10, up to 500 epochs; tuned: each optimizer's learning rates and weight decay "
+                 "chosen on validation (a bracketing log grid, --tuning-seeds), then --seeds at the chosen point")
+      ->capture_default_str();
+  app.add_option("--tuning-seeds", s.tuning_seeds, "--protocol tuned: the seeds each grid point is averaged over")
       ->capture_default_str();
   app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 5, 10 or 20)")
       ->capture_default_str();
@@ -448,6 +495,7 @@ int main(int argc, char** argv) {
             chosen << "| " << model << " | " << optimizer << " | " << lr << " | " << ndcg << " |\n";
             if (ndcg > best_ndcg) best_ndcg = ndcg, best_lr = lr;
             for (auto& run : b.runs) all.runs.push_back(run);
+            fill_time_to_target(all);  // across optimizers: each run against its seed's best AdamW
           }
           best_json[model][optimizer] = {{"lr", best_lr}, {"valid_ndcg10", best_ndcg}};
           chosen << "| **" << model << "** | **" << optimizer << "** | **" << best_lr << "** (chosen) | " << best_ndcg
@@ -461,7 +509,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     Benchmark benchmark = make_benchmark(data, description, app, settings.protocol);
-    run_all(settings, data, benchmark);
+    if (settings.protocol == "tuned") {
+      run_tuned(settings, data, benchmark);
+    } else {
+      run_all(settings, data, benchmark);
+    }
     std::cout << "\n" << recbench::write_report(benchmark, settings.out);
     std::cout << "\nresults: " << settings.out << "/results.{json,csv,md}, plots: " << settings.out << "/curve_*.svg\n";
     return 0;

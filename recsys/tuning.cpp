@@ -1,0 +1,79 @@
+#include "recsys/tuning.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <vector>
+
+namespace recgrad::recsys {
+namespace {
+
+/// `value` with 3 significant digits (3 x 0.009 is 0.027, not 0.027000000000000003).
+double round3(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  return std::strtod(text, nullptr);
+}
+
+}  // namespace
+
+std::string exact_text(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+std::string overrides_text(const OptimizerOverrides& point) {
+  std::string text;
+  const auto add = [&](const char* name, const std::optional<double>& value) {
+    if (value) text += (text.empty() ? "" : " ") + std::string(name) + "=" + exact_text(*value);
+  };
+  add("lr", point.lr);
+  add("adamw_lr", point.adamw_lr);
+  add("wd", point.weight_decay);
+  return text;
+}
+
+OptimizerOverrides tune_coordinatewise(const OptimizerOverrides& start,
+                                       const std::function<double(const OptimizerOverrides&)>& score) {
+  OptimizerOverrides best = start;
+  std::map<std::string, double> scored;  // each distinct point once
+  const auto score_of = [&](const OptimizerOverrides& point) {
+    const std::string key = overrides_text(point);
+    const auto found = scored.find(key);
+    return found != scored.end() ? found->second : (scored[key] = score(point));
+  };
+  // one axis: `values` (ascending) of `axis`, extended at the edge the winner sits on
+  const auto search = [&](std::optional<double> OptimizerOverrides::*axis, std::vector<double> values, double factor,
+                          bool extend_down) {
+    for (int extension = 0; extension <= 4; ++extension) {
+      std::size_t winner = 0;
+      double winner_score = 0.0;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        OptimizerOverrides point = best;
+        point.*axis = values[i];
+        const double value = score_of(point);
+        if (i == 0 || value > winner_score) winner_score = value, winner = i;
+      }
+      best.*axis = values[winner];
+      if (winner + 1 == values.size()) {
+        values.push_back(round3(values.back() * factor));
+      } else if (winner == 0 && extend_down && values.front() > 0) {
+        values.insert(values.begin(), round3(values.front() / factor));
+      } else {
+        return;  // bracketed
+      }
+    }
+  };
+  const auto around = [](double x) { return std::vector<double>{round3(x / 3), x, round3(x * 3)}; };
+  if (best.lr) search(&OptimizerOverrides::lr, around(*best.lr), 3.0, true);
+  if (best.adamw_lr) search(&OptimizerOverrides::adamw_lr, around(*best.adamw_lr), 3.0, true);
+  if (best.weight_decay) search(&OptimizerOverrides::weight_decay, {0.0, 1e-4, 1e-3, 1e-2}, 10.0, false);
+  return best;
+}
+
+}  // namespace recgrad::recsys

@@ -77,14 +77,28 @@ void add_prefix(const OptimizerStateDict& dict, const std::string& prefix, Optim
   for (const auto& [key, value] : dict.scalars) out.scalars[prefix + key] = value;
 }
 
+// The state_dict key of the previous value of AdamW row `name` under Muon-MVR (see hybrid.h).
+std::string mvr_previous_key(const std::string& name) { return "mvr.state." + name + ".previous_param"; }
+
+// The names of the rows routed to AdamW, in the table's order (the order of Muon-MVR's co-parameters).
+std::vector<std::string> adamw_row_names(const RoutingTable& table) {
+  std::vector<std::string> names;
+  for (const RoutedParameter& row : table.rows) {
+    if (row.optimizer == OptimizerKind::adamw) names.push_back(row.name);
+  }
+  return names;
+}
+
 }  // namespace
 
 HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOptions adamw, HybridMuon variant)
     : table_(std::move(table)), variant_(variant) {
   std::vector<std::tuple<std::string, Tensor, double, double>> muon_rows, adamw_rows;
+  std::vector<Tensor> adamw_params;  // Muon-MVR's co-parameters (adamw_row_names' order)
   for (const RoutedParameter& row : table_.rows) {
     if (row.optimizer == OptimizerKind::adamw) {
       adamw_rows.emplace_back(row.name, row.param, row.lr, row.weight_decay);
+      adamw_params.push_back(row.param);
       continue;
     }
     if (row.blocks <= 1) {
@@ -109,7 +123,9 @@ HybridOptimizer::HybridOptimizer(RoutingTable table, MuonOptions muon, AdamWOpti
       RG_CHECK(splits_.empty(),
                "HybridOptimizer: Muon-MVR with per-gate row blocks is not supported (its closure "
                "recomputes gradients of whole parameters); route GRU weights as one matrix");
-      muon_ = std::make_unique<MuonMVR>(groups_by_settings(muon_rows, muon, set_lr_and_decay<MuonOptions>));
+      // The AdamW rows are rewound with the Muon rows for the gradient at the previous point (see hybrid.h).
+      muon_ = std::make_unique<MuonMVR>(groups_by_settings(muon_rows, muon, set_lr_and_decay<MuonOptions>),
+                                        std::move(adamw_params));
     } else {
       muon_ = std::make_unique<Muon>(groups_by_settings(muon_rows, muon, set_lr_and_decay<MuonOptions>));
     }
@@ -147,7 +163,9 @@ Tensor HybridOptimizer::step(const std::function<Tensor()>& closure) {
     step();
     return loss;
   }
-  Tensor loss = static_cast<MuonMVR&>(*muon_).step(closure);  // every .grad now holds the gradient at x_t
+  // Steps 1-5 of hybrid.h (the AdamW rows are Muon-MVR's co-parameters); every .grad then holds the gradient
+  // at the current point (x_t, y_t) and AdamW's step 6 uses it.
+  Tensor loss = static_cast<MuonMVR&>(*muon_).step(closure);
   if (adamw_) adamw_->step();
   return loss;
 }
@@ -172,13 +190,47 @@ OptimizerStateDict HybridOptimizer::state_dict() const {
   OptimizerStateDict dict;
   if (muon_) add_prefix(muon_->state_dict(), "muon.", dict);
   if (adamw_) add_prefix(adamw_->state_dict(), "adamw.", dict);
+  if (const MuonMVR* mvr = this->mvr()) {
+    const std::vector<std::string> names = adamw_row_names(table_);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const Tensor& previous = mvr->co_previous()[i];
+      if (previous.defined()) dict.tensors[mvr_previous_key(names[i])] = raw::clone(previous);
+    }
+  }
   return dict;
 }
 
 void HybridOptimizer::load_state_dict(const OptimizerStateDict& dict) {
+  MuonMVR* const mvr = this->mvr();
   for (const auto& [key, tensor] : dict.tensors) {
-    RG_CHECK((muon_ && key.rfind("muon.", 0) == 0) || (adamw_ && key.rfind("adamw.", 0) == 0),
+    RG_CHECK((muon_ && key.rfind("muon.", 0) == 0) || (adamw_ && key.rfind("adamw.", 0) == 0) ||
+                 (mvr && key.rfind("mvr.", 0) == 0),
              "HybridOptimizer.load_state_dict: unexpected tensor '", key, "'");
+  }
+  // Muon-MVR's previous values of the AdamW rows: all of them, or none when Muon-MVR has not stepped.
+  std::vector<Tensor> co_previous;
+  if (mvr) {
+    const std::vector<std::string> names = adamw_row_names(table_);
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto it = dict.tensors.find(mvr_previous_key(names[i]));
+      co_previous.push_back(it == dict.tensors.end() ? Tensor() : it->second);
+      if (it == dict.tensors.end()) continue;
+      ++found;
+      RG_CHECK(it->second.shape() == mvr->co_parameters()[i].shape(), "HybridOptimizer.load_state_dict: '", it->first,
+               "' has shape ", it->second.shape(), ", the parameter ", mvr->co_parameters()[i].shape());
+    }
+    std::size_t mvr_keys = 0, muon_previous = 0;
+    for (const auto& [key, tensor] : dict.tensors) {
+      mvr_keys += key.rfind("mvr.", 0) == 0;
+      const std::string suffix = ".previous_param";
+      muon_previous += key.rfind("muon.", 0) == 0 && key.size() > suffix.size() &&
+                       key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+    }
+    RG_CHECK(mvr_keys == found, "HybridOptimizer.load_state_dict: an 'mvr.' tensor names no parameter routed to AdamW");
+    RG_CHECK(found == names.size() || (found == 0 && muon_previous == 0),
+             "HybridOptimizer.load_state_dict: Muon-MVR has stepped but the dict holds the previous values of ", found,
+             " of the ", names.size(), " parameters routed to AdamW (its correction needs every weight at x_{t-1})");
   }
   for (const auto& [key, value] : dict.scalars) {
     RG_CHECK((muon_ && key.rfind("muon.", 0) == 0) || (adamw_ && key.rfind("adamw.", 0) == 0),
@@ -193,6 +245,7 @@ void HybridOptimizer::load_state_dict(const OptimizerStateDict& dict) {
     if (muon_) muon_->load_state_dict(muon_before);
     throw;
   }
+  if (mvr) mvr->load_co_previous(co_previous);  // checked above
 }
 
 std::string HybridOptimizer::describe() const {
@@ -201,6 +254,14 @@ std::string HybridOptimizer::describe() const {
   if (muon_) out << muon_->describe();
   if (adamw_) out << adamw_->describe();
   return out.str();
+}
+
+MuonMVR* HybridOptimizer::mvr() {
+  return variant_ == HybridMuon::mvr && muon_ ? static_cast<MuonMVR*>(muon_.get()) : nullptr;
+}
+
+const MuonMVR* HybridOptimizer::mvr() const {
+  return variant_ == HybridMuon::mvr && muon_ ? static_cast<const MuonMVR*>(muon_.get()) : nullptr;
 }
 
 std::vector<Tensor> HybridOptimizer::last_orthogonalized(const Tensor& param) const {

@@ -14,6 +14,21 @@
 // each view shares the parameter's storage, so Muon's update lands in the parameter,
 // and before each step each view's gradient is set to the matching rows of the
 // parameter's gradient. Build the optimizer after moving the model to its device.
+//
+// With HybridMuon::mvr, Muon-MVR (optim/muon_mvr.h) updates the Muon rows x and
+// AdamW the rest y, and Muon-MVR's correction needs the gradient at the previous
+// point on the current batch with BOTH at their previous values: the AdamW rows
+// are Muon-MVR's co-parameters. One step(closure) at step t (xi_t the batch the
+// closure evaluates, g_x and g_y the gradients of its loss w.r.t. x and y):
+//
+//   1. t >= 2: (x, y) <- (x_{t-1}, y_{t-1});  G_prev = g_x(x_{t-1}, y_{t-1}; xi_t);  (x, y) <- (x_t, y_t)
+//   2. closure at (x_t, y_t): G = g_x(x_t, y_t; xi_t), and every .grad now holds the current point's gradient
+//   3. M_t = beta M_{t-1} + (1 - beta) G + beta (G - G_prev)        (t = 1: M_1 = G)
+//   4. x_prev <- x_t;  y_prev <- y_t                                   (x_{t-1}, y_{t-1} of the next step)
+//   5. x_{t+1} = x_t (1 - lr wd) - lr s NewtonSchulz(M_t)             Muon-MVR's update
+//   6. y_{t+1} = AdamW(y_t, g_y(x_t, y_t; xi_t))                       AdamW's step, on the gradient of step 2
+//
+// y_prev is saved in state_dict() as "mvr.state.<name>.previous_param" for each AdamW row.
 #pragma once
 
 #include <functional>
@@ -27,6 +42,8 @@
 #include "optim/routing.h"
 
 namespace recgrad {
+
+class MuonMVR;
 
 /// Which Muon the hybrid builds for its Muon rows: plain Muon, NorMuon (optim/normuon.h) with its
 /// per-row second moment (beta2, eps of NorMuonOptions), or Muon-MVR (optim/muon_mvr.h), whose step needs a
@@ -43,8 +60,10 @@ class HybridOptimizer {
 
   /// One step of both optimizers (each skips parameters without a gradient). Throws for HybridMuon::mvr.
   void step();
-  /// One step for any flavour: with HybridMuon::mvr, Muon-MVR runs its closure calls (which leave every
-  /// gradient at the current weights) and then AdamW steps; otherwise the closure runs once, then step().
+  /// One step for any flavour: with HybridMuon::mvr, Muon-MVR runs its closure calls (the first with every
+  /// routed weight, the AdamW rows too, at its value after the previous step; the last leaves every gradient at
+  /// the current weights) and then AdamW steps (steps 1-6 at the top of the file); otherwise the closure runs
+  /// once, then step().
   /// `closure` clears the gradients, computes the current batch's loss, calls backward() and returns the loss.
   Tensor step(const std::function<Tensor()>& closure);
   /// Whether step() needs the closure form (HybridMuon::mvr).
@@ -56,9 +75,11 @@ class HybridOptimizer {
   /// Sets every group's lr of both optimizers to schedule(its base lr) (Optimizer::set_lr_from_base).
   void set_lr_from_base(const std::function<double(double initial_lr)>& schedule);
 
-  /// Both optimizers' state under "muon." and "adamw." prefixes (see OptimizerStateDict).
+  /// Both optimizers' state under "muon." and "adamw." prefixes (see OptimizerStateDict); with HybridMuon::mvr
+  /// also the AdamW rows' previous values, "mvr.state.<name>.previous_param" (once Muon-MVR has stepped).
   OptimizerStateDict state_dict() const;
-  /// Loads a state_dict() of a hybrid with the same routing; a bad dict changes nothing.
+  /// Loads a state_dict() of a hybrid with the same routing; a bad dict changes nothing. With HybridMuon::mvr a
+  /// dict whose Muon-MVR has stepped must hold the previous value of every AdamW row.
   void load_state_dict(const OptimizerStateDict& dict);
 
   /// The routing table, then each optimizer's settings.
@@ -87,6 +108,9 @@ class HybridOptimizer {
     std::vector<Tensor> blocks;
   };
   void set_block_gradients();
+  /// muon_ as the MuonMVR it is under HybridMuon::mvr; null otherwise.
+  MuonMVR* mvr();
+  const MuonMVR* mvr() const;
 
   RoutingTable table_;
   std::unique_ptr<MuonFamily> muon_;

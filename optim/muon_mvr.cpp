@@ -1,8 +1,10 @@
-// Muon-MVR (see muon_mvr.h): two gradient evaluations on the current batch,
-// the variance-reduced momentum, then Muon's orthogonalized update.
+// Muon-MVR (see muon_mvr.h): two gradient evaluations on the current batch (the
+// first with every parameter and co-parameter rewound to x_{t-1}), the
+// variance-reduced momentum, then Muon's orthogonalized update.
 #include "optim/muon_mvr.h"
 
 #include <cmath>
+#include <unordered_set>
 
 #include "autograd/grad_mode.h"
 #include "core/factory.h"
@@ -13,10 +15,38 @@ namespace recgrad {
 
 MuonMVR::MuonMVR(std::vector<Tensor> params, MuonOptions options) : MuonMVR({Group{std::move(params), {}, options}}) {}
 
-MuonMVR::MuonMVR(std::vector<Group> groups)
-    : Muon("MuonMVR", {"momentum_buffer", "previous_param"}, groups.empty() ? MuonOptions{} : groups.front().options) {
+MuonMVR::MuonMVR(std::vector<Group> groups, std::vector<Tensor> co_params)
+    : Muon("MuonMVR", {"momentum_buffer", "previous_param"}, groups.empty() ? MuonOptions{} : groups.front().options),
+      co_params_(std::move(co_params)),
+      co_previous_(co_params_.size()) {
   for (Group& group : groups) add_param_group(std::move(group));
   check_matrices();
+  std::unordered_set<const TensorImpl*> seen;
+  for (const Group& group : param_groups()) {
+    for (const Tensor& param : group.params) seen.insert(param.impl_ptr().get());
+  }
+  for (std::size_t i = 0; i < co_params_.size(); ++i) {
+    const Tensor& co = co_params_[i];
+    RG_CHECK(co.defined() && co.is_leaf(), "MuonMVR: co-parameter ", i, " must be a defined leaf tensor");
+    RG_CHECK(seen.insert(co.impl_ptr().get()).second, "MuonMVR: co-parameter ", i, " (shape ", co.shape(),
+             ") is one of its parameters or listed twice");
+  }
+}
+
+void MuonMVR::load_co_previous(const std::vector<Tensor>& previous) {
+  RG_CHECK(previous.size() == co_params_.size(), "MuonMVR.load_co_previous: ", previous.size(), " tensors for ",
+           co_params_.size(), " co-parameters");
+  for (std::size_t i = 0; i < previous.size(); ++i) {
+    RG_CHECK(!previous[i].defined() || previous[i].shape() == co_params_[i].shape(),
+             "MuonMVR.load_co_previous: co-parameter ", i, " has shape ", co_params_[i].shape(), ", the tensor ",
+             previous[i].shape());
+  }
+  for (std::size_t i = 0; i < previous.size(); ++i) {
+    const Tensor& co = co_params_[i];
+    co_previous_[i] = previous[i].defined()
+                          ? raw::clone(raw::to_dtype(raw::to_device(previous[i], co.device()), co.dtype()))
+                          : Tensor();
+  }
 }
 
 void MuonMVR::check_options(const MuonOptions& options, std::size_t g) const { check_muon_options(options, g, false); }
@@ -32,7 +62,8 @@ void MuonMVR::step() {
 Tensor MuonMVR::step(const std::function<Tensor()>& closure) {
   RG_CHECK(static_cast<bool>(closure), "MuonMVR.step: the closure is empty");
 
-  // 1. g(x_{t-1}; xi_t): move every parameter that has taken a step back to x_{t-1}, evaluate, move forward again.
+  // 1. g(x_{t-1}; xi_t): move every parameter that has taken a step, and every co-parameter, back to x_{t-1}
+  //    (their values after the previous step), evaluate, move forward again.
   std::vector<std::vector<Tensor>> previous_grads;  // [group][index]; undefined when there is none
   bool any_previous = false;
   for (const Group& group : param_groups()) {
@@ -42,6 +73,10 @@ Tensor MuonMVR::step(const std::function<Tensor()>& closure) {
     }
   }
   if (any_previous) {
+    for (std::size_t i = 0; i < co_params_.size(); ++i) {
+      RG_CHECK(co_previous_[i].defined(), "MuonMVR.step: co-parameter ", i,
+               " has no value at the previous point (a state was loaded without it)");
+    }
     std::vector<std::pair<Tensor, Tensor>> swapped;  // (param, its current value x_t)
     {
       NoGradGuard no_grad;
@@ -54,6 +89,10 @@ Tensor MuonMVR::step(const std::function<Tensor()>& closure) {
           swapped.emplace_back(param, raw::clone(param));
           raw::copy_(param, previous);
         }
+      }
+      for (std::size_t i = 0; i < co_params_.size(); ++i) {
+        swapped.emplace_back(co_params_[i], raw::clone(co_params_[i]));
+        raw::copy_(co_params_[i], co_previous_[i]);
       }
     }
     auto restore = [&] {
@@ -98,6 +137,14 @@ Tensor MuonMVR::step(const std::function<Tensor()>& closure) {
     raw::copy_(buffer(state, "previous_param", p.group, p.index), p.param);  // x_t, for the next step's correction
     apply_orthogonalized_update(p.param, buffer(state, "momentum_buffer", p.group, p.index), state, p.group, p.index);
   });
+  // 4. The co-parameters' x_t, for the next step's correction (their own optimizer has not stepped yet).
+  {
+    NoGradGuard no_grad;
+    for (std::size_t i = 0; i < co_params_.size(); ++i) {
+      if (!co_previous_[i].defined()) co_previous_[i] = empty_like(co_params_[i]);
+      raw::copy_(co_previous_[i], co_params_[i]);
+    }
+  }
   return loss;
 }
 

@@ -173,24 +173,16 @@ datasets::SequenceDataset load_dataset(const Settings& s, std::string& descripti
 }
 
 /// Time-to-target: the first step (and its training seconds) at which each run reaches the best validation
-/// NDCG@10 of the AdamW run of the same model and seed. An AdamW run is its own reference; when AdamW ran several
-/// configurations (a sweep), the other optimizers are measured against the best of them.
+/// NDCG@10 of the AdamW run the report pairs it with (recbench::adamw_reference_run: same model and seed, AdamW at
+/// its own settings, else the first AdamW configuration that ran).
 void fill_time_to_target(Benchmark& benchmark) {
   for (RunRecord& run : benchmark.runs) {
-    const RunRecord* reference = nullptr;
-    for (const RunRecord& candidate : benchmark.runs) {
-      if (candidate.model != run.model || candidate.seed != run.seed || candidate.optimizer != "adamw") continue;
-      if (run.optimizer == "adamw" && candidate.configuration != run.configuration) continue;
-      if (!reference || candidate.result.best_valid_ndcg10 > reference->result.best_valid_ndcg10) {
-        reference = &candidate;
-      }
-    }
-    if (reference != nullptr) {
-      run.time_to_target = first_step_reaching(run.result.curve, reference->result.best_valid_ndcg10);
-      run.time_to_target_seconds = -1;
-      for (const EvalPoint& point : run.result.curve) {
-        if (point.step == run.time_to_target) run.time_to_target_seconds = point.seconds;
-      }
+    const RunRecord* reference = recbench::adamw_reference_run(benchmark, run);
+    if (reference == nullptr) continue;
+    run.time_to_target = first_step_reaching(run.result.curve, reference->result.best_valid_ndcg10);
+    run.time_to_target_seconds = -1;
+    for (const EvalPoint& point : run.result.curve) {
+      if (point.step == run.time_to_target) run.time_to_target_seconds = point.seconds;
     }
   }
 }
@@ -495,7 +487,7 @@ int main(int argc, char** argv) {
             chosen << "| " << model << " | " << optimizer << " | " << lr << " | " << ndcg << " |\n";
             if (ndcg > best_ndcg) best_ndcg = ndcg, best_lr = lr;
             for (auto& run : b.runs) all.runs.push_back(run);
-            fill_time_to_target(all);  // across optimizers: each run against its seed's best AdamW
+            fill_time_to_target(all);  // across optimizers: each run against its seed's AdamW reference
           }
           best_json[model][optimizer] = {{"lr", best_lr}, {"valid_ndcg10", best_ndcg}};
           chosen << "| **" << model << "** | **" << optimizer << "** | **" << best_lr << "** (chosen) | " << best_ndcg

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "core/cpu/loops.h"
+#include "core/cpu/map.h"
 
 namespace recgrad::cpu {
 namespace {
@@ -85,6 +86,31 @@ void masked_fill(const Tensor& out, const Tensor& x, const Tensor& mask, double 
     cpu::map<T, T, bool>(
         out, [fill](T v, bool m) { return m ? fill : v; }, x, mask);
   });
+}
+
+// `a != a` is true only for NaN, which then wins (as in PyTorch); a NaN b
+// fails both comparisons and is taken as the fallback.
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return numeric_map(
+      "maximum", [](auto x, auto y) RG_KERNEL { return (x != x || x > y) ? x : y; }, a, b);
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return numeric_map(
+      "minimum", [](auto x, auto y) RG_KERNEL { return (x != x || x < y) ? x : y; }, a, b);
+}
+
+Tensor extremum_backward(const Tensor& g, const Tensor& self, const Tensor& other, bool is_maximum) {
+  if (is_maximum) {
+    return floating_map(
+        "maximum_backward",
+        [](auto dy, auto s, auto o) RG_KERNEL { return s == o ? dy / 2 : (s < o ? decltype(dy){0} : dy); }, g, self,
+        other);
+  }
+  return floating_map(
+      "minimum_backward",
+      [](auto dy, auto s, auto o) RG_KERNEL { return s == o ? dy / 2 : (s > o ? decltype(dy){0} : dy); }, g, self,
+      other);
 }
 
 }  // namespace recgrad::cpu

@@ -19,4 +19,10 @@ void where(const Tensor& out, const Tensor& condition, const Tensor& a, const Te
 /// out[i] = mask[i] ? value : x[i] (mask b8, expanded to out's shape; value converted to x's dtype).
 void masked_fill(const Tensor& out, const Tensor& x, const Tensor& mask, double value);
 
+/// Elementwise max(a, b) / min(a, b) over the broadcast shape (numeric dtypes; NaN wins).
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// The gradient of maximum (is_maximum) or minimum for `self`: g where self wins, g / 2 on ties, else 0.
+Tensor extremum_backward(const Tensor& g, const Tensor& self, const Tensor& other, bool is_maximum);
+
 }  // namespace recgrad::cpu

@@ -99,14 +99,12 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 // fails both comparisons and is taken as the fallback.
 Tensor maximum(const Tensor& a, const Tensor& b) {
   if (a.is_cuda()) return cuda::binary("maximum", cuda::BinaryOp::maximum, ElementKinds::numeric, a, b);
-  return numeric_map(
-      "maximum", [](auto x, auto y) RG_KERNEL { return (x != x || x > y) ? x : y; }, a, b);
+  return cpu::maximum(a, b);
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
   if (a.is_cuda()) return cuda::binary("minimum", cuda::BinaryOp::minimum, ElementKinds::numeric, a, b);
-  return numeric_map(
-      "minimum", [](auto x, auto y) RG_KERNEL { return (x != x || x < y) ? x : y; }, a, b);
+  return cpu::minimum(a, b);
 }
 
 Tensor extremum_backward(const Tensor& g, const Tensor& self, const Tensor& other, bool is_maximum) {
@@ -114,16 +112,7 @@ Tensor extremum_backward(const Tensor& g, const Tensor& self, const Tensor& othe
     return is_maximum ? cuda::ternary("maximum_backward", cuda::TernaryOp::maximum_backward, g, self, other)
                       : cuda::ternary("minimum_backward", cuda::TernaryOp::minimum_backward, g, self, other);
   }
-  if (is_maximum) {
-    return floating_map(
-        "maximum_backward",
-        [](auto dy, auto s, auto o) RG_KERNEL { return s == o ? dy / 2 : (s < o ? decltype(dy){0} : dy); }, g, self,
-        other);
-  }
-  return floating_map(
-      "minimum_backward",
-      [](auto dy, auto s, auto o) RG_KERNEL { return s == o ? dy / 2 : (s > o ? decltype(dy){0} : dy); }, g, self,
-      other);
+  return cpu::extremum_backward(g, self, other, is_maximum);
 }
 
 }  // namespace recgrad::raw

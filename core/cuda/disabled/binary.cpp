@@ -4,21 +4,21 @@
 
 namespace recgrad::cuda {
 
-Tensor binary(std::string_view name, BinaryOp /*op*/, raw::ElementKinds /*kinds*/, const Tensor& /*a*/,
+Tensor binary(std::string_view name, BinaryOp /*op*/, raw::ElementKinds /*kinds*/, const Tensor& a,
               const Tensor& /*b*/) {
-  throw_built_without_cuda(name);
+  throw_built_without_cuda(detail::concat(name, " on ", a.device()));
 }
 
-Tensor ternary(std::string_view name, TernaryOp /*op*/, const Tensor& /*a*/, const Tensor& /*b*/, const Tensor& /*c*/) {
-  throw_built_without_cuda(name);
+Tensor ternary(std::string_view name, TernaryOp /*op*/, const Tensor& a, const Tensor& /*b*/, const Tensor& /*c*/) {
+  throw_built_without_cuda(detail::concat(name, " on ", a.device()));
 }
 
-void binary(BinaryOp /*op*/, const Tensor& /*out*/, const Tensor& /*a*/, const Tensor& /*b*/, double /*p0*/) {
-  throw_built_without_cuda("binary");
+void binary(BinaryOp /*op*/, const Tensor& out, const Tensor& /*a*/, const Tensor& /*b*/, double /*p0*/) {
+  throw_built_without_cuda(detail::concat("binary", " on ", out.device()));
 }
 
-void ternary(TernaryOp /*op*/, const Tensor& /*out*/, const Tensor& /*a*/, const Tensor& /*b*/, const Tensor& /*c*/) {
-  throw_built_without_cuda("ternary");
+void ternary(TernaryOp /*op*/, const Tensor& out, const Tensor& /*a*/, const Tensor& /*b*/, const Tensor& /*c*/) {
+  throw_built_without_cuda(detail::concat("ternary", " on ", out.device()));
 }
 
 }  // namespace recgrad::cuda

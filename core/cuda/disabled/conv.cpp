@@ -4,28 +4,28 @@
 
 namespace recgrad::cuda {
 
-void im2row(const Tensor& /*x*/, const raw::Conv2dGeometry& /*g*/, std::int64_t /*b0*/, std::int64_t /*nb*/,
+void im2row(const Tensor& x, const raw::Conv2dGeometry& /*g*/, std::int64_t /*b0*/, std::int64_t /*nb*/,
             const Tensor& /*cols*/) {
-  throw_built_without_cuda("im2row");
+  throw_built_without_cuda(detail::concat("im2row", " on ", x.device()));
 }
 
-void row2im(const Tensor& /*dcols*/, const raw::Conv2dGeometry& /*g*/, std::int64_t /*b0*/, std::int64_t /*nb*/,
+void row2im(const Tensor& dcols, const raw::Conv2dGeometry& /*g*/, std::int64_t /*b0*/, std::int64_t /*nb*/,
             const Tensor& /*dx*/) {
-  throw_built_without_cuda("row2im");
+  throw_built_without_cuda(detail::concat("row2im", " on ", dcols.device()));
 }
 
-void rows_to_output(const Tensor& /*rows*/, const Tensor& /*bias*/, const raw::Conv2dGeometry& /*g*/,
-                    std::int64_t /*b0*/, std::int64_t /*nb*/, const Tensor& /*out*/) {
-  throw_built_without_cuda("rows_to_output");
+void rows_to_output(const Tensor& rows, const Tensor& /*bias*/, const raw::Conv2dGeometry& /*g*/, std::int64_t /*b0*/,
+                    std::int64_t /*nb*/, const Tensor& /*out*/) {
+  throw_built_without_cuda(detail::concat("rows_to_output", " on ", rows.device()));
 }
 
-void output_to_rows(const Tensor& /*grad*/, const raw::Conv2dGeometry& /*g*/, std::int64_t /*b0*/, std::int64_t /*nb*/,
+void output_to_rows(const Tensor& grad, const raw::Conv2dGeometry& /*g*/, std::int64_t /*b0*/, std::int64_t /*nb*/,
                     const Tensor& /*rows*/) {
-  throw_built_without_cuda("output_to_rows");
+  throw_built_without_cuda(detail::concat("output_to_rows", " on ", grad.device()));
 }
 
-Tensor conv_bias_grad(const Tensor& /*grad*/, const raw::Conv2dGeometry& /*g*/) {
-  throw_built_without_cuda("conv_bias_grad");
+Tensor conv_bias_grad(const Tensor& grad, const raw::Conv2dGeometry& /*g*/) {
+  throw_built_without_cuda(detail::concat("conv_bias_grad", " on ", grad.device()));
 }
 
 }  // namespace recgrad::cuda

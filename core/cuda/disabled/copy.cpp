@@ -4,12 +4,20 @@
 
 namespace recgrad::cuda {
 
-void fill(const Tensor& /*dst*/, double /*value*/) { throw_built_without_cuda("fill"); }
+void fill(const Tensor& dst, double /*value*/) {
+  throw_built_without_cuda(detail::concat("fill", " on ", dst.device()));
+}
 
-void copy(const Tensor& /*dst*/, const Tensor& /*src*/) { throw_built_without_cuda("copy"); }
+void copy(const Tensor& dst, const Tensor& /*src*/) {
+  throw_built_without_cuda(detail::concat("copy", " on ", dst.device()));
+}
 
-void f32_to_bf16(const Tensor& /*dst*/, const Tensor& /*src*/) { throw_built_without_cuda("f32_to_bf16"); }
+void f32_to_bf16(const Tensor& dst, const Tensor& /*src*/) {
+  throw_built_without_cuda(detail::concat("f32_to_bf16", " on ", dst.device()));
+}
 
-void bf16_to_f32(const Tensor& /*dst*/, const Tensor& /*src*/) { throw_built_without_cuda("bf16_to_f32"); }
+void bf16_to_f32(const Tensor& dst, const Tensor& /*src*/) {
+  throw_built_without_cuda(detail::concat("bf16_to_f32", " on ", dst.device()));
+}
 
 }  // namespace recgrad::cuda

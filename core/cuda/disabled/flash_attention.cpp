@@ -4,17 +4,17 @@
 
 namespace recgrad::cuda {
 
-void flash_attention_forward(const Tensor& /*q*/, const Tensor& /*k*/, const Tensor& /*v*/,
+void flash_attention_forward(const Tensor& q, const Tensor& /*k*/, const Tensor& /*v*/,
                              const raw::FlashAttentionOptions& /*options*/, const Tensor& /*out*/,
                              const Tensor& /*lse*/) {
-  throw_built_without_cuda("flash_attention_forward");
+  throw_built_without_cuda(detail::concat("flash_attention_forward", " on ", q.device()));
 }
 
-void flash_attention_backward(const Tensor& /*grad_out*/, const Tensor& /*q*/, const Tensor& /*k*/, const Tensor& /*v*/,
+void flash_attention_backward(const Tensor& grad_out, const Tensor& /*q*/, const Tensor& /*k*/, const Tensor& /*v*/,
                               const Tensor& /*out*/, const Tensor& /*lse*/,
                               const raw::FlashAttentionOptions& /*options*/, const Tensor& /*grad_q*/,
                               const Tensor& /*grad_k*/, const Tensor& /*grad_v*/) {
-  throw_built_without_cuda("flash_attention_backward");
+  throw_built_without_cuda(detail::concat("flash_attention_backward", " on ", grad_out.device()));
 }
 
 }  // namespace recgrad::cuda

@@ -4,15 +4,15 @@
 
 namespace recgrad::cuda {
 
-void gru_cell_forward(const Tensor& /*gi*/, const Tensor& /*gh*/, const Tensor& /*bias_hh*/, const Tensor& /*h*/,
+void gru_cell_forward(const Tensor& gi, const Tensor& /*gh*/, const Tensor& /*bias_hh*/, const Tensor& /*h*/,
                       const Tensor& /*mask*/, const Tensor& /*h_next*/, const Tensor& /*gates*/) {
-  throw_built_without_cuda("gru_cell_forward");
+  throw_built_without_cuda(detail::concat("gru_cell_forward", " on ", gi.device()));
 }
 
-void gru_cell_backward(const Tensor& /*grad_h_next*/, const Tensor& /*grad_extra*/, const Tensor& /*gates*/,
+void gru_cell_backward(const Tensor& grad_h_next, const Tensor& /*grad_extra*/, const Tensor& /*gates*/,
                        const Tensor& /*h*/, const Tensor& /*mask*/, const Tensor& /*grad_gi*/,
                        const Tensor& /*grad_gh*/, const Tensor& /*grad_h*/) {
-  throw_built_without_cuda("gru_cell_backward");
+  throw_built_without_cuda(detail::concat("gru_cell_backward", " on ", grad_h_next.device()));
 }
 
 }  // namespace recgrad::cuda

@@ -4,27 +4,29 @@
 
 namespace recgrad::cuda {
 
-InvalidIndex first_invalid_index(const Tensor& /*index*/, std::int64_t /*bound*/, const char* op) {
-  throw_built_without_cuda(op);
+InvalidIndex first_invalid_index(const Tensor& index, std::int64_t /*bound*/, const char* op) {
+  throw_built_without_cuda(detail::concat(op, " on ", index.device()));
 }
 
-void cat_into(const Tensor& /*out*/, const std::vector<Tensor>& /*inputs*/, int /*dim*/) {
-  throw_built_without_cuda("cat_into");
+void cat_into(const Tensor& out, const std::vector<Tensor>& /*inputs*/, int /*dim*/) {
+  throw_built_without_cuda(detail::concat("cat_into", " on ", out.device()));
 }
 
-Tensor index_select(const Tensor& /*x*/, int /*dim*/, const Tensor& /*index*/, const char* op) {
-  throw_built_without_cuda(op);
+Tensor index_select(const Tensor& x, int /*dim*/, const Tensor& /*index*/, const char* op) {
+  throw_built_without_cuda(detail::concat(op, " on ", x.device()));
 }
 
-void index_add_(const Tensor& /*dst*/, int /*dim*/, const Tensor& /*index*/, const Tensor& /*src*/,
-                std::int64_t /*skip*/, const char* op) {
-  throw_built_without_cuda(op);
+void index_add_(const Tensor& dst, int /*dim*/, const Tensor& /*index*/, const Tensor& /*src*/, std::int64_t /*skip*/,
+                const char* op) {
+  throw_built_without_cuda(detail::concat(op, " on ", dst.device()));
 }
 
-Tensor gather(const Tensor& /*x*/, int /*dim*/, const Tensor& /*index*/) { throw_built_without_cuda("gather"); }
+Tensor gather(const Tensor& x, int /*dim*/, const Tensor& /*index*/) {
+  throw_built_without_cuda(detail::concat("gather", " on ", x.device()));
+}
 
-void scatter_add_(const Tensor& /*dst*/, int /*dim*/, const Tensor& /*index*/, const Tensor& /*src*/) {
-  throw_built_without_cuda("scatter_add_");
+void scatter_add_(const Tensor& dst, int /*dim*/, const Tensor& /*index*/, const Tensor& /*src*/) {
+  throw_built_without_cuda(detail::concat("scatter_add_", " on ", dst.device()));
 }
 
 }  // namespace recgrad::cuda

@@ -4,26 +4,25 @@
 
 namespace recgrad::cuda {
 
-raw::CrossEntropyRows cross_entropy_rows(const Tensor& /*logits*/, const Tensor& /*targets*/,
-                                         std::int64_t /*ignore_index*/, double /*label_smoothing*/) {
-  throw_built_without_cuda("cross_entropy_rows");
+raw::CrossEntropyRows cross_entropy_rows(const Tensor& logits, const Tensor& /*targets*/, std::int64_t /*ignore_index*/,
+                                         double /*label_smoothing*/) {
+  throw_built_without_cuda(detail::concat("cross_entropy_rows", " on ", logits.device()));
 }
 
-Tensor cross_entropy_backward(const Tensor& /*logits*/, const Tensor& /*targets*/,
-                              const raw::CrossEntropyRows& /*rows*/, const Tensor& /*row_grad*/, double /*scale*/,
-                              std::int64_t /*ignore_index*/, double /*label_smoothing*/) {
-  throw_built_without_cuda("cross_entropy_backward");
+Tensor cross_entropy_backward(const Tensor& logits, const Tensor& /*targets*/, const raw::CrossEntropyRows& /*rows*/,
+                              const Tensor& /*row_grad*/, double /*scale*/, std::int64_t /*ignore_index*/,
+                              double /*label_smoothing*/) {
+  throw_built_without_cuda(detail::concat("cross_entropy_backward", " on ", logits.device()));
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& /*logits*/, const Tensor& /*targets*/) {
-  throw_built_without_cuda("binary_cross_entropy_with_logits");
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& /*targets*/) {
+  throw_built_without_cuda(detail::concat("binary_cross_entropy_with_logits", " on ", logits.device()));
 }
 
-raw::BinaryCrossEntropyGrads binary_cross_entropy_with_logits_backward(const Tensor& /*logits*/,
-                                                                       const Tensor& /*targets*/,
+raw::BinaryCrossEntropyGrads binary_cross_entropy_with_logits_backward(const Tensor& logits, const Tensor& /*targets*/,
                                                                        const Tensor& /*grad*/, double /*scale*/,
                                                                        bool /*want_targets*/) {
-  throw_built_without_cuda("binary_cross_entropy_with_logits_backward");
+  throw_built_without_cuda(detail::concat("binary_cross_entropy_with_logits_backward", " on ", logits.device()));
 }
 
 }  // namespace recgrad::cuda

@@ -4,9 +4,9 @@
 
 namespace recgrad::cuda {
 
-void masked_softmax(const Tensor& /*out*/, const Tensor& /*x*/, const Tensor& /*mask*/, std::int64_t /*rows*/,
+void masked_softmax(const Tensor& out, const Tensor& /*x*/, const Tensor& /*mask*/, std::int64_t /*rows*/,
                     std::int64_t /*n*/) {
-  throw_built_without_cuda("masked_softmax");
+  throw_built_without_cuda(detail::concat("masked_softmax", " on ", out.device()));
 }
 
 }  // namespace recgrad::cuda

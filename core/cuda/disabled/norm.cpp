@@ -4,15 +4,15 @@
 
 namespace recgrad::cuda {
 
-raw::NormForward norm_forward(const Tensor& /*x*/, std::int64_t /*n*/, const Tensor& /*weight*/, const Tensor& /*bias*/,
+raw::NormForward norm_forward(const Tensor& x, std::int64_t /*n*/, const Tensor& /*weight*/, const Tensor& /*bias*/,
                               double /*eps*/, bool /*centered*/) {
-  throw_built_without_cuda("norm_forward");
+  throw_built_without_cuda(detail::concat("norm_forward", " on ", x.device()));
 }
 
-raw::NormGrads norm_backward(const Tensor& /*grad_out*/, const Tensor& /*x*/, const raw::NormForward& /*saved*/,
+raw::NormGrads norm_backward(const Tensor& grad_out, const Tensor& /*x*/, const raw::NormForward& /*saved*/,
                              const Tensor& /*weight*/, const Shape& /*normalized_shape*/, bool /*centered*/,
                              bool /*need_x*/, bool /*need_weight*/, bool /*need_bias*/) {
-  throw_built_without_cuda("norm_backward");
+  throw_built_without_cuda(detail::concat("norm_backward", " on ", grad_out.device()));
 }
 
 }  // namespace recgrad::cuda

@@ -4,23 +4,23 @@
 
 namespace recgrad::cuda {
 
-raw::MaxPool2dResult max_pool2d(const Tensor& /*x*/, const raw::Pool2dGeometry& /*g*/, const Shape& /*out_shape*/) {
-  throw_built_without_cuda("max_pool2d");
+raw::MaxPool2dResult max_pool2d(const Tensor& x, const raw::Pool2dGeometry& /*g*/, const Shape& /*out_shape*/) {
+  throw_built_without_cuda(detail::concat("max_pool2d", " on ", x.device()));
 }
 
-Tensor max_pool2d_backward(const Tensor& /*grad*/, const Tensor& /*indices*/, const raw::Pool2dGeometry& /*g*/,
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& /*indices*/, const raw::Pool2dGeometry& /*g*/,
                            const Shape& /*input_shape*/) {
-  throw_built_without_cuda("max_pool2d_backward");
+  throw_built_without_cuda(detail::concat("max_pool2d_backward", " on ", grad.device()));
 }
 
-Tensor avg_pool2d(const Tensor& /*x*/, const raw::Pool2dGeometry& /*g*/, bool /*count_include_pad*/,
+Tensor avg_pool2d(const Tensor& x, const raw::Pool2dGeometry& /*g*/, bool /*count_include_pad*/,
                   const Shape& /*out_shape*/) {
-  throw_built_without_cuda("avg_pool2d");
+  throw_built_without_cuda(detail::concat("avg_pool2d", " on ", x.device()));
 }
 
-Tensor avg_pool2d_backward(const Tensor& /*grad*/, const raw::Pool2dGeometry& /*g*/, bool /*count_include_pad*/,
+Tensor avg_pool2d_backward(const Tensor& grad, const raw::Pool2dGeometry& /*g*/, bool /*count_include_pad*/,
                            const Shape& /*input_shape*/) {
-  throw_built_without_cuda("avg_pool2d_backward");
+  throw_built_without_cuda(detail::concat("avg_pool2d_backward", " on ", grad.device()));
 }
 
 }  // namespace recgrad::cuda

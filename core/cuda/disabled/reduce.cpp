@@ -4,50 +4,53 @@
 
 namespace recgrad::cuda {
 
-Tensor sum(const Tensor& /*input*/, const raw::ReducePlan& /*plan*/) { throw_built_without_cuda("sum"); }
-
-Tensor extreme_over_dims(const Tensor& /*input*/, const raw::ReducePlan& /*plan*/, bool /*is_max*/,
-                         std::string_view op) {
-  throw_built_without_cuda(op);
+Tensor sum(const Tensor& input, const raw::ReducePlan& /*plan*/) {
+  throw_built_without_cuda(detail::concat("sum", " on ", input.device()));
 }
 
-raw::ValuesIndices extreme_along_dim(const Tensor& /*input*/, int /*dim*/, bool /*keepdim*/, bool /*is_max*/,
+Tensor extreme_over_dims(const Tensor& input, const raw::ReducePlan& /*plan*/, bool /*is_max*/, std::string_view op) {
+  throw_built_without_cuda(detail::concat(op, " on ", input.device()));
+}
+
+raw::ValuesIndices extreme_along_dim(const Tensor& input, int /*dim*/, bool /*keepdim*/, bool /*is_max*/,
                                      std::string_view op) {
-  throw_built_without_cuda(op);
+  throw_built_without_cuda(detail::concat(op, " on ", input.device()));
 }
 
-Tensor var(const Tensor& /*input*/, const raw::ReducePlan& /*plan*/, std::int64_t /*correction*/) {
-  throw_built_without_cuda("var");
+Tensor var(const Tensor& input, const raw::ReducePlan& /*plan*/, std::int64_t /*correction*/) {
+  throw_built_without_cuda(detail::concat("var", " on ", input.device()));
 }
 
-Tensor norm(const Tensor& /*input*/, const raw::ReducePlan& /*plan*/, double /*p*/) {
-  throw_built_without_cuda("norm");
+Tensor norm(const Tensor& input, const raw::ReducePlan& /*plan*/, double /*p*/) {
+  throw_built_without_cuda(detail::concat("norm", " on ", input.device()));
 }
 
-Tensor logsumexp(const Tensor& /*input*/, const raw::ReducePlan& /*plan*/) { throw_built_without_cuda("logsumexp"); }
+Tensor logsumexp(const Tensor& input, const raw::ReducePlan& /*plan*/) {
+  throw_built_without_cuda(detail::concat("logsumexp", " on ", input.device()));
+}
 
-Tensor scatter_selected(const Tensor& /*src*/, const Tensor& /*index*/, const Shape& /*shape*/,
+Tensor scatter_selected(const Tensor& src, const Tensor& /*index*/, const Shape& /*shape*/,
                         const raw::AxisLayout& /*layout*/) {
-  throw_built_without_cuda("scatter_selected");
+  throw_built_without_cuda(detail::concat("scatter_selected", " on ", src.device()));
 }
 
-Tensor share_among_ties(const Tensor& /*x*/, const Tensor& /*selected_kept*/, const Tensor& /*grad_kept*/,
+Tensor share_among_ties(const Tensor& x, const Tensor& /*selected_kept*/, const Tensor& /*grad_kept*/,
                         const std::vector<std::int64_t>& /*dims*/) {
-  throw_built_without_cuda("share_among_ties");
+  throw_built_without_cuda(detail::concat("share_among_ties", " on ", x.device()));
 }
 
-Tensor var_backward(const Tensor& /*x*/, const Tensor& /*grad_kept*/, const std::vector<std::int64_t>& /*dims*/,
+Tensor var_backward(const Tensor& x, const Tensor& /*grad_kept*/, const std::vector<std::int64_t>& /*dims*/,
                     std::int64_t /*correction*/) {
-  throw_built_without_cuda("var_backward");
+  throw_built_without_cuda(detail::concat("var_backward", " on ", x.device()));
 }
 
-Tensor norm_backward(const Tensor& /*x*/, const Tensor& /*norm_kept*/, const Tensor& /*grad_kept*/, double /*p*/,
+Tensor norm_backward(const Tensor& x, const Tensor& /*norm_kept*/, const Tensor& /*grad_kept*/, double /*p*/,
                      const std::vector<std::int64_t>& /*dims*/) {
-  throw_built_without_cuda("norm_backward");
+  throw_built_without_cuda(detail::concat("norm_backward", " on ", x.device()));
 }
 
-Tensor logsumexp_backward(const Tensor& /*x*/, const Tensor& /*lse_kept*/, const Tensor& /*grad_kept*/) {
-  throw_built_without_cuda("logsumexp_backward");
+Tensor logsumexp_backward(const Tensor& x, const Tensor& /*lse_kept*/, const Tensor& /*grad_kept*/) {
+  throw_built_without_cuda(detail::concat("logsumexp_backward", " on ", x.device()));
 }
 
 }  // namespace recgrad::cuda

@@ -4,10 +4,12 @@
 
 namespace recgrad::cuda {
 
-Tensor softmax(const Tensor& /*x*/, std::int64_t /*dim*/, bool /*log*/) { throw_built_without_cuda("softmax"); }
+Tensor softmax(const Tensor& x, std::int64_t /*dim*/, bool /*log*/) {
+  throw_built_without_cuda(detail::concat("softmax", " on ", x.device()));
+}
 
-Tensor softmax_backward(const Tensor& /*y*/, const Tensor& /*grad*/, std::int64_t /*dim*/, bool /*log*/) {
-  throw_built_without_cuda("softmax_backward");
+Tensor softmax_backward(const Tensor& y, const Tensor& /*grad*/, std::int64_t /*dim*/, bool /*log*/) {
+  throw_built_without_cuda(detail::concat("softmax_backward", " on ", y.device()));
 }
 
 }  // namespace recgrad::cuda

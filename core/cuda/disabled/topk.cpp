@@ -4,9 +4,9 @@
 
 namespace recgrad::cuda {
 
-void topk_rows(const Tensor& /*rows*/, std::int64_t /*k*/, bool /*largest*/, const Tensor& /*values*/,
+void topk_rows(const Tensor& rows, std::int64_t /*k*/, bool /*largest*/, const Tensor& /*values*/,
                const Tensor& /*indices*/) {
-  throw_built_without_cuda("topk_rows");
+  throw_built_without_cuda(detail::concat("topk_rows", " on ", rows.device()));
 }
 
 }  // namespace recgrad::cuda

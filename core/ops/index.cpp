@@ -1,14 +1,14 @@
 #include "core/ops/index.h"
 
 #include <algorithm>
-#include <cstring>
 #include <string_view>
 
-#include "core/cpu/parallel.h"
+#include "core/cpu/index.h"
 #include "core/cuda/index.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
 #include "core/ops/view.h"
+#include "core/plans/index.h"
 
 namespace recgrad::raw {
 
@@ -65,70 +65,6 @@ Tensor dense_index(const Tensor& index, Device device, std::string_view op) {
   return raw::contiguous(index);
 }
 
-// Extents of a tensor seen as [outer, size(dim), inner].
-struct DimSplit {
-  std::int64_t outer = 1, extent = 1, inner = 1;
-};
-DimSplit split_at(const Shape& shape, int dim) {
-  DimSplit s;
-  for (int d = 0; d < dim; ++d) s.outer *= shape[d];
-  s.extent = shape.empty() ? 1 : shape[dim];
-  for (std::size_t d = dim + 1; d < shape.size(); ++d) s.inner *= shape[d];
-  return s;
-}
-
-// Calls fn(n, offset_a, offset_b) for the elements n in [begin, end) of `shape`
-// (row-major), with the offsets of that element in two views of `shape`.
-template <typename Fn>
-void walk_range(const Shape& shape, const Strides& strides_a, const Strides& strides_b, std::int64_t begin,
-                std::int64_t end, Fn&& fn) {
-  const std::size_t rank = shape.size();
-  std::vector<std::int64_t> position(rank, 0);
-  std::int64_t off_a = 0, off_b = 0, rest = begin;
-  for (std::size_t d = rank; d-- > 0;) {
-    position[d] = rest % shape[d];
-    rest /= shape[d];
-    off_a += position[d] * strides_a[d];
-    off_b += position[d] * strides_b[d];
-  }
-  for (std::int64_t n = begin; n < end; ++n) {
-    fn(n, off_a, off_b);
-    for (std::size_t d = rank; d-- > 0;) {
-      if (++position[d] < shape[d]) {
-        off_a += strides_a[d];
-        off_b += strides_b[d];
-        break;
-      }
-      off_a -= strides_a[d] * (shape[d] - 1);
-      off_b -= strides_b[d] * (shape[d] - 1);
-      position[d] = 0;
-    }
-  }
-}
-
-// The rows (all dims but the last) of an index-shaped walk over two views a
-// and b: run(begin, end, fn) calls fn(row, offset_a, offset_b) for each row;
-// the row's elements then sit at steps step_a / step_b.
-struct RowWalk {
-  Shape lead;
-  Strides lead_a, lead_b;
-  std::int64_t inner = 1, rows = 1, step_a = 0, step_b = 0;
-  RowWalk(const Shape& shape, const Strides& a, const Strides& b) {
-    if (shape.empty()) return;  // a 0-d index: one row of one element
-    lead.assign(shape.begin(), shape.end() - 1);
-    lead_a.assign(a.begin(), a.end() - 1);
-    lead_b.assign(b.begin(), b.end() - 1);
-    inner = shape.back();
-    step_a = a.back();
-    step_b = b.back();
-    rows = inner == 0 ? 0 : numel_of(shape) / inner;
-  }
-  template <typename Fn>
-  void run(std::int64_t begin, std::int64_t end, Fn&& fn) const {
-    if (begin < end) walk_range(lead, lead_a, lead_b, begin, end, fn);
-  }
-};
-
 // Checks the shapes of gather/scatter: index has `ref`'s rank and extents no
 // larger than `ref`'s, except along `dim` when `except_dim`.
 void check_index_shape(const Tensor& index, const Tensor& ref, int dim, bool except_dim, std::string_view op,
@@ -160,52 +96,13 @@ Tensor index_select_impl(const Tensor& x, std::int64_t dim, const Tensor& index,
     return x.dim() == 0 ? raw::view(out, {}) : out;
   }
   const Tensor src = raw::contiguous(x);
-  const Shape src_shape = x.dim() == 0 ? Shape{1} : x.shape();
-  const DimSplit s = split_at(src_shape, d);
-  Shape out_shape = src_shape;
-  out_shape[d] = idx.numel();
-  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-  const std::int64_t count = idx.numel(), inner = s.inner;
-  visit_index(idx.dtype(), op, [&]<typename I>(I) {
-    if (!indices_checked) check_index_range<I>(idx, s.extent, d, op);
-    const I* ids = idx.data<I>();
-    const std::size_t row_bytes = static_cast<std::size_t>(inner) * element_size(x.dtype());
-    const auto* in = static_cast<const char*>(src.raw_data());
-    auto* o = static_cast<char*>(out.raw_data());
-    // Row (b, i) of the output is row (b, ids[i]) of the input: one memcpy each.
-    cpu::parallel_for(s.outer * count, inner, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t r = begin; r < end; ++r) {
-        const std::int64_t b = r / count, i = r % count;
-        std::memcpy(o + r * row_bytes, in + (b * s.extent + ids[i]) * row_bytes, row_bytes);
-      }
-    });
-  });
+  if (!indices_checked) {
+    const std::int64_t extent = x.dim() == 0 ? 1 : x.shape()[d];
+    visit_index(idx.dtype(), op, [&]<typename I>(I) { check_index_range<I>(idx, extent, d, op); });
+  }
+  const Tensor out = cpu::index_select(x.dim() == 0 ? src.as_strided({1}, {1}, src.offset()) : src, d, idx);
   if (x.dim() == 0) return raw::view(out, {});
   return out;
-}
-
-// dst[b, ids[i], :] += src[b, i, :] for dense dst [outer, extent, inner] and
-// src [outer, count, inner], skipping i whose index equals `skip`. Parallel
-// over b (outer > 1) or over columns of the inner block, never over i, so the
-// additions into one element happen in index order.
-template <typename T, typename I>
-void index_add_kernel(T* dst, const T* src, const I* ids, DimSplit s, std::int64_t count, std::int64_t skip) {
-  const std::int64_t inner = s.inner;
-  auto add_columns = [&](std::int64_t b, std::int64_t c0, std::int64_t c1) {
-    for (std::int64_t i = 0; i < count; ++i) {
-      if (ids[i] == skip) continue;
-      T* out_row = dst + (b * s.extent + ids[i]) * inner;
-      const T* in_row = src + (b * count + i) * inner;
-      for (std::int64_t c = c0; c < c1; ++c) out_row[c] += in_row[c];
-    }
-  };
-  if (s.outer > 1) {
-    cpu::parallel_for(s.outer, count * inner, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t b = begin; b < end; ++b) add_columns(b, 0, inner);
-    });
-  } else {
-    cpu::parallel_for(inner, count, [&](std::int64_t c0, std::int64_t c1) { add_columns(0, c0, c1); });
-  }
 }
 
 void index_add_impl(const Tensor& dst, std::int64_t dim, const Tensor& index, const Tensor& src, std::int64_t skip,
@@ -233,12 +130,8 @@ void index_add_impl(const Tensor& dst, std::int64_t dim, const Tensor& index, co
     dst.bump_version();
     return;
   }
-  visit_index(idx.dtype(), op, [&]<typename I>(I) {
-    check_index_range<I>(idx, s.extent, d, op);
-    visit_numeric(dst.dtype(), op, [&]<typename T>(T) {
-      index_add_kernel<T, I>(dst.data<T>(), source.data<T>(), idx.data<I>(), s, idx.numel(), skip);
-    });
-  });
+  visit_index(idx.dtype(), op, [&]<typename I>(I) { check_index_range<I>(idx, s.extent, d, op); });
+  cpu::index_add_(dst, d, idx, source, skip, std::string(op).c_str());
   dst.bump_version();
 }
 
@@ -269,26 +162,11 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     cuda::cat_into(out, tensors, d);
     return out;
   }
-  // out is [outer, out_extent * inner]; a dense input is [outer, extent * inner]
-  // and lands in a column block of it: one memcpy per outer row.
-  const DimSplit out_split = split_at(out_shape, d);
-  const std::size_t elem = element_size(first.dtype());
-  const std::size_t out_row_bytes = static_cast<std::size_t>(out_split.extent * out_split.inner) * elem;
+  cpu::cat_into(out, tensors, d);  // the dense inputs; strided ones are copied below
   std::int64_t start = 0;
   for (const Tensor& t : tensors) {
     const std::int64_t extent = t.shape()[d];
-    if (extent > 0 && t.is_contiguous()) {
-      const std::size_t row_bytes = static_cast<std::size_t>(extent * out_split.inner) * elem;
-      const std::size_t column = static_cast<std::size_t>(start * out_split.inner) * elem;
-      const auto* in = static_cast<const char*>(t.raw_data());
-      auto* o = static_cast<char*>(out.raw_data());
-      cpu::parallel_for(out_split.outer, extent * out_split.inner, [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t r = begin; r < end; ++r)
-          std::memcpy(o + r * out_row_bytes + column, in + r * row_bytes, row_bytes);
-      });
-    } else if (extent > 0) {
-      raw::copy_(raw::narrow(out, d, start, extent), t);
-    }
+    if (extent > 0 && !t.is_contiguous()) raw::copy_(raw::narrow(out, d, start, extent), t);
     start += extent;
   }
   return out;
@@ -330,28 +208,8 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
     visit_index(idx.dtype(), "gather", [&]<typename I>(I) { check_index_range<I>(idx, x.shape()[d], d, "gather"); });
     return cuda::gather(x, d, idx);
   }
-  // x's strides with dimension d's removed: the index value supplies that coordinate.
-  Strides x_strides = x.strides();
-  const std::int64_t dim_stride = x_strides[d];
-  x_strides[d] = 0;
-  const Strides out_strides = out.strides();
-  visit_index(idx.dtype(), "gather", [&]<typename I>(I) {
-    check_index_range<I>(idx, x.shape()[d], d, "gather");
-    const I* ids = idx.data<I>();
-    visit_dtype(x.dtype(), [&]<typename T>(T) {
-      const T* in = x.data<T>();
-      T* o = out.data<T>();
-      const RowWalk walk(idx.shape(), x_strides, out_strides);
-      cpu::parallel_for(walk.rows, walk.inner, [&](std::int64_t begin, std::int64_t end) {
-        walk.run(begin, end, [&](std::int64_t row, std::int64_t xo, std::int64_t oo) {
-          const I* row_ids = ids + row * walk.inner;
-          for (std::int64_t j = 0; j < walk.inner; ++j) {
-            o[oo + j * walk.step_b] = in[xo + j * walk.step_a + static_cast<std::int64_t>(row_ids[j]) * dim_stride];
-          }
-        });
-      });
-    });
-  });
+  visit_index(idx.dtype(), "gather", [&]<typename I>(I) { check_index_range<I>(idx, x.shape()[d], d, "gather"); });
+  cpu::gather(out, x, d, idx);
   return out;
 }
 
@@ -373,26 +231,9 @@ void scatter_add_(const Tensor& dst, std::int64_t dim, const Tensor& index, cons
     dst.bump_version();
     return;
   }
-  Strides dst_strides = dst.strides();
-  const std::int64_t dim_stride = dst.dim() == 0 ? 0 : dst_strides[d];
-  if (dst.dim() > 0) dst_strides[d] = 0;
-  visit_index(idx.dtype(), "scatter_add", [&]<typename I>(I) {
-    check_index_range<I>(idx, dst.dim() == 0 ? 1 : dst.shape()[d], d, "scatter_add");
-    const I* ids = idx.data<I>();
-    visit_numeric(dst.dtype(), "scatter_add", [&]<typename T>(T) {
-      T* o = dst.data<T>();
-      const T* in = src.data<T>();
-      // Serial, in row-major index order: repeated indices add up deterministically.
-      const RowWalk walk(idx.shape(), dst_strides, src.strides());
-      walk.run(0, walk.rows, [&](std::int64_t row, std::int64_t dst_off, std::int64_t src_off) {
-        const I* row_ids = ids + row * walk.inner;
-        for (std::int64_t j = 0; j < walk.inner; ++j) {
-          o[dst_off + j * walk.step_a + static_cast<std::int64_t>(row_ids[j]) * dim_stride] +=
-              in[src_off + j * walk.step_b];
-        }
-      });
-    });
-  });
+  const std::int64_t bound = dst.dim() == 0 ? 1 : dst.shape()[d];
+  visit_index(idx.dtype(), "scatter_add", [&]<typename I>(I) { check_index_range<I>(idx, bound, d, "scatter_add"); });
+  cpu::scatter_add_(dst, d, idx, src);
   dst.bump_version();
 }
 

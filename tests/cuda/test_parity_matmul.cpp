@@ -11,16 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda/copy.h"
 #include "core/ops/copy.h"
 #include "core/ops/matmul.h"
 #include "core/ops/view.h"
 #include "parity.h"
 #include "recgrad.h"
 #include "test_support.h"
-
-#if RECGRAD_WITH_CUDA
-#include "core/cuda/copy.h"
-#endif
 
 using namespace recgrad;
 using recgrad::testing::expect_close;
@@ -313,7 +310,6 @@ TEST(MatmulParity, Bf16BatchedAndLinear) {
 
 TEST(MatmulParity, Bf16ConversionKernelsMatchTheHost) {
   SKIP_WITHOUT_CUDA();
-#if RECGRAD_WITH_CUDA
   // Special values first (ties, overflow, NaN with a low payload, subnormals), then unit normals.
   const std::vector<std::uint32_t> special{0x3f808000u, 0x3f818000u, 0x3f808001u, 0xbf808000u, 0x7f7f8000u,
                                            0x7f7f7fffu, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u,
@@ -356,7 +352,6 @@ TEST(MatmulParity, Bf16ConversionKernelsMatchTheHost) {
   const Tensor out = Tensor::empty({6, 4}, DType::bf16, Device::cuda());
   expect_error([&] { cuda::f32_to_bf16(out, raw::transpose(m, 0, 1)); }, {"f32 -> bf16", "contiguous"});
   expect_error([&] { cuda::bf16_to_f32(out, out); }, {"bf16 -> f32", "expected bf16 -> f32"});
-#endif
 }
 
 // ---- errors (no GPU needed) ----

@@ -7,7 +7,9 @@
 //     comparisons, where, masked_fill, maximum and minimum of core's `compare` family;
 //   - autograd/ops/activations.* differentiates the activations of core's `unary` family (relu ... gelu);
 //   - autograd/ops/attention.* composes other families (no kernels of its own on the CPU); its fused CUDA
-//     path is the `flash_attention` family.
+//     path is the `flash_attention` family (CUDA only: no core/cpu file);
+//   - `view` has no kernels (core/ops/view.* only; expand and transpose sit in core/plans/view.h);
+//   - `matmul` still runs its CPU GEMMs (CBLAS) from core/ops/matmul.cpp.
 #pragma once
 
 #include "autograd/engine.h"

@@ -3,7 +3,7 @@
 // -fno-math-errno (see CMakeLists.txt) so that the loops with a square root vectorise.
 #pragma once
 
-#include "core/ops/optim_step.h"
+#include "core/plans/optim_step.h"
 #include "core/tensor.h"
 
 namespace recgrad::cpu {

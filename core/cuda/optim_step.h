@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "core/ops/optim_step.h"
+#include "core/plans/optim_step.h"
 #include "core/tensor.h"
 
 namespace recgrad::cuda {

@@ -1,10 +1,8 @@
 #include "core/ops/matmul.h"
 
-#include <cblas.h>
-
 #include <algorithm>
-#include <limits>
 
+#include "core/cpu/matmul.h"
 #include "core/cpu/parallel.h"
 #include "core/cuda/matmul.h"
 #include "core/ops/copy.h"
@@ -13,34 +11,6 @@
 namespace recgrad::raw {
 
 namespace {
-
-// How BLAS reads one matrix operand: a row-major matrix with leading dimension
-// `ld` (no_trans), or the transpose of one (a column-major view, e.g. x.t()).
-struct BlasLayout {
-  bool usable = false;
-  CBLAS_TRANSPOSE trans = CblasNoTrans;
-  blasint ld = 1;
-};
-
-// The BLAS layout of a [rows, cols] matrix with strides (row_stride, col_stride).
-BlasLayout blas_layout(std::int64_t rows, std::int64_t cols, std::int64_t row_stride, std::int64_t col_stride) {
-  const std::int64_t max_ld = std::numeric_limits<blasint>::max();
-  if ((col_stride == 1 || cols == 1) &&
-      (rows == 1 || (row_stride >= std::max<std::int64_t>(1, cols) && row_stride <= max_ld))) {
-    return {true, CblasNoTrans, static_cast<blasint>(rows == 1 ? std::max<std::int64_t>(1, cols) : row_stride)};
-  }
-  if ((row_stride == 1 || rows == 1) &&
-      (cols == 1 || (col_stride >= std::max<std::int64_t>(1, rows) && col_stride <= max_ld))) {
-    return {true, CblasTrans, static_cast<blasint>(cols == 1 ? std::max<std::int64_t>(1, rows) : col_stride)};
-  }
-  return {};
-}
-
-// The layout of the last two dims of `t` (rank >= 2).
-BlasLayout matrix_layout(const Tensor& t) {
-  const std::int64_t r = t.dim();
-  return blas_layout(t.shape()[r - 2], t.shape()[r - 1], t.strides()[r - 2], t.strides()[r - 1]);
-}
 
 void check_operands(const Tensor& a, const Tensor& b, std::string_view op) {
   RG_CHECK(a.device() == b.device(), op, ": operands are on different devices (", a.device(), " and ", b.device(), ")");
@@ -52,41 +22,8 @@ void check_operands(const Tensor& a, const Tensor& b, std::string_view op) {
            b.dtype(), " ", b.shape(), " on ", a.device());
 }
 
-// C[n, m] = alpha * op(A)[n, k] @ op(B)[k, m] + beta * C, row-major, on raw pointers.
-template <typename T>
-void gemm_kernel(BlasLayout la, BlasLayout lb, std::int64_t n, std::int64_t m, std::int64_t k, T alpha, const T* a,
-                 const T* b, T beta, T* c, std::int64_t ldc) {
-  if (n == 0 || m == 0) return;
-  if (k == 0) {  // an empty sum: C = beta * C
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < m; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
-    return;
-  }
-  const auto bn = static_cast<blasint>(n), bm = static_cast<blasint>(m), bk = static_cast<blasint>(k);
-  const auto bldc = static_cast<blasint>(ldc);
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, la.trans, lb.trans, bn, bm, bk, alpha, a, la.ld, b, lb.ld, beta, c, bldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, la.trans, lb.trans, bn, bm, bk, alpha, a, la.ld, b, lb.ld, beta, c, bldc);
-  }
-}
-
 // A 2-D operand that BLAS can read: the view itself, or a dense copy.
-Tensor blas_ready(const Tensor& t) { return matrix_layout(t).usable ? t : raw::contiguous(t); }
-
-// Offset (in elements) of matrix `index` of a batch of `shape` with `strides`.
-std::int64_t batch_offset(std::int64_t index, const Shape& shape, const Strides& strides) {
-  std::int64_t offset = 0;
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    offset += (index % shape[d]) * strides[d];
-    index /= shape[d];
-  }
-  return offset;
-}
-
-// Per-matrix flops below which a batch of GEMMs is spread over threads (each
-// GEMM then runs single-threaded inside OpenBLAS).
-constexpr std::int64_t kSmallGemmFlops = 64 * 64 * 64;
+Tensor blas_ready(const Tensor& t) { return cpu::blas_readable(t) ? t : raw::contiguous(t); }
 
 // out[batch..., n, m] = a[batch..., n, k] @ b[batch..., k, m] where the batch
 // dims of a and b broadcast to out's.
@@ -98,7 +35,7 @@ Tensor batched_matmul(Tensor a, Tensor b) {
     if (k > 0) {
       if (auto strides = raw::view_strides(a, rows_shape)) {
         const Tensor rows = a.as_strided(rows_shape, *strides, a.offset());
-        if (matrix_layout(rows).usable) {
+        if (cpu::blas_readable(rows)) {
           Shape out_shape(a.shape().begin(), a.shape().end() - 1);
           out_shape.push_back(m);
           Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
@@ -115,8 +52,8 @@ Tensor batched_matmul(Tensor a, Tensor b) {
   }
   const Shape batch = broadcast_shapes(Shape(a.shape().begin(), a.shape().end() - 2),
                                        Shape(b.shape().begin(), b.shape().end() - 2), "matmul");
-  if (!matrix_layout(a).usable) a = raw::contiguous(a);
-  if (!matrix_layout(b).usable) b = raw::contiguous(b);
+  a = blas_ready(a);
+  b = blas_ready(b);
   Shape a_shape = batch, b_shape = batch, out_shape = batch;
   a_shape.insert(a_shape.end(), {n, k});
   b_shape.insert(b_shape.end(), {k, m});
@@ -125,28 +62,9 @@ Tensor batched_matmul(Tensor a, Tensor b) {
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   if (out.is_cuda()) {
     cuda::gemm_batched(out, ae, be);
-    return out;
+  } else {
+    cpu::gemm_batched(out, ae, be);
   }
-  const BlasLayout la = matrix_layout(ae), lb = matrix_layout(be);
-  const std::int64_t batches = numel_of(batch);
-  const Strides a_strides(ae.strides().begin(), ae.strides().end() - 2);
-  const Strides b_strides(be.strides().begin(), be.strides().end() - 2);
-  visit_floating(a.dtype(), "matmul", [&]<typename T>(T) {
-    const T* a_data = ae.data<T>();
-    const T* b_data = be.data<T>();
-    T* out_data = out.data<T>();
-    auto run = [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t i = begin; i < end; ++i) {
-        gemm_kernel<T>(la, lb, n, m, k, T(1), a_data + batch_offset(i, batch, a_strides),
-                       b_data + batch_offset(i, batch, b_strides), T(0), out_data + i * n * m, m);
-      }
-    };
-    if (n * m * k < kSmallGemmFlops) {
-      cpu::parallel_for(batches, n * m * k + 1, run);
-    } else {
-      run(0, batches);
-    }
-  });
   return out;
 }
 
@@ -160,19 +78,14 @@ void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, 
   RG_CHECK(c.device() == a.device(), "gemm: output on ", c.device(), " but operands on ", a.device());
   RG_CHECK(c.dtype() == a.dtype() || (a.dtype() == DType::bf16 && c.dtype() == DType::f32), "gemm: output dtype ",
            c.dtype(), " differs from the operands' ", a.dtype(), " (bf16 operands may also write an f32 output)");
-  const BlasLayout lc = blas_layout(c.size(0), c.size(1), c.stride(0), c.stride(1));
-  RG_CHECK(lc.usable && lc.trans == CblasNoTrans, "gemm: the output ", c.shape(), " with strides ", c.strides(),
+  RG_CHECK(cpu::blas_row_major_output(c), "gemm: the output ", c.shape(), " with strides ", c.strides(),
            " must be row-major with unit column stride");
   const Tensor ra = blas_ready(a), rb = blas_ready(b);
   if (c.is_cuda()) {
     cuda::gemm(c, ra, rb, alpha, beta);
-    c.bump_version();
-    return;
+  } else {
+    cpu::gemm(c, ra, rb, alpha, beta);
   }
-  visit_floating(a.dtype(), "gemm", [&]<typename T>(T) {
-    gemm_kernel<T>(matrix_layout(ra), matrix_layout(rb), a.size(0), b.size(1), a.size(1), static_cast<T>(alpha),
-                   ra.data<T>(), rb.data<T>(), static_cast<T>(beta), c.data<T>(), lc.ld);
-  });
   c.bump_version();
 }
 

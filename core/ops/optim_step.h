@@ -7,16 +7,10 @@
 
 #include <vector>
 
+#include "core/plans/optim_step.h"
 #include "core/tensor.h"
 
 namespace recgrad::raw {
-
-/// The per-step numbers of an SGD update (see optim/sgd.h).
-struct SGDStepScalars {
-  double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false;
-  bool first_step = false;  // the momentum buffer is set to the gradient instead of decayed
-};
 
 /// One SGD step, elementwise in the order of torch's _single_tensor_sgd:
 ///   d = g + weight_decay * p   (when weight_decay != 0, else d = g)
@@ -26,17 +20,6 @@ struct SGDStepScalars {
 /// `momentum_buffer` is undefined when momentum = 0.
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SGDStepScalars& s);
 
-/// The per-step numbers of an Adam or AdamW update at step t (see optim/adam.h).
-struct AdamStepScalars {
-  bool decoupled = false;   // AdamW: p = p * decay first; Adam: g = g + weight_decay * p
-  double weight_decay = 0;  // Adam's coupled (L2) decay
-  double decay = 1;         // AdamW's 1 - lr * weight_decay
-  double beta1 = 0, beta2 = 0;
-  double bias_correction2_sqrt = 1;  // sqrt(1 - beta2^t)
-  double eps = 0;
-  double neg_step_size = 0;  // -lr / (1 - beta1^t)
-};
-
 /// One Adam (s.decoupled = false) or AdamW (s.decoupled = true) step, elementwise in the order of torch's
 /// _single_tensor_adam / _single_tensor_adamw:
 ///   Adam:  g = g + weight_decay * p          AdamW:  p = p * decay
@@ -45,11 +28,6 @@ struct AdamStepScalars {
 ///   p = p + neg_step_size * m / (sqrt(v) / bias_correction2_sqrt + eps)
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                const Tensor& max_exp_avg_sq, const AdamStepScalars& s);
-
-/// The per-step numbers of a Lion update (see optim/lion.h).
-struct LionStepScalars {
-  double lr = 0, beta1 = 0, beta2 = 0, weight_decay = 0;
-};
 
 /// One Lion step: c = beta1 m + (1 - beta1) g;  p = p (1 - lr wd) - lr sign(c);  m = beta2 m + (1 - beta2) g.
 /// On CUDA it is composed of raw ops (no fused kernel yet).

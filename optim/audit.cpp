@@ -13,6 +13,7 @@
 #include "autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/factory.h"
+#include "core/host_random.h"
 #include "core/ops/copy.h"
 
 namespace recgrad {
@@ -40,14 +41,6 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 double norm(const std::vector<double>& a) { return std::sqrt(dot(a, a)); }
-
-// SplitMix64: a tiny seeded generator for the power iteration's start vector.
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 // Restores the parameters' values (from clones) and gradients when it leaves scope, also on an exception.
 class ParameterRestorer {
@@ -147,8 +140,8 @@ double spectral_norm(const std::vector<double>& m, std::int64_t rows, std::int64
            ", ", cols, "] matrix");
   if (m.empty()) return 0;
   std::vector<double> v(static_cast<std::size_t>(cols)), mv(static_cast<std::size_t>(rows));
-  std::uint64_t state = seed;
-  for (double& x : v) x = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53 * 2 - 1;
+  HostRandom random(seed);  // the start vector, uniform in [-1, 1) per entry
+  for (double& x : v) x = random.uniform() * 2 - 1;
   double sigma = 0;
   for (int it = 0; it < std::max(1, iterations); ++it) {
     const double v_norm = norm(v);

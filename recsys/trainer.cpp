@@ -147,8 +147,6 @@ nn::StateDict cpu_copy(const nn::StateDict& state) {
   return copy;
 }
 
-/// One file: the weights ("model.*"), the best weights so far ("best.*"), the optimizer state ("optim.*" tensors,
-/// its scalars and the run state as JSON metadata). Written atomically by save_safetensors.
 /// What a finished run stores beside its last state, so that resuming it returns the same result.
 json final_to_json(const TrainResult& r) {
   return {{"stop_reason", r.stop_reason},
@@ -157,6 +155,9 @@ json final_to_json(const TrainResult& r) {
           {"audit_seconds_per_step", r.audit_seconds_per_step}};
 }
 
+/// One file: the weights ("model.*"), the best weights so far ("best.*"), the optimizer state ("optim.*" tensors,
+/// its scalars and the run state as JSON metadata), the run's configuration and, once it has ended, its result
+/// ("final"). Written atomically by save_safetensors.
 void save_checkpoint(const std::string& path, const nn::StateDict& live_weights, const TrainingOptimizer& optimizer,
                      const RunState& state, const std::map<std::string, std::string>& configuration,
                      const TrainResult* finished = nullptr) {
@@ -436,11 +437,12 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
       Tensor loss;
       std::function<void()> optimizer_step;
       // A non-finite loss or gradient stops the run before any optimizer consumes it.
-      const auto check_finite = [&](const Tensor& l) {
+      const auto check_finite = [&](const Tensor& l) {  // returns the loss's value
         const double value = raw::to_device(l, Device::cpu()).item<double>();
         RG_CHECK(std::isfinite(value), "train: the loss became ", value, " at step ", state.step, " (", model.name(),
                  ", ", optimizer.name(), "); the run stops here");
         check_gradients_finite(parameters, state.step, model.name(), optimizer.name());
+        return value;
       };
       if (optimizer.needs_closure()) {  // Muon-MVR computes its own gradients (no clipping on this path)
         optimizer_step = [&] {
@@ -456,7 +458,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
         optimizer.zero_grad();
         loss = replay();
         loss.backward();
-        check_finite(loss);
+        last_loss = check_finite(loss);
         if (options.clip_grad_norm > 0) clip_grad_norm_(parameters, options.clip_grad_norm);
         optimizer_step = [&] { optimizer.step(); };
       }
@@ -469,9 +471,8 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
         optimizer_step();
       }
       if (!optimizer.needs_closure()) default_generator().set_offset(after_forward);
-      last_loss = raw::to_device(loss, Device::cpu()).item<double>();
-      RG_CHECK(std::isfinite(last_loss), "train: the loss became ", last_loss, " at step ", state.step, " (",
-               model.name(), ", ", optimizer.name(), ")");
+      // Muon-MVR's closure ran (and checked) several losses: read the one its step returns
+      if (optimizer.needs_closure()) last_loss = raw::to_device(loss, Device::cpu()).item<double>();
       state.loss_sum += last_loss;
       ++state.loss_count;
       ++state.step;

@@ -413,7 +413,6 @@ void finish_settings(Settings& s, const CLI::App& app) {
   for (const std::string& name : split_list(s.models)) {
     find_model(protocol_model(s.protocol, name)).check_settings(model_settings(s, name));
   }
-  (void)model_settings(s, "");  // --model-option entries for models that are not run are checked too
   for (const std::string& name : split_list(s.optimizers)) (void)find_optimizer(protocol_optimizer(s.protocol, name));
   RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
   RG_CHECK(s.loss == "softmax" || s.loss == "bce" || s.loss == "bce_pooled",

@@ -6,13 +6,13 @@ namespace recgrad::recsys {
 namespace {
 
 void check_protocol(const std::string& protocol) {
-  RG_CHECK(protocol == "default" || protocol == "muonrec" || protocol == "tuned", "unknown protocol '", protocol,
+  RG_CHECK(protocol == "fixed" || protocol == "muonrec" || protocol == "tuned", "unknown protocol '", protocol,
            "' (known: ", protocol_names(), ")");
 }
 
 }  // namespace
 
-std::string protocol_names() { return "default, muonrec, tuned"; }
+std::string protocol_names() { return "fixed, muonrec, tuned"; }
 
 std::string protocol_model(const std::string& protocol, const std::string& name) {
   check_protocol(protocol);

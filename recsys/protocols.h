@@ -1,8 +1,8 @@
 // The comparison protocols recbench runs (`--protocol`): what a model or optimizer name means under each, and
 // the training settings each fixes.
 //
-//   default  the models and optimizers as named (recsys/zoo.h, recsys/training_optimizer.h), with the
-//            trainer's settings as given
+//   fixed    the models and optimizers as named (recsys/zoo.h, recsys/training_optimizer.h), each optimizer
+//            at its own defaults, with the trainer's settings as given: recbench's quick first look
 //   muonrec  LaVieEnRose365/MuonRec experiments/traditional as its code runs: each model's MuonRec variant
 //            (recsys/sequential/*_muonrec.h), MuonRec's AdamW baseline (lr 1e-2, wd 1e-6) and its Muon hybrid
 //            (Muon lr 0.02 on every >= 2-D non-embedding weight, the output layer included; auxiliary Adam lr 1e-2,
@@ -22,18 +22,18 @@
 
 namespace recgrad::recsys {
 
-/// The zoo model that runs for `name` under `protocol` ("default": name itself; "muonrec": its _muonrec variant).
+/// The zoo model that runs for `name` under `protocol` ("fixed" and "tuned": name itself; "muonrec": its _muonrec variant).
 /// Throws for an unknown protocol or a model the protocol has no variant of.
 std::string protocol_model(const std::string& protocol, const std::string& name);
 
 /// The optimizer that runs for `name` under `protocol` ("muonrec": adamw -> adamw_muonrec, muon -> muon_muonrec).
 std::string protocol_optimizer(const std::string& protocol, const std::string& name);
 
-/// `options` with the protocol's training settings (none for "default"), and its name recorded in
+/// `options` with the protocol's training settings (none for "fixed" and "tuned"), and its name recorded in
 /// extra_configuration["protocol"] so that a checkpoint is never resumed under another protocol.
 TrainerOptions protocol_trainer_options(const std::string& protocol, TrainerOptions options);
 
-/// "default, muonrec, tuned".
+/// "fixed, muonrec, tuned".
 std::string protocol_names();
 
 }  // namespace recgrad::recsys

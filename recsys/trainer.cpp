@@ -463,8 +463,17 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
         optimizer_step = [&] { optimizer.step(); };
       }
       const std::uint64_t after_forward = default_generator().offset();  // one forward past dropout_offset
+      double audit_overhead = 0.0;  // the audit's own measurements: kept out of the training clock
       if (audit && audit->due(state.step)) {
-        const AuditStepReport report = audit->step(state.step, optimizer_step, replay);
+        double step_seconds = 0.0;
+        const auto timed_step = [&] {
+          const auto begin = Clock::now();
+          optimizer_step();
+          step_seconds += seconds_since(begin);
+        };
+        const auto audit_start = Clock::now();
+        const AuditStepReport report = audit->step(state.step, timed_step, replay);
+        audit_overhead = std::max(0.0, seconds_since(audit_start) - step_seconds);
         state.result.audit.push_back({state.step, report.model});
         state.result.audit_seconds_per_step = audit->summary().seconds_per_audited_step();
       } else {
@@ -476,7 +485,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
       state.loss_sum += last_loss;
       ++state.loss_count;
       ++state.step;
-      state.train_seconds += seconds_since(step_start);
+      state.train_seconds += seconds_since(step_start) - audit_overhead;
       report(false);
       if (options.eval_every > 0 && state.step % options.eval_every == 0) {
         ++state.batch_in_epoch;  // a checkpoint taken now resumes after this batch

@@ -81,7 +81,7 @@ struct TrainResult {
   RankingMetrics test;  // of the restored best weights
   std::int64_t steps = 0;
   std::int64_t epochs = 0;
-  double train_seconds = 0.0;  // excluding evaluation
+  double train_seconds = 0.0;  // excluding evaluation and the optimizer audit's own measurements
   double total_seconds = 0.0;
   std::string stop_reason;  // "patience", "max_epochs", "max_steps", "max_minutes"
   bool resumed = false;

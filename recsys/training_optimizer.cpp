@@ -95,12 +95,25 @@ OptimizerEntry hybrid(std::string name, std::string description, std::string pre
             HybridPreset chosen = hybrid_preset(preset);
             if (adjust) adjust(chosen);
             if (overrides.lr) chosen.routing.muon_lr = chosen.muon.lr = *overrides.lr;
-            if (overrides.weight_decay) {
+            if (overrides.weight_decay) {  // one decoupled decay for the whole model, as the baselines have
               chosen.routing.muon_weight_decay = chosen.muon.weight_decay = *overrides.weight_decay;
+              chosen.routing.adamw_weight_decay = chosen.adamw.weight_decay = *overrides.weight_decay;
             }
             if (overrides.adamw_lr) chosen.routing.adamw_lr = chosen.adamw.lr = *overrides.adamw_lr;
             return std::make_unique<Hybrid>(name, model, chosen, variant);
           }};
+}
+
+// The `adamw` entry's settings (RecBole's lr 1e-3, no weight decay, betas (0.9, 0.999), eps 1e-8).
+constexpr AdamWOptions kBaselineAdamW{.lr = 1e-3, .weight_decay = 0.0};
+
+// A hybrid whose AdamW part is the `adamw` baseline itself, so that comparing the two isolates Muon: the
+// embeddings, biases and norms train identically on both sides, and only the hidden matrices change optimizer.
+// (MuonRec's own auxiliary Adam, lr 1e-2 with betas (0.9, 0.95), is `muon_muonrec`.)
+void baseline_adamw_part(HybridPreset& preset) {
+  preset.adamw = kBaselineAdamW;
+  preset.routing.adamw_lr = kBaselineAdamW.lr;
+  preset.routing.adamw_weight_decay = kBaselineAdamW.weight_decay;
 }
 
 }  // namespace
@@ -108,17 +121,17 @@ OptimizerEntry hybrid(std::string name, std::string description, std::string pre
 const std::vector<OptimizerEntry>& optimizer_zoo() {
   static const std::vector<OptimizerEntry> zoo = {
       single<AdamW>("adamw", "AdamW on every parameter (lr 1e-3, no weight decay: RecBole's defaults)",
-                    {.lr = 1e-3, .weight_decay = 0.0}),
+                    kBaselineAdamW),
       hybrid("muon",
-             "MuonRec hybrid: Muon on hidden >= 2-D weights incl. the output layer, GRU weights and conv kernels; "
-             "AdamW on embeddings, biases and norm gains",
-             "muonrec", HybridMuon::muon),
+             "MuonRec hybrid: Muon (lr 0.02) on hidden >= 2-D weights incl. the output layer, GRU weights and conv "
+             "kernels; the adamw baseline's AdamW on embeddings, biases and norm gains",
+             "muonrec", HybridMuon::muon, baseline_adamw_part),
       hybrid("keller", "the hybrid with the output head and the first (input) layer on AdamW as well", "keller",
-             HybridMuon::muon),
+             HybridMuon::muon, baseline_adamw_part),
       hybrid("normuon", "the MuonRec routing with NorMuon (row-normalised Newton-Schulz output) on the Muon rows",
-             "muonrec", HybridMuon::normuon),
+             "muonrec", HybridMuon::normuon, baseline_adamw_part),
       hybrid("mvr", "the MuonRec routing with Muon-MVR (momentum variance reduction; two extra gradients a step)",
-             "muonrec", HybridMuon::mvr),
+             "muonrec", HybridMuon::mvr, baseline_adamw_part),
       single<Lion>("lion", "Lion on every parameter (lr 1e-4, no weight decay)", LionOptions{}),
       // --protocol muonrec: the two optimizers exactly as MuonRec's code configures them
       single<AdamW>("adamw_muonrec",

@@ -15,8 +15,9 @@ namespace recgrad::cpu {
 namespace {
 
 constexpr std::size_t kSmallAlignment = 64;
-constexpr std::size_t kLargeThreshold = std::size_t{1} << 20;  // 1 MiB
-constexpr std::size_t kHugePage = std::size_t{2} << 20;        // 2 MiB
+constexpr std::size_t kLargeThreshold = std::size_t{64} << 10;  // 64 KiB: glibc would mmap (or trim) these
+constexpr std::size_t kMediumStep = std::size_t{64} << 10;      // size classes of cached blocks below 2 MiB
+constexpr std::size_t kHugePage = std::size_t{2} << 20;         // 2 MiB
 
 // Sanitizer builds bypass the cache so that use-after-free of large blocks is still caught.
 #if defined(__SANITIZE_ADDRESS__)
@@ -26,6 +27,9 @@ constexpr std::size_t kDefaultCacheLimit = std::size_t{1} << 30;
 #endif
 
 std::size_t round_up(std::size_t n, std::size_t step) { return (n + step - 1) / step * step; }
+
+// The cached size class of a large block: whole 64 KiB steps below 2 MiB, whole 2 MiB huge pages above.
+std::size_t size_class(std::size_t nbytes) { return round_up(nbytes, nbytes < kHugePage ? kMediumStep : kHugePage); }
 
 // Freed large blocks by rounded size; guarded by `mutex`.
 struct LargeBlockCache {
@@ -59,7 +63,7 @@ void* system_allocate(std::size_t alignment, std::size_t nbytes) {
 void* host_allocate(std::size_t nbytes) {
   if (nbytes < kLargeThreshold)
     return system_allocate(kSmallAlignment, round_up(std::max<std::size_t>(nbytes, 1), kSmallAlignment));
-  const std::size_t size = round_up(nbytes, kHugePage);
+  const std::size_t size = size_class(nbytes);
   LargeBlockCache& c = cache();
   {
     std::lock_guard lock(c.mutex);
@@ -73,6 +77,7 @@ void* host_allocate(std::size_t nbytes) {
     }
     ++c.stats.misses;
   }
+  if (size < kHugePage) return system_allocate(kSmallAlignment, size);
   void* block = system_allocate(kHugePage, size);
   madvise(block, size, MADV_HUGEPAGE);  // advisory: ignoring failure only costs speed
   return block;
@@ -84,7 +89,7 @@ void host_free(void* data, std::size_t nbytes) {
     std::free(data);
     return;
   }
-  const std::size_t size = round_up(nbytes, kHugePage);
+  const std::size_t size = size_class(nbytes);
   LargeBlockCache& c = cache();
   {
     std::lock_guard lock(c.mutex);

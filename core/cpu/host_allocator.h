@@ -1,8 +1,10 @@
 // Host memory for tensors. Small blocks come straight from the C heap (64-byte
-// aligned). Large blocks (>= 1 MiB) are rounded up to whole 2 MiB huge pages,
-// marked MADV_HUGEPAGE, and kept in a bounded cache when freed, so a training
-// loop that allocates the same activation sizes every step reuses warm memory
-// instead of paying the kernel to fault in and zero fresh pages each time.
+// aligned). Large blocks (>= 64 KiB, the sizes glibc serves with mmap or gives
+// back by trimming) are rounded up to a size class (64 KiB steps below 2 MiB,
+// whole 2 MiB huge pages marked MADV_HUGEPAGE above) and kept in a bounded cache
+// when freed, so a training loop that allocates the same activation sizes every
+// step reuses warm memory instead of paying the kernel to fault in and zero
+// fresh pages each time.
 #pragma once
 
 #include <cstddef>

@@ -24,6 +24,24 @@ TEST(HostAllocator, LargeBlocksAreReusedAndAligned) {
   EXPECT_EQ(cpu::host_cache_stats().cached_bytes, 0u);
 }
 
+TEST(HostAllocator, MediumBlocksAreReusedInSizeClasses) {
+  // 64 KiB .. 2 MiB: the activation sizes of small models, which glibc would mmap or trim and fault in again
+  cpu::host_set_cache_limit(std::size_t{1} << 30);
+  cpu::host_empty_cache();
+  const std::size_t bytes = 100u << 10;  // rounds up to 128 KiB
+  void* first = cpu::host_allocate(bytes);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % 64, 0u);
+  cpu::host_free(first, bytes);
+  EXPECT_EQ(cpu::host_cache_stats().cached_bytes, 128u << 10);
+  void* second = cpu::host_allocate(120u << 10);  // the same 64 KiB size class
+  EXPECT_EQ(second, first);
+  cpu::host_free(second, 120u << 10);
+  void* small = cpu::host_allocate(60u << 10);  // below 64 KiB: the C heap, never cached
+  cpu::host_free(small, 60u << 10);
+  EXPECT_EQ(cpu::host_cache_stats().cached_bytes, 128u << 10);
+  cpu::host_empty_cache();
+}
+
 TEST(HostAllocator, CacheRespectsItsLimit) {
   cpu::host_empty_cache();
   cpu::host_set_cache_limit(4u << 20);

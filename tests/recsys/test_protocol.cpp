@@ -66,15 +66,15 @@ TEST(Protocol, MuonRecTrainerSettings) {
   EXPECT_EQ(options.patience, 10);
   EXPECT_EQ(options.max_epochs, 500);
   EXPECT_EQ(options.extra_configuration.at("protocol"), "muonrec");
-  const TrainerOptions plain = protocol_trainer_options("default", TrainerOptions{});
+  const TrainerOptions plain = protocol_trainer_options("fixed", TrainerOptions{});
   EXPECT_EQ(plain.batch_size, TrainerOptions{}.batch_size);
-  EXPECT_EQ(plain.extra_configuration.at("protocol"), "default");
+  EXPECT_EQ(plain.extra_configuration.at("protocol"), "fixed");
 }
 
 TEST(Protocol, NamesOutsideTheProtocolAreRefused) {
-  EXPECT_EQ(protocol_model("default", "sasrec"), "sasrec");
+  EXPECT_EQ(protocol_model("fixed", "sasrec"), "sasrec");
   EXPECT_EQ(protocol_model("muonrec", "gru4rec"), "gru4rec_muonrec");
   EXPECT_EQ(protocol_optimizer("muonrec", "muon"), "muon_muonrec");
   expect_error([] { (void)protocol_optimizer("muonrec", "lion"); }, {"muonrec", "adamw and muon", "'lion'"});
-  expect_error([] { (void)protocol_model("tuned-ish", "sasrec"); }, {"unknown protocol", "default, muonrec"});
+  expect_error([] { (void)protocol_model("tuned-ish", "sasrec"); }, {"unknown protocol", "fixed, muonrec, tuned"});
 }

@@ -2,8 +2,10 @@
 // the built-in synthetic data or a MiniOneRec-format Amazon folder, over several seeds, and reports which
 // optimizer wins, by how much and how fast (results.json/csv/md and SVG plots in --out).
 //
-//   recbench                                   # synthetic data, SASRec/GRU4Rec/Caser x AdamW/Muon, 1 seed
-//   recbench --dataset ../shared/data/amazon/Industrial_and_Scientific --seeds 0,1,2
+//   recbench                                   # first look: synthetic data, SASRec/GRU4Rec/Caser x AdamW/Muon,
+//                                              # fixed settings, 1 seed, 8 epochs (about 90 s on 2 cores)
+//   recbench --full                            # the comparison: tuned protocol, seeds 0,1,2, 30 epochs
+//   recbench --protocol tuned --dataset ../shared/data/amazon/Industrial_and_Scientific --seeds 0,1,2
 //   recbench sweep --lr adamw=1e-4,1e-3,1e-2 --lr muon=0.005,0.02,0.05
 #include <CLI/CLI.hpp>
 
@@ -133,7 +135,7 @@ struct Settings {
   bool audit = false;
   std::int64_t audit_every = 50;
   bool full = false;
-  std::string protocol = "default";
+  std::string protocol;  // empty: tuned with --full, fixed without
   std::vector<std::string> tuning_seeds{"1000,1001"};
   Settings() {
     trainer.max_epochs = kQuickEpochs;  // the default run (3 models x 2 optimizers) takes about 2 minutes on 2 cores
@@ -305,13 +307,14 @@ OptimizerOverrides tune(const Settings& s, const datasets::SequenceDataset& data
     recbench::write_report(benchmark, s.out);
     return tuning.mean_valid;
   };
-  const OptimizerOverrides best = tune_coordinatewise(entry.defaults, score);
+  const recsys::TuningOutcome outcome = tune_coordinatewise(entry.defaults, score);
   for (TuningPoint& point : benchmark.tuning) {
     if (point.model == model_name && point.optimizer == optimizer_name) {
-      point.chosen = point.configuration == overrides_text(best);
+      point.chosen = point.configuration == overrides_text(outcome.best);
+      if (point.chosen) point.unbracketed = outcome.unbracketed;
     }
   }
-  return best;
+  return outcome.best;
 }
 
 /// --protocol tuned: tune each (model, optimizer), then run every seed at its chosen point.
@@ -341,12 +344,13 @@ void add_common_options(CLI::App& app, Settings& s) {
   for (const OptimizerEntry& entry : optimizer_zoo()) optimizers_help += "\n  " + entry.name + "  " + entry.description;
   app.add_option("--optimizers", s.optimizers, optimizers_help)->capture_default_str();
   app.add_option("--protocol", s.protocol,
-                 "default: the models and optimizers as named, with the flags' settings; muonrec: MuonRec's setup "
+                 "fixed, muonrec or tuned; default: tuned with --full, fixed without (the quick first look). "
+                 "fixed: the models and optimizers as named, each optimizer at its own defaults (the hybrids' AdamW "
+                 "part is the adamw baseline's), with the flags' settings; muonrec: MuonRec's setup "
                  "(experiments/traditional): each model's _muonrec variant, MuonRec's AdamW and Muon, batch 1024, "
                  "pooled BCE with 1 negative, cosine lr per epoch (T_max 500, eta_min 1e-6), selection on valid "
                  "NDCG@20, patience 10, up to 500 epochs; tuned: each optimizer's learning rates and weight decay "
-                 "chosen on validation (a bracketing log grid, --tuning-seeds), then --seeds at the chosen point")
-      ->capture_default_str();
+                 "chosen on validation (a bracketing log grid, --tuning-seeds), then --seeds at the chosen point");
   app.add_option("--tuning-seeds", s.tuning_seeds, "--protocol tuned: the seeds each grid point is averaged over")
       ->capture_default_str();
   app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 5, 10 or 20)")
@@ -355,7 +359,8 @@ void add_common_options(CLI::App& app, Settings& s) {
       ->capture_default_str();
   app.add_option("--cosine-eta-min", s.trainer.cosine_eta_min, "the cosine schedule's final lr")->capture_default_str();
   app.add_flag("--full", s.full,
-               "the full comparison: seeds 0,1,2 and a budget of 30 epochs (the default is 1 seed, 8 epochs)");
+               "the full comparison: the tuned protocol, seeds 0,1,2 and a budget of 30 epochs (the default is "
+               "fixed settings, 1 seed, 8 epochs)");
   app.add_option("--seeds", s.seeds, "comma-separated seeds")->capture_default_str();
   app.add_option("--lr", s.learning_rates, "learning rate per optimizer, e.g. adamw=1e-3 muon=0.02 (repeatable)");
   app.add_option("--adamw-part-lr", s.adamw_part_lrs, "lr of the AdamW part of a hybrid, e.g. muon=1e-2");
@@ -392,6 +397,7 @@ void add_common_options(CLI::App& app, Settings& s) {
 
 /// Checks every name and option before any work (data loading, training), so a typo fails at once.
 void finish_settings(Settings& s, const CLI::App& app) {
+  if (s.protocol.empty()) s.protocol = s.full ? "tuned" : "fixed";
   if (s.full) {
     if (app.count("--seeds") == 0) s.seeds = {"0,1,2"};
     if (app.count("--max-epochs") == 0) s.trainer.max_epochs = Settings::kFullEpochs;

@@ -412,7 +412,8 @@ json full_json(const Benchmark& b) {
                              {"configuration", t.configuration},
                              {"valid_scores", t.valid_scores},
                              {"mean_valid", t.mean_valid},
-                             {"chosen", t.chosen}});
+                             {"chosen", t.chosen},
+                             {"unbracketed", t.unbracketed}});
     }
   }
   return j;
@@ -895,6 +896,13 @@ std::string report_markdown(const Benchmark& b) {
            << (t->chosen ? "**chosen**" : "") << " |\n";
       }
       md << "\n";
+      for (const TuningPoint* t : grid) {
+        if (!t->chosen || t->unbracketed.empty()) continue;
+        md << "**Not bracketed:** " << t->optimizer << "'s chosen ";
+        for (std::size_t i = 0; i < t->unbracketed.size(); ++i) md << (i ? " and " : "") << t->unbracketed[i];
+        md << " still sat on the grid's edge after 4 extensions, so its best value may lie beyond the grid; its "
+              "runs above may understate it.\n\n";
+      }
     }
     summaries.emplace_back(m.model, std::move(summary));
   }

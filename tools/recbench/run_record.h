@@ -35,11 +35,12 @@ struct TuningPoint {
   std::vector<double> valid_scores;  // best validation NDCG@selection_k of each tuning seed
   double mean_valid = 0.0;
   bool chosen = false;
+  std::vector<std::string> unbracketed;  // on the chosen point: axes whose winner sat on the grid's final edge
 };
 
 /// Everything the report needs.
 struct Benchmark {
-  std::string protocol = "default";  // recsys/protocols.h
+  std::string protocol = "fixed";  // recsys/protocols.h
   std::vector<TuningPoint> tuning;   // the grid points of --protocol tuned, in the order they ran
   std::string dataset_name, dataset_description, dataset_statistics;
   std::string git_revision, machine, started_at;

@@ -1,10 +1,11 @@
 // safetensors I/O: bit-exact round trips, the on-disk format, validation of
-// corrupt files, and atomic writes.
+// corrupt files, the checksum, and atomic writes.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -88,6 +89,8 @@ TEST_F(SafetensorsTest, RoundTripIsBitExactForEveryDtype) {
     EXPECT_TRUE(bit_equal(loaded.tensors.at(name), tensor)) << name;
   }
   EXPECT_EQ(loaded.metadata, (std::map<std::string, std::string>{{"format", "pt"}, {"note", "hello"}}));
+  EXPECT_EQ(loaded.checksum.rfind("fnv1a64:", 0), 0u) << loaded.checksum;
+  EXPECT_EQ(loaded.checksum.size(), 8u + 16u);
   EXPECT_EQ(load_safetensors(path("all.safetensors")).size(), original.size());
   EXPECT_FALSE(fs::exists(path("all.safetensors") + ".tmp-" + std::to_string(::getpid())));
 }
@@ -110,6 +113,7 @@ TEST_F(SafetensorsTest, FileFollowsTheSafetensorsLayout) {
   EXPECT_EQ(header["b"]["shape"], nlohmann::json::array({1, 1}));
   EXPECT_EQ(header["b"]["data_offsets"], nlohmann::json::array({8, 16}));
   EXPECT_EQ(header["__metadata__"]["k"], "v");
+  EXPECT_EQ(header["__metadata__"][kSafetensorsChecksumKey].get<std::string>().rfind("fnv1a64:", 0), 0u);
   float a1 = 0;
   std::memcpy(&a1, bytes.data() + 8 + n + 4, 4);
   EXPECT_EQ(a1, -2.0f);
@@ -121,7 +125,7 @@ TEST_F(SafetensorsTest, ReadsAHandWrittenFile) {
   const std::int32_t index = -3;
   std::string data(reinterpret_cast<const char*>(&index), 4);
   data += std::string(reinterpret_cast<const char*>(values), 8);
-  data += '\x02';  // any non-zero byte reads as true
+  data += '\x01';
   const std::string header =
       R"({"w":{"dtype":"F32","shape":[2,1],"data_offsets":[4,12]},"i":{"dtype":"I32","shape":[],"data_offsets":[0,4]},)"
       R"("m":{"dtype":"BOOL","shape":[1],"data_offsets":[12,13]},"__metadata__":{"format":"pt"}})";
@@ -134,6 +138,7 @@ TEST_F(SafetensorsTest, ReadsAHandWrittenFile) {
   EXPECT_EQ(c.tensors.at("i").item<std::int32_t>(), -3);
   EXPECT_EQ(c.tensors.at("m").to_vector<int>(), std::vector<int>{1});
   EXPECT_EQ(c.metadata.at("format"), "pt");
+  EXPECT_EQ(c.checksum, "");  // no checksum: loads, unverified
 }
 
 TEST_F(SafetensorsTest, CorruptFilesThrowErrorsNamingTheProblem) {
@@ -175,6 +180,36 @@ TEST_F(SafetensorsTest, CorruptFilesThrowErrorsNamingTheProblem) {
       {"metadata not strings", make_file(R"({"__metadata__":{"epoch":3}})", ""), "not a string"},
       {"shape overflow",
        make_file(R"({"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", f32x2), "too large"},
+      {"strides overflow beside a zero extent",
+       make_file(R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", ""), "too large"},
+      {"extent beyond int64",
+       make_file(R"({"a":{"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,8]}})", f32x2),
+       "invalid shape"},
+      {"fractional extent", make_file(R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", f32x2),
+       "invalid shape"},
+      {"negative offset", make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", f32x2),
+       "data_offsets [begin, end]"},
+      {"huge offsets", make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[18446744073709551608,0]}})", f32x2),
+       "out of range"},
+      {"garbage after the JSON", make_file(R"({} xyz)", ""), "bad JSON"},
+      {"duplicate tensor name",
+       make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],)"
+                 R"("data_offsets":[4,8]}})",
+                 f32x2),
+       "duplicate tensor name 'a'"},
+      {"duplicate field", make_file(R"({"a":{"dtype":"F32","shape":[2],"dtype":"I32","data_offsets":[0,8]}})", f32x2),
+       "tensor 'a' has a duplicate field 'dtype'"},
+      {"duplicate metadata key", make_file(R"({"__metadata__":{"k":"1","k":"2"}})", ""),
+       "duplicate __metadata__ key 'k'"},
+      {"duplicate metadata object", make_file(R"({"__metadata__":{"k":"1"},"__metadata__":{}})", ""),
+       "duplicate '__metadata__'"},
+      {"BOOL byte 7", make_file(R"({"m":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})", std::string("\x01\x07")),
+       "tensor 'm' (BOOL) holds byte value 7 at file offset"},
+      {"bad checksum",
+       make_file(R"({"__metadata__":{"recgrad.checksum":"fnv1a64:0000000000000000"},)"
+                 R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                 f32x2),
+       "checksum mismatch: the file is corrupted (stored fnv1a64:0000000000000000, computed fnv1a64:"},
   };
   for (const Case& c : cases) {
     write_bytes(path("bad.safetensors"), c.bytes);
@@ -196,19 +231,115 @@ TEST_F(SafetensorsTest, EveryTruncationAndByteFlipFailsCleanly) {
     write_bytes(path("cut.safetensors"), good.substr(0, length));
     EXPECT_THROW(load_safetensors(path("cut.safetensors")), Error) << "prefix of " << length << " bytes";
   }
-  // Flipping any single byte either still loads or throws recgrad::Error; nothing else may happen.
-  std::size_t rejected = 0;
-  for (std::size_t i = 0; i < good.size(); ++i) {
-    std::string bad = good;
-    bad[i] = static_cast<char>(bad[i] ^ 0x5a);
-    write_bytes(path("flip.safetensors"), bad);
-    try {
-      load_safetensors(path("flip.safetensors"));
-    } catch (const Error&) {
-      ++rejected;
+  // Any single changed byte is refused with a recgrad::Error, except inside the name of the checksum key, which
+  // makes the file one without a checksum (data intact): that loads, but not under ChecksumPolicy::require.
+  const std::size_t key_at = good.find(std::string("\"") + kSafetensorsChecksumKey + "\"") + 1;
+  ASSERT_NE(key_at, std::string::npos + 1);
+  for (const unsigned mask : {0x01u, 0x5au, 0x80u, 0xffu}) {
+    for (std::size_t i = 0; i < good.size(); ++i) {
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] ^ mask);
+      write_bytes(path("flip.safetensors"), bad);
+      const bool in_key_name = i >= key_at && i < key_at + std::strlen(kSafetensorsChecksumKey);
+      const std::string message = message_of([&] { load_safetensors(path("flip.safetensors")); });
+      if (in_key_name) {
+        EXPECT_THROW(read_safetensors(path("flip.safetensors"), ChecksumPolicy::require), Error) << i;
+      } else {
+        EXPECT_NE(message.find("flip.safetensors"), std::string::npos)
+            << "byte " << i << " ^ " << mask << ": " << message;
+      }
     }
   }
-  EXPECT_GT(rejected, 0u);
+}
+
+TEST_F(SafetensorsTest, ChecksumIsTheDocumentedFnv1aOfTheCanonicalForm) {
+  // The value a Python script computes from the canonical form described in safetensors.h.
+  const StateDict d{{"w", from_vector<float>({1, 2}, {2})}, {"m", from_vector<bool>({true, false, true}, {3})}};
+  save_safetensors(path("known.safetensors"), d, {{"k", "v"}});
+  EXPECT_EQ(read_safetensors(path("known.safetensors")).checksum, "fnv1a64:58300c061c0ae8e4");
+}
+
+TEST_F(SafetensorsTest, RoundTripKeepsTheChecksumValid) {
+  const StateDict original = every_dtype();
+  save_safetensors(path("a.safetensors"), original, {{"note", "x"}});
+  const SafetensorsContents first = read_safetensors(path("a.safetensors"), ChecksumPolicy::require);
+  EXPECT_FALSE(first.checksum.empty());
+  EXPECT_FALSE(first.metadata.count(kSafetensorsChecksumKey)) << "the checksum is reported apart from the metadata";
+  // Saving what was read writes the same bytes again: the checksum is a function of the contents only.
+  save_safetensors(path("b.safetensors"), first.tensors, first.metadata);
+  const SafetensorsContents second = read_safetensors(path("b.safetensors"), ChecksumPolicy::require);
+  EXPECT_EQ(second.checksum, first.checksum);
+  EXPECT_EQ(read_bytes(path("b.safetensors")), read_bytes(path("a.safetensors")));
+  // The key is reserved.
+  EXPECT_NE(message_of([&] {
+              save_safetensors(path("c.safetensors"), original, {{kSafetensorsChecksumKey, "fnv1a64:0"}});
+            }).find("reserved"),
+            std::string::npos);
+}
+
+TEST_F(SafetensorsTest, AFlippedDataByteIsRefusedAsCorruption) {
+  StateDict d;
+  d.insert("w", randn({16, 8}));
+  d.insert("m", from_vector<bool>({true, false}, {2}));
+  save_safetensors(path("model.safetensors"), d);
+  const std::string good = read_bytes(path("model.safetensors"));
+  std::uint64_t n = 0;
+  std::memcpy(&n, good.data(), 8);
+  // A byte in the middle of "w" (one bit, as a disk error would), and the BOOL true turned false.
+  for (const std::size_t at : {static_cast<std::size_t>(8 + n + 200), good.size() - 2}) {
+    std::string bad = good;
+    bad[at] = static_cast<char>(bad[at] ^ 0x01);
+    write_bytes(path("model.safetensors"), bad);
+    const std::string message = message_of([&] { load_safetensors(path("model.safetensors")); });
+    EXPECT_NE(message.find("model.safetensors': checksum mismatch: the file is corrupted (stored fnv1a64:"),
+              std::string::npos)
+        << "byte " << at << ": " << message;
+  }
+}
+
+TEST_F(SafetensorsTest, AChangedShapeDtypeOrOffsetInTheHeaderIsRefused) {
+  StateDict d;
+  d.insert("w", randn({2, 3}));
+  d.insert("empty", zeros({0, 3}));
+  d.insert("v", randn({4}));
+  save_safetensors(path("h.safetensors"), d);
+  const std::string good = read_bytes(path("h.safetensors"));
+  std::uint64_t n = 0;
+  std::memcpy(&n, good.data(), 8);
+  const std::string header = good.substr(8, n);
+  auto refused_with = [&](std::size_t at, char replacement, const std::string& expected) {
+    std::string bad = good;
+    bad[8 + at] = replacement;
+    write_bytes(path("h.safetensors"), bad);
+    const std::string message = message_of([&] { load_safetensors(path("h.safetensors")); });
+    EXPECT_NE(message.find("h.safetensors"), std::string::npos) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << "header byte " << at << ": " << message;
+  };
+  // Changes that keep the file well-formed are caught by the checksum alone.
+  refused_with(header.find("[0,3]") + 3, '5', "checksum mismatch");    // the empty tensor's shape [0, 5]
+  refused_with(header.find("\"F32\"") + 1, 'I', "checksum mismatch");  // w read as I32
+  refused_with(header.find("\"w\"") + 1, 'x', "checksum mismatch");    // a renamed tensor
+  // Every digit of every shape and offset, changed to another digit, is refused.
+  for (const std::string field : {"\"shape\":[", "\"data_offsets\":["}) {
+    for (std::size_t at = header.find(field); at != std::string::npos; at = header.find(field, at + 1)) {
+      for (std::size_t i = at + field.size(); header[i] != ']'; ++i) {
+        if (header[i] < '0' || header[i] > '9') continue;
+        refused_with(i, header[i] == '9' ? '1' : static_cast<char>(header[i] + 1), "");
+      }
+    }
+  }
+}
+
+TEST_F(SafetensorsTest, AFileWithoutChecksumLoadsUnlessOneIsRequired) {
+  const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"x":"y"}})";
+  const float values[2] = {1.5f, -2.0f};
+  write_bytes(path("foreign.safetensors"), make_file(header, std::string(reinterpret_cast<const char*>(values), 8)));
+  const SafetensorsContents c = read_safetensors(path("foreign.safetensors"));
+  EXPECT_EQ(c.tensors.at("a").to_vector<float>(), (std::vector<float>{1.5f, -2.0f}));
+  EXPECT_EQ(c.checksum, "");
+  const std::string message =
+      message_of([&] { read_safetensors(path("foreign.safetensors"), ChecksumPolicy::require); });
+  EXPECT_NE(message.find("foreign.safetensors': no checksum"), std::string::npos) << message;
 }
 
 TEST_F(SafetensorsTest, FailedSaveLeavesTheOldFileIntact) {

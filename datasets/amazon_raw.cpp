@@ -18,7 +18,7 @@ using nlohmann::json;
 
 // Reads `path` in one go, refusing gzip files (recgrad has no zlib dependency).
 std::string read_json_lines_file(const std::string& path) {
-  std::string text = read_file(path);
+  std::string text = read_text_file(path);
   RG_CHECK(
       !(text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0x1f && static_cast<unsigned char>(text[1]) == 0x8b),
       "'", path, "' is gzip-compressed; recgrad reads plain JSON lines only (no zlib dependency): run `gunzip -k ",
@@ -56,6 +56,22 @@ std::string text_field(const json& object, const char* key, const char* separato
   return found->dump();
 }
 
+// Parses one JSON line; on failure, a discarded value and in `why` the parser's reason, without its
+// exception tag and the bytes it last read (which may be the bytes that are not UTF-8).
+json parse_line(std::string_view content, std::string& why) {
+  try {
+    return json::parse(content);
+  } catch (const json::parse_error& error) {
+    why = error.what();
+    if (const std::size_t tag_end = why.find("] "); why.starts_with("[json.exception") && tag_end != why.npos) {
+      why.erase(0, tag_end + 2);
+    }
+    if (const std::size_t last_read = why.find("; last read"); last_read != why.npos) why.erase(last_read);
+    if (const std::size_t at = why.find("at line 1, column "); at != why.npos) why.replace(at, 18, "at column ");
+    return json(json::value_t::discarded);
+  }
+}
+
 AmazonFormat detect_format(const json& record) {
   if (record.contains("reviewerID")) return AmazonFormat::Reviews2018;
   if (record.contains("user_id")) return AmazonFormat::Reviews2023;
@@ -90,11 +106,13 @@ std::vector<AmazonReview> read_amazon_reviews(const std::string& path, const Ama
       if (!options.lenient) throw Error(at() + what);
       report.reviews.skip(reason, at() + what);
     };
-    const json record = json::parse(content, nullptr, /*allow_exceptions=*/false);
+    std::string why;
+    const json record = parse_line(content, why);
     if (record.is_discarded() || !record.is_object()) {
       const bool last_line = content.data() + content.size() >= text.data() + text.size() - 1;
+      const std::string reason = why.empty() ? "" : " (" + why + ")";
       fail(last_line ? SkipReason::TruncatedRow : SkipReason::BadRecord,
-           last_line ? "not a complete JSON object (file truncated?)" : "not a JSON object");
+           (last_line ? "not a complete JSON object (file truncated?)" : "not a JSON object") + reason);
       return;
     }
     AmazonFormat format = options.format == AmazonFormat::Auto ? detect_format(record) : options.format;
@@ -121,7 +139,15 @@ std::vector<AmazonReview> read_amazon_reviews(const std::string& path, const Ama
       fail(SkipReason::BadNumber, std::string("missing or non-integer \"") + time_key + "\"");
       return;
     }
-    const std::int64_t raw_time = time->get<std::int64_t>();
+    // 2018 times are seconds, scaled to milliseconds here: both must fit 64 bits.
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    const bool fits =
+        time->is_number_unsigned() ? time->get<std::uint64_t>() <= static_cast<std::uint64_t>(kMax) : true;
+    const std::int64_t raw_time = fits ? time->get<std::int64_t>() : 0;
+    if (!fits || (v2018 && (raw_time > kMax / 1000 || raw_time < -kMax / 1000))) {
+      fail(SkipReason::BadNumber, std::string("\"") + time_key + "\" " + time->dump() + " is out of range");
+      return;
+    }
     const std::int64_t timestamp_ms = v2018 ? raw_time * 1000 : raw_time;
     if (timestamp_ms < min_ms || timestamp_ms >= max_ms) {
       ++report.outside_time_window;
@@ -138,9 +164,10 @@ SequenceDataset build_amazon_dataset(const std::vector<AmazonReview>& reviews, c
   RG_CHECK(options.max_history_length >= 1, "Amazon reviews: max_history_length must be >= 1, got ",
            options.max_history_length);
   RG_CHECK(
-      options.train_fraction > 0 && options.valid_fraction >= 0 && options.train_fraction + options.valid_fraction <= 1,
-      "Amazon reviews: need 0 < train_fraction, 0 <= valid_fraction, train + valid <= 1 (got ", options.train_fraction,
-      ", ", options.valid_fraction, ")");
+      options.train_fraction > 0 && options.valid_fraction > 0 && options.train_fraction + options.valid_fraction < 1,
+      "Amazon reviews: need 0 < train_fraction, 0 < valid_fraction, train_fraction + valid_fraction < 1, so that every "
+      "split gets rows (got ",
+      options.train_fraction, ", ", options.valid_fraction, ")");
 
   // Intern users and items in order of first appearance.
   std::unordered_map<std::string_view, std::int32_t> user_index, item_index;
@@ -212,7 +239,10 @@ SequenceDataset build_amazon_dataset(const std::vector<AmazonReview>& reviews, c
       dataset.items.push_back(std::move(info));
     }
     auto& user = user_id[static_cast<std::size_t>(user_of[r])];
-    if (user < 0) user = users++;
+    if (user < 0) {
+      user = users++;
+      dataset.user_names.push_back(reviews[r].user);
+    }
   }
   RG_CHECK(users > 0, "Amazon reviews: no interactions left after the time window and k-core filtering (user_k ",
            options.user_k, ", item_k ", options.item_k, "; ", reviews.size(), " reviews read)");
@@ -291,6 +321,14 @@ SequenceDataset build_amazon_dataset(const std::vector<AmazonReview>& reviews, c
       add_sample(split, samples[s].user, start[static_cast<std::size_t>(samples[s].user)], samples[s].position);
     }
   }
+  for (SplitName which : {SplitName::Train, SplitName::Valid, SplitName::Test}) {
+    RG_CHECK(!dataset.split(which).empty(), "Amazon reviews '", dataset.name, "': the ", split_name(which),
+             " split has no rows (", users, " users and ", start.back(), " interactions after filtering; ",
+             options.split == AmazonSplit::LeaveOneOut
+                 ? "leave-one-out makes a test row of a user with 2 interactions, a valid row with 3, train rows with 4"
+                 : "the time-window split cuts the samples at train_fraction and train_fraction + valid_fraction",
+             ")");
+  }
   dataset.validate();
   return dataset;
 }
@@ -307,9 +345,10 @@ void read_amazon_metadata(const std::string& path, const AmazonRawOptions& optio
       if (!options.lenient) throw Error(at() + what);
       report.metadata.skip(reason, at() + what);
     };
-    const json record = json::parse(content, nullptr, /*allow_exceptions=*/false);
+    std::string why;
+    const json record = parse_line(content, why);
     if (record.is_discarded() || !record.is_object()) {
-      fail(SkipReason::BadRecord, "not a JSON object");
+      fail(SkipReason::BadRecord, "not a JSON object" + (why.empty() ? "" : " (" + why + ")"));
       return;
     }
     const std::string* key = string_field(record, "parent_asin");

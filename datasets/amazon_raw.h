@@ -10,18 +10,22 @@
 //     metadata meta_<Category>.jsonl: {"parent_asin", "title", "store", "categories": [...], "description": [...]}
 //   Items are keyed by asin (2018) or parent_asin (2023, falling back to asin).
 // Compressed files (.json.gz) are NOT read: recgrad has no zlib dependency, so a gzip file fails with
-// a message saying to gunzip it first (the download script does).
+// a message saying to gunzip it first (the download script does). Files are UTF-8 text (a leading
+// byte-order mark is skipped, a UTF-16 file refused); lines end at \n, \r\n or a lone \r. A line that
+// does not parse says why (the parser's reason, e.g. a byte that is not UTF-8); a timestamp that does not
+// fit 64 bits of milliseconds is a bad number.
 //
 // Pipeline: read reviews (optionally only those in [min_timestamp, max_timestamp)), optionally drop
 // repeated (user, item) pairs keeping the earliest, k-core filter (repeatedly drop users with fewer
 // than user_k and items with fewer than item_k interactions until none is left), sort each user's
 // interactions by time (ties keep file order), number items 1..N and users 0..U-1 in order of first
-// appearance, then split:
+// appearance (SequenceDataset::user_names keeps the reviewer ids), then split:
 //   LeaveOneOut: per user, last item -> test, second-to-last -> valid, every earlier item i >= 1 a
 //                train row (history = the up to max_history_length items before it);
 //   TimeWindow:  the MiniOneRec release protocol (SOURCE.md): every sample i >= 1 of every user,
 //                (items[max(0, i-L) : i] -> items[i]), sorted by the target's time (stable), split
 //                globally at floor(0.8 N) and floor(0.9 N) into train / valid / test.
+// A split left without rows (every user too short for it, too few samples for a share) is an error.
 #pragma once
 
 #include <cstdint>
@@ -46,8 +50,8 @@ struct AmazonRawOptions {
   std::int64_t max_timestamp = std::numeric_limits<std::int64_t>::max();  // seconds since 1970, exclusive
   bool keep_repeats = true;  // false: keep only the earliest review of each (user, item) pair
   std::int32_t max_history_length = 50;
-  double train_fraction = 0.8;  // TimeWindow only
-  double valid_fraction = 0.1;  // TimeWindow only
+  double train_fraction = 0.8;  // TimeWindow only; > 0
+  double valid_fraction = 0.1;  // TimeWindow only; > 0, and train_fraction + valid_fraction < 1
   bool lenient = false;         // skip (and count) malformed lines instead of failing
   std::string name;             // dataset name; empty: the reviews file's name without extensions
 };

@@ -24,6 +24,8 @@ const char* skip_reason_name(SkipReason reason) {
       return "malformed_csv";
     case SkipReason::InconsistentRow:
       return "inconsistent_row";
+    case SkipReason::BadEncoding:
+      return "bad_encoding";
     case SkipReason::Count:
       break;
   }

@@ -3,7 +3,9 @@
 // Loaders are strict by default: the first malformed row throws recgrad::Error naming the file, the
 // line and what was wrong. With `lenient = true` a malformed row is skipped instead, and counted in a
 // LoadReport by reason (with the first few messages kept as examples), so nothing is dropped silently;
-// a lenient load therefore needs a LoadReport to write to.
+// a lenient load therefore needs a LoadReport to write to. What is wrong with a whole file or with the
+// dataset (an unreadable or UTF-16 file, a bad header, a faulty catalogue, a split left without rows) is
+// an error even when lenient.
 #pragma once
 
 #include <array>
@@ -21,9 +23,10 @@ enum class SkipReason {
   UnknownItem,       // an item id that is not in the catalogue
   EmptySequence,     // a row whose history is empty
   TruncatedRow,      // the file ends inside a row (unterminated quote, missing fields on the last line)
-  BadRecord,         // a JSON line that does not parse, or lacks a required field
-  MalformedCsv,      // text after a closing quote ("a"b,...)
+  BadRecord,         // a JSON line that does not parse, or lacks a required field (an empty user_id)
+  MalformedCsv,      // text after a closing quote ("a"b,...), a quote never closed on a line that others follow
   InconsistentRow,   // fields that contradict each other or the catalogue (an item_sid that is not the item's)
+  BadEncoding,       // bytes that are not UTF-8 (a Latin-1 title, say)
   Count              // number of reasons (not a reason)
 };
 

@@ -11,16 +11,25 @@
 // The dataset is named by the folder ("Industrial_and_Scientific"); every category of the release
 // (Industrial_and_Scientific, Office_Products) loads the same way, and the release's time-based split
 // is kept as it is. Item ids of the files (0..n-1) become 1..n in the dataset (0 is padding; the
-// file's id is kept as ItemInfo::external_id); user "A<k>" becomes user k, num_users = max k + 1.
+// file's id is kept as ItemInfo::external_id). A user_id is a name, any non-empty text (the release's
+// are "A<k>"), never a size: users are numbered 0..U-1 in order of first appearance over the rows kept
+// in train, then valid, then test; num_users = U, and SequenceDataset::user_names keeps the names.
 // The dataset's max_history_length is options.max_history_length when set (longer histories keep
 // their most recent items), else the longest history in the files (10 in the release).
 //
-// Checks: the three catalogue files agree (item count, ids, semantic IDs), always strictly. In the
-// CSVs, per row: the column count matches the header; user_id is "A<int>"; history_item_id is a
-// Python list of known item ids, not empty; item_id is a known item; item_sid, when present, is that
-// item's semantic ID. Titles and the history SIDs repeat the catalogue and are not parsed. A bad row
-// throws "<file>:<line>: <what>", or with options.lenient is skipped and counted in `report`.
+// Text: every file is UTF-8 (a leading byte-order mark is skipped; a UTF-16 or UTF-32 file is an error,
+// and so are bytes that are not UTF-8, named by file:line: in the info file always, in a CSV row as a bad
+// row, below); lines end at \n, \r\n or a lone \r (old Mac files), in the CSVs and the info file alike.
 // Blank lines are ignored.
+//
+// Checks: the three catalogue files agree (item count, ids, each named once, semantic IDs), the
+// catalogue holds at least 2 items, and every split file has a header naming user_id,
+// history_item_id and item_id (each once) and at least one row: these are always errors, lenient or
+// not ("<file>: the valid split has no rows"). In the CSVs, per row: the column count matches the
+// header; every field is UTF-8; user_id is not empty; history_item_id is a Python list of known item
+// ids, not empty; item_id is a known item; item_sid, when present, is that item's semantic ID. Titles
+// and the history SIDs repeat the catalogue and are not parsed. A bad row throws
+// "<file>:<line>: <what>", or with options.lenient is skipped and counted in `report`.
 #pragma once
 
 #include <string>

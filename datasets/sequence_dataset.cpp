@@ -69,6 +69,11 @@ void SequenceDataset::validate() const {
            ", num_users ", num_users, ", max_history_length ", max_history_length, ")");
   RG_CHECK(items.size() == static_cast<std::size_t>(num_items) + 1, where, ": items has ", items.size(),
            " entries, expected num_items + 1 = ", num_items + 1);
+  RG_CHECK(num_items >= 2, where, ": num_items ", num_items,
+           ": a catalogue needs at least 2 items (with one, every ranking metric is trivially 1)");
+  RG_CHECK(num_users >= 1, where, ": num_users ", num_users, ": a dataset needs at least one user");
+  RG_CHECK(user_names.empty() || user_names.size() == static_cast<std::size_t>(num_users), where, ": user_names has ",
+           user_names.size(), " entries, expected none or num_users = ", num_users);
   for (SplitName which : {SplitName::Train, SplitName::Valid, SplitName::Test}) {
     const Split& s = split(which);
     const char* sname = split_name(which);
@@ -92,6 +97,11 @@ void SequenceDataset::validate() const {
                  " is not an item id in 1..", num_items);
       }
     }
+  }
+  for (SplitName which : {SplitName::Train, SplitName::Valid, SplitName::Test}) {
+    RG_CHECK(!split(which).empty(), where, ": the ", split_name(which),
+             " split has no rows (training needs train rows, model selection valid rows, the reported metrics "
+             "test rows)");
   }
 }
 

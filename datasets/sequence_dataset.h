@@ -113,6 +113,8 @@ struct SequenceDataset {
   std::int32_t num_users = 0;           // user ids are 0..num_users-1 (some may have no rows)
   std::int32_t max_history_length = 0;  // no row's history is longer than this
   std::vector<ItemInfo> items;          // num_items + 1 entries; items[0] is the padding entry (empty)
+  std::vector<std::string> user_names;  // user u's name in the source ("A5382", a reviewerID); empty when the
+                                        // source names no users (synthetic), else num_users entries
   Split train, valid, test;
 
   const Split& split(SplitName which) const;
@@ -121,9 +123,11 @@ struct SequenceDataset {
   /// Item i's metadata; throws recgrad::Error when i is not in 1..num_items.
   const ItemInfo& item(ItemId i) const;
 
-  /// Checks the invariants: items.size() == num_items + 1; every user in [0, num_users); every
-  /// target and history item in [1, num_items]; every history no longer than max_history_length.
-  /// Throws recgrad::Error naming the split, row and value that break one.
+  /// Checks the invariants: num_items >= 2 (with one item every ranking metric is trivially 1) and
+  /// items.size() == num_items + 1; num_users >= 1 and user_names empty or of num_users entries; every
+  /// user in [0, num_users); every target and history item in [1, num_items]; every history no longer
+  /// than max_history_length; and every split holds rows (train to learn from, valid to select on, test
+  /// to report). Throws recgrad::Error naming the split, row and value that break one.
   void validate() const;
 
   /// Counts users, items, interactions, sequence lengths and popularity skew.

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/host_random.h"
@@ -19,8 +20,11 @@ void SyntheticConfig::validate() const {
   check(num_users >= 1, "num_users", num_users, "must be >= 1");
   check(num_clusters >= 1, "num_clusters", num_clusters, "must be >= 1");
   check(successors_per_item >= 1, "successors_per_item", successors_per_item, "must be >= 1");
-  check(num_items >= num_clusters * (successors_per_item + 1), "num_items", num_items,
+  check(static_cast<std::int64_t>(num_items) >=
+            static_cast<std::int64_t>(num_clusters) * (static_cast<std::int64_t>(successors_per_item) + 1),
+        "num_items", num_items,
         "must be >= num_clusters * (successors_per_item + 1), so every cluster holds an item and its successors");
+  check(num_items <= kMaxItems, "num_items", num_items, "must be at most 10000000");
   check(zipf_exponent >= 0.0 && std::isfinite(zipf_exponent), "zipf_exponent", zipf_exponent,
         "must be finite and >= 0");
   check(transition_probability >= 0.0 && transition_probability <= 1.0, "transition_probability",
@@ -31,10 +35,27 @@ void SyntheticConfig::validate() const {
         min_sequence_length, "must be >= 2 (Windowed) or >= 3 (LeaveOneOut) so every user has a target");
   check(max_sequence_length >= min_sequence_length, "max_sequence_length", max_sequence_length,
         "must be >= min_sequence_length");
+  check(max_sequence_length <= kMaxSequenceLength, "max_sequence_length", max_sequence_length,
+        "must be at most 1000000");
   check(mean_sequence_length >= min_sequence_length && mean_sequence_length <= max_sequence_length,
         "mean_sequence_length", mean_sequence_length, "must lie in [min_sequence_length, max_sequence_length]");
   check(mean_time_gap > 0.0 && std::isfinite(mean_time_gap), "mean_time_gap", mean_time_gap, "must be > 0");
-  check(max_history_length >= 1, "max_history_length", max_history_length, "must be >= 1");
+  check(max_history_length >= 1 && max_history_length <= kMaxSequenceLength, "max_history_length", max_history_length,
+        "must be >= 1 and at most 1000000");
+  check(num_users * mean_sequence_length <= kMaxInteractions, "num_users", num_users,
+        "num_users * mean_sequence_length, the expected number of interactions, must be at most 1e8");
+  // Every split must get rows. Windowed: at least 10 samples (each user has >= min_sequence_length - 1),
+  // so the 10% valid share and the test share each get one. LeaveOneOut: a train row needs a user with
+  // 4 items, which a 3-item minimum gives only when lengths vary (mean above the minimum).
+  check(split != SyntheticSplit::Windowed ||
+            static_cast<std::int64_t>(num_users) * (static_cast<std::int64_t>(min_sequence_length) - 1) >= 10,
+        "num_users", num_users,
+        "num_users * (min_sequence_length - 1), the fewest samples, must be at least 10 so the Windowed split's "
+        "10% valid and test shares get rows");
+  check(split != SyntheticSplit::LeaveOneOut || min_sequence_length >= 4 || mean_sequence_length > min_sequence_length,
+        "mean_sequence_length", mean_sequence_length,
+        "LeaveOneOut with every sequence min_sequence_length = 3 items long leaves no train rows: raise "
+        "mean_sequence_length or min_sequence_length");
 }
 
 std::vector<double> SyntheticTruth::next_item_distribution(UserId user, ItemId previous_item) const {
@@ -98,10 +119,9 @@ std::string cluster_noun(std::int32_t cluster) {
 }
 
 // Title, category, brand, description and semantic ID of every item (entry 0 stays empty).
-std::vector<ItemInfo> describe_items(const std::vector<std::int32_t>& cluster_of_item, std::int32_t num_clusters,
-                                     HostRandom& random) {
+std::vector<ItemInfo> describe_items(const std::vector<std::int32_t>& cluster_of_item, HostRandom& random) {
   const std::size_t attributes = kAdjectives.size() * kMaterials.size();
-  std::vector<std::int32_t> seen(static_cast<std::size_t>(num_clusters) * attributes, 0);
+  std::unordered_map<std::size_t, std::int32_t> seen;  // items so far per (cluster, attributes)
   std::vector<ItemInfo> items(cluster_of_item.size());
   for (std::size_t i = 1; i < items.size(); ++i) {
     const std::int32_t cluster = cluster_of_item[i];
@@ -119,7 +139,7 @@ std::vector<ItemInfo> describe_items(const std::vector<std::int32_t>& cluster_of
     info.categories = noun;
     info.description = "A " + std::string(kAdjectives[adjective]) + " " + noun + " made of " + kMaterials[material] +
                        ", by " + brand + ".";
-    std::int32_t& k = seen[static_cast<std::size_t>(cluster) * attributes + attribute];
+    std::int32_t& k = seen[static_cast<std::size_t>(cluster) * attributes + attribute];  // 0 when new
     info.semantic_id = {"<a_" + std::to_string(cluster) + ">", "<b_" + std::to_string(attribute) + ">",
                         "<c_" + std::to_string(k++) + ">"};
   }
@@ -250,7 +270,7 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
   dataset.num_items = n;
   dataset.num_users = config.num_users;
   dataset.max_history_length = config.max_history_length;
-  dataset.items = describe_items(truth.cluster_of_item, config.num_clusters, random);
+  dataset.items = describe_items(truth.cluster_of_item, random);
   const std::int32_t window = config.max_history_length;
   auto add = [&](Split& split, UserId user, std::int32_t position) {
     const std::vector<ItemId>& items = sequences[static_cast<std::size_t>(user)];
@@ -278,6 +298,11 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
       add(dataset.valid, static_cast<UserId>(u), length - 2);
       add(dataset.test, static_cast<UserId>(u), length - 1);
     }
+  }
+  for (SplitName which : {SplitName::Train, SplitName::Valid, SplitName::Test}) {
+    RG_CHECK(!dataset.split(which).empty(), "generate_synthetic: the ", split_name(which),
+             " split came out without rows (the sequences drawn for ", config.num_users,
+             " users are too short for it); raise num_users or mean_sequence_length");
   }
   dataset.validate();
   return data;

@@ -74,7 +74,13 @@ struct SyntheticConfig {
   std::int32_t max_history_length = 10;  // rows keep at most this many previous items
   SyntheticSplit split = SyntheticSplit::Windowed;
 
-  /// Throws recgrad::Error naming the first setting out of range.
+  static constexpr std::int32_t kMaxItems = 10'000'000;
+  static constexpr std::int32_t kMaxSequenceLength = 1'000'000;  // also bounds max_history_length
+  static constexpr double kMaxInteractions = 1e8;                // bounds num_users * mean_sequence_length
+
+  /// Throws recgrad::Error naming the first setting out of range: each knob's own rule, the size bounds
+  /// above (no overflow, no allocation the machine cannot hold), and that every split can get rows
+  /// (Windowed: num_users * (min_sequence_length - 1) >= 10; LeaveOneOut: some sequence longer than 3).
   void validate() const;
 };
 

@@ -205,16 +205,19 @@ TEST(AmazonRaw, TimeWindowFilterAndRepeats) {
   EXPECT_EQ(report.repeats_removed, 1);
   EXPECT_EQ(without.test.targets[0], 4);
 
-  // [12, 45): drops u4 E (5), u5 F (7), u5 A (8), u1 A (10), u3 D (50) and the repeat.
+  // [12, 46): drops u4 E (5), u5 F (7), u5 A (8), u1 A (10) and u3 D (50); u1's A at 45 is no longer a
+  // repeat, and gives u1 the 4 interactions of a train row (a split without rows is an error).
   options.min_timestamp = 12;
-  options.max_timestamp = 45;
+  options.max_timestamp = 46;
   options.user_k = 1;
   options.item_k = 1;
   const SequenceDataset windowed = load_amazon_reviews(path, "", options, &report);
-  EXPECT_EQ(report.outside_time_window, 6);
-  EXPECT_EQ(report.reviews.rows_read, 7);
-  EXPECT_EQ(windowed.statistics().interactions, 7 - 1);  // u3 is left with B only: too short for a row
+  EXPECT_EQ(report.outside_time_window, 5);
+  EXPECT_EQ(report.reviews.rows_read, 8);
+  EXPECT_EQ(report.repeats_removed, 0);
+  EXPECT_EQ(windowed.statistics().interactions, 8 - 1);  // u3 is left with B only: too short for a row
   EXPECT_EQ(report.users_too_short, 1);
+  EXPECT_EQ(windowed.train.size(), 1u);
 }
 
 TEST(AmazonRaw, MalformedLinesFailWithFileAndLineOrAreCounted) {
@@ -258,6 +261,59 @@ TEST(AmazonRaw, NothingLeftIsAnError) {
   options.user_k = 10;
   expect_error([&] { load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", options); },
                {"no interactions left", "user_k 10"});
+}
+
+// ---- Bad inputs (issue 13) ----
+
+TEST(AmazonRaw, TimestampsOutOfRangeAreBadNumbers) {
+  TempDir dir;
+  // 2018 times are seconds, scaled to milliseconds: this one would overflow 64 bits.
+  const std::string path2018 =
+      dir.file("r.json", R"({"reviewerID": "u1", "asin": "A", "unixReviewTime": 9223372036854776})"
+                         "\n");
+  expect_error([&] { load_amazon_reviews(path2018, ""); },
+               {path2018 + ":1: \"unixReviewTime\" 9223372036854776 is out of range"});
+  // Larger than any signed 64-bit value.
+  const std::string path2023 =
+      dir.file("r.jsonl", R"({"user_id": "u1", "parent_asin": "A", "timestamp": 18446744073709551615})"
+                          "\n");
+  expect_error([&] { load_amazon_reviews(path2023, ""); },
+               {path2023 + ":1: \"timestamp\" 18446744073709551615 is out of range"});
+}
+
+TEST(AmazonRaw, AnEmptySplitIsAnError) {
+  TempDir dir;
+  // Every user has two interactions: leave-one-out has a test row per user and no valid row.
+  const std::vector<Review> pairs = {{"u1", "A", 1}, {"u1", "B", 2}, {"u2", "B", 3}, {"u2", "A", 4}};
+  AmazonRawOptions options = two_core(AmazonSplit::LeaveOneOut);
+  const std::string path = dir.file("pairs.json", reviews_2018(pairs));
+  expect_error([&] { load_amazon_reviews(path, "", options); },
+               {"Amazon reviews 'pairs': the train split has no rows", "2 users"});
+  // A time-window split with no valid share.
+  options = two_core(AmazonSplit::TimeWindow);
+  options.valid_fraction = 0;
+  expect_error([&] { load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", options); },
+               {"valid_fraction"});
+}
+
+TEST(AmazonRaw, LineEndsByteOrderMarksFoldersAndBadBytes) {
+  TempDir dir;
+  const SequenceDataset unix_dataset =
+      load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", two_core(AmazonSplit::LeaveOneOut));
+  // A BOM and old-Mac line ends read the same reviews.
+  std::string text = "\xEF\xBB\xBF" + reviews_2018(kReviews);
+  for (char& c : text) c = c == '\n' ? '\r' : c;
+  const SequenceDataset mac = load_amazon_reviews(dir.file("mac.json", text), "", two_core(AmazonSplit::LeaveOneOut));
+  EXPECT_EQ(mac.fingerprint(), unix_dataset.fingerprint());
+  // A folder given as the reviews file.
+  const fs::path folder = fs::path(dir.file("marker", "")).parent_path() / "folder.json";
+  fs::create_directories(folder);
+  expect_error([&] { load_amazon_reviews(folder.string(), ""); }, {folder.string(), "is a folder, not a file"});
+  // A line that is not UTF-8: the message says why the JSON does not parse.
+  const std::string bad = dir.file(
+      "bad.json", "{\"reviewerID\": \"u\xE9\", \"asin\": \"A\", \"unixReviewTime\": 1}\n" + reviews_2018(kReviews));
+  expect_error([&] { load_amazon_reviews(bad, "", two_core(AmazonSplit::LeaveOneOut)); },
+               {bad + ":1: not a JSON object", "UTF-8"});
 }
 
 }  // namespace

@@ -195,6 +195,39 @@ TEST(Synthetic, RejectsBadConfig) {
 
 // The ceilings documented in datasets/synthetic.h: the Bayes-optimal predictor on the default test split,
 // and the most-popular floor beside it.
+TEST(Synthetic, RejectsConfigsThatOverflowOrCannotFillEverySplit) {
+  SyntheticConfig config;
+  config.num_clusters = 1 << 30;  // num_clusters * (successors_per_item + 1) overflows 32 bits
+  expect_error([&] { generate_synthetic(config); }, {"num_items = 2000", "num_clusters"});
+  config = {};
+  config.successors_per_item = 2147483647;
+  expect_error([&] { generate_synthetic(config); }, {"num_items = 2000", "successors_per_item"});
+  config = {};
+  config.num_users = 2000000000;  // about 2.4e10 interactions
+  expect_error([&] { generate_synthetic(config); }, {"num_users = 2000000000", "interactions"});
+  config = {};
+  config.num_items = 20000000;
+  expect_error([&] { generate_synthetic(config); }, {"num_items = 20000000", "at most"});
+  config = {};
+  config.max_sequence_length = 2000000000;
+  expect_error([&] { generate_synthetic(config); }, {"max_sequence_length = 2000000000", "at most"});
+  config = {};
+  config.max_history_length = 2000000000;
+  expect_error([&] { generate_synthetic(config); }, {"max_history_length = 2000000000", "at most"});
+  // Too few samples for a valid and a test row (Windowed cuts at 80% and 90%).
+  config = {};
+  config.num_users = 2;
+  config.min_sequence_length = 2;
+  config.mean_sequence_length = 2;
+  expect_error([&] { generate_synthetic(config); }, {"num_users = 2", "at least 10"});
+  // Leave-one-out with every sequence 3 items long: no train rows.
+  config = {};
+  config.split = SyntheticSplit::LeaveOneOut;
+  config.min_sequence_length = 3;
+  config.mean_sequence_length = 3;
+  expect_error([&] { generate_synthetic(config); }, {"mean_sequence_length = 3", "train"});
+}
+
 TEST(Synthetic, MetricCeilingsOfTheDefaultDataset) {
   const SyntheticData data = generate_synthetic();
   const Split& test = data.dataset.test;

@@ -93,6 +93,7 @@ struct RunState {
   double loss_sum = 0.0;
   std::int64_t loss_count = 0;
   double train_seconds = 0.0;
+  double first_loss = -1.0;  // the first batch's loss (the divergence bound's scale); -1 before it
   std::uint64_t dropout_offset = 0, negative_offset = 0;
   TrainResult result;
   nn::StateDict best_weights;  // CPU copies
@@ -113,6 +114,7 @@ struct RunState {
             {"loss_sum", loss_sum},
             {"loss_count", loss_count},
             {"train_seconds", train_seconds},
+            {"first_loss", first_loss},
             {"dropout_offset", dropout_offset},
             {"negative_offset", negative_offset},
             {"best_step", result.best_step},
@@ -128,6 +130,7 @@ struct RunState {
     loss_sum = j.at("loss_sum");
     loss_count = j.at("loss_count");
     train_seconds = j.at("train_seconds");
+    first_loss = j.value("first_loss", -1.0);
     dropout_offset = j.at("dropout_offset");
     negative_offset = j.at("negative_offset");
     result.best_step = j.at("best_step");
@@ -157,7 +160,7 @@ json final_to_json(const TrainResult& r) {
 
 /// One file: the weights ("model.*"), the best weights so far ("best.*"), the optimizer state ("optim.*" tensors,
 /// its scalars and the run state as JSON metadata), the run's configuration and, once it has ended, its result
-/// ("final"). Written atomically by save_safetensors.
+/// ("final"). Written atomically by save_safetensors, with the checksum that load_checkpoint requires.
 void save_checkpoint(const std::string& path, const nn::StateDict& live_weights, const TrainingOptimizer& optimizer,
                      const RunState& state, const std::map<std::string, std::string>& configuration,
                      const TrainResult* finished = nullptr) {
@@ -203,10 +206,18 @@ void check_same_configuration(const std::string& path, const nn::SafetensorsCont
 }
 
 /// Loads the checkpoint at `path` into model, optimizer and state; returns its final result when the run had
-/// finished (null otherwise).
+/// finished (null otherwise). The checkpoint must carry a matching checksum (save_safetensors always writes one):
+/// a corrupted checkpoint, or one that cannot be verified, is refused and never resumed.
 std::optional<json> load_checkpoint(const std::string& path, SequentialRecommender& model, TrainingOptimizer& optimizer,
                                     RunState& state, const std::map<std::string, std::string>& configuration) {
-  const nn::SafetensorsContents contents = nn::read_safetensors(path);
+  nn::SafetensorsContents contents;
+  try {
+    contents = nn::read_safetensors(path, nn::ChecksumPolicy::require);
+  } catch (const Error& error) {
+    throw Error(detail::concat(
+        "resume: checkpoint ", path,
+        " is unusable, so the run is not resumed (move it away or delete it to start afresh): ", error.what()));
+  }
   check_same_configuration(path, contents, configuration);
   nn::StateDict weights, best;
   OptimizerStateDict optim;
@@ -306,13 +317,37 @@ RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& spl
   return accumulator.result();
 }
 
+void check_trainer_options(const TrainerOptions& options) {
+  const auto at_least = [](const char* field, std::int64_t value, std::int64_t low) {
+    RG_CHECK(value >= low, "trainer option ", field, " must be >= ", low, ", got ", value);
+  };
+  const auto finite_non_negative = [](const char* field, double value) {
+    RG_CHECK(std::isfinite(value) && value >= 0.0, "trainer option ", field, " must be a finite number >= 0, got ",
+             value);
+  };
+  at_least("batch_size", options.batch_size, 1);
+  at_least("patience", options.patience, 1);
+  at_least("negatives", options.negatives, 1);
+  at_least("max_epochs", options.max_epochs, 0);
+  at_least("max_steps", options.max_steps, 0);
+  at_least("eval_every", options.eval_every, 0);
+  at_least("eval_batch_size", options.eval_batch_size, 1);
+  at_least("eval_max_rows", options.eval_max_rows, 0);
+  at_least("cosine_t_max", options.cosine_t_max, 0);
+  finite_non_negative("max_minutes", options.max_minutes);
+  finite_non_negative("cosine_eta_min", options.cosine_eta_min);
+  finite_non_negative("clip_grad_norm", options.clip_grad_norm);
+  finite_non_negative("max_loss_factor", options.max_loss_factor);
+  if (options.audit.enabled) at_least("audit.every", options.audit.every, 1);
+  RG_CHECK(std::find(kDefaultCutoffs.begin(), kDefaultCutoffs.end(), options.selection_k) != kDefaultCutoffs.end(),
+           "trainer option selection_k must be one of the evaluated cut-offs 1, 5, 10, 20; got ", options.selection_k);
+  RG_CHECK(options.max_epochs > 0 || options.max_steps > 0 || options.max_minutes > 0,
+           "trainer options: set at least one budget (max_epochs, max_steps or max_minutes)");
+}
+
 TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, const datasets::SequenceDataset& data,
                   const TrainerOptions& options, const std::function<void(const TrainProgress&)>& progress) {
-  RG_CHECK(options.batch_size > 0 && options.patience > 0, "train: batch_size and patience must be positive");
-  RG_CHECK(std::find(kDefaultCutoffs.begin(), kDefaultCutoffs.end(), options.selection_k) != kDefaultCutoffs.end(),
-           "train: selection_k must be one of the evaluated cut-offs 1, 5, 10, 20; got ", options.selection_k);
-  RG_CHECK(options.max_epochs > 0 || options.max_steps > 0 || options.max_minutes > 0,
-           "train: set at least one budget (max_epochs, max_steps or max_minutes)");
+  check_trainer_options(options);
   RG_CHECK(model.num_items == data.num_items, "train: the model scores ", model.num_items, " items but ", data.name,
            " has ", data.num_items);
   const auto start = Clock::now();
@@ -441,6 +476,12 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
         const double value = raw::to_device(l, Device::cpu()).item<double>();
         RG_CHECK(std::isfinite(value), "train: the loss became ", value, " at step ", state.step, " (", model.name(),
                  ", ", optimizer.name(), "); the run stops here");
+        if (state.first_loss < 0) state.first_loss = value;
+        const double bound = options.max_loss_factor * std::max(state.first_loss, 1.0);
+        RG_CHECK(options.max_loss_factor == 0 || value <= bound, "train: the loss exploded to ", value, " at step ",
+                 state.step, " (", model.name(), ", ", optimizer.name(), "), past ", options.max_loss_factor,
+                 " x max(first loss ", state.first_loss, ", 1) = ", bound,
+                 ": the run diverged (a learning rate too large?) and stops here");
         check_gradients_finite(parameters, state.step, model.name(), optimizer.name());
         return value;
       };

@@ -44,6 +44,10 @@ struct TrainerOptions {
   std::int64_t eval_batch_size = 1024;
   std::int64_t eval_max_rows = 0;  // evaluate on the first rows of a split only (0 = all); for quick runs
   double clip_grad_norm = 0.0;     // 0 = no clipping
+  /// Divergence bound: the run stops with an error naming the step when a batch's loss exceeds
+  /// max_loss_factor * max(first batch's loss, 1). A healthy run never climbs far above its first loss
+  /// (full softmax starts near ln(num_items)); 0 = no bound.
+  double max_loss_factor = 1e3;
   /// "" = no checkpoints; else written atomically after every evaluation and when the run ends. A checkpoint
   /// records the run's configuration (run_configuration() below) and is refused, naming the fields that differ,
   /// when resumed under another one. A finished run (stopped by patience, or by a budget that still binds)
@@ -120,6 +124,12 @@ RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& spl
 
 /// Trains `model` with `optimizer` on `data` (see the top of this file). The model and optimizer must be freshly
 /// built from options.seed for a run to be reproducible.
+/// Throws recgrad::Error naming the first field of `options` that no run can use (a non-positive batch size,
+/// patience or negative count, a negative budget or interval, no budget at all, a selection cut-off that is not
+/// evaluated, a non-finite or negative lr bound, ...). train() calls it first; callers may call it before any
+/// work (recbench does, before loading data).
+void check_trainer_options(const TrainerOptions& options);
+
 TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, const datasets::SequenceDataset& data,
                   const TrainerOptions& options, const std::function<void(const TrainProgress&)>& progress = {});
 

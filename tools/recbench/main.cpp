@@ -37,6 +37,7 @@
 #include "recsys/tuning.h"
 #include "recsys/zoo.h"
 #include "tools/recbench/report.h"
+#include "tools/recbench/settings.h"
 
 #ifndef RECGRAD_GIT_REVISION
 #define RECGRAD_GIT_REVISION "unknown"
@@ -48,39 +49,9 @@ using namespace recgrad;
 using namespace recgrad::recsys;
 using recgrad::recbench::Benchmark;
 using recgrad::recbench::RunRecord;
+using recgrad::recbench::Settings;
+using recgrad::recbench::split_list;
 using recgrad::recbench::TuningPoint;
-
-/// Comma-separated fields of every value ("a,b" "c" -> a, b, c).
-std::vector<std::string> split_list(const std::vector<std::string>& values) {
-  std::vector<std::string> out;
-  for (const std::string& value : values) {
-    std::stringstream in(value);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-      if (!item.empty()) out.push_back(item);
-    }
-  }
-  return out;
-}
-
-/// "name=v1,v2" entries -> name -> [v1, v2].
-std::map<std::string, std::vector<double>> parse_assignments(const std::vector<std::string>& values,
-                                                             const std::string& flag) {
-  std::map<std::string, std::vector<double>> out;
-  for (const std::string& value : values) {
-    const auto eq = value.find('=');
-    RG_CHECK(eq != std::string::npos && eq > 0, "recbench: ", flag, " expects name=value[,value...], got '", value,
-             "'");
-    for (const std::string& number : split_list({value.substr(eq + 1)})) {
-      try {
-        out[value.substr(0, eq)].push_back(std::stod(number));
-      } catch (const std::exception&) {
-        throw Error(detail::concat("recbench: ", flag, " has a value that is not a number: '", number, "'"));
-      }
-    }
-  }
-  return out;
-}
 
 std::string machine_description() {
   std::string cpu = "unknown CPU";
@@ -112,50 +83,6 @@ std::string now_utc() {
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buffer;
-}
-
-struct Settings {
-  std::string dataset = "synthetic";
-  std::vector<std::string> models{"sasrec,gru4rec,caser"};
-  std::vector<std::string> optimizers{"adamw,muon"};
-  std::vector<std::string> seeds{"0"};
-  std::vector<std::string> learning_rates;  // name=value
-  std::vector<std::string> adamw_part_lrs;  // name=value: the AdamW part of a hybrid
-  std::vector<std::string> model_options;   // model.option=value
-  std::int64_t max_length = 0;              // > 0: every model's history window (and the synthetic data's)
-  std::string out = "results";
-  std::string device = "cpu";
-  std::string loss = "softmax";
-  std::string checkpoint_dir;  // "" = <out>/checkpoints
-  bool resume = false;
-  recsys::TrainerOptions trainer;
-  std::int32_t synthetic_users = 3000, synthetic_items = 1000;
-  double synthetic_zipf = 1.0;
-  bool quiet = false;
-  bool audit = false;
-  std::int64_t audit_every = 50;
-  bool full = false;
-  std::string protocol;  // empty: tuned with --full, fixed without
-  std::vector<std::string> tuning_seeds{"1000,1001"};
-  Settings() {
-    trainer.max_epochs = kQuickEpochs;  // the default run (3 models x 2 optimizers) takes about 2 minutes on 2 cores
-    trainer.patience = 5;
-  }
-  static constexpr std::int64_t kQuickEpochs = 8, kFullEpochs = 30;
-};
-
-/// The settings of model `name`: its --model-option entries, and --max-length when given.
-ModelSettings model_settings(const Settings& s, const std::string& name) {
-  ModelSettings settings;
-  if (s.max_length > 0) settings["max_length"] = std::to_string(s.max_length);
-  for (const std::string& entry : split_list(s.model_options)) {
-    const auto dot = entry.find('.'), eq = entry.find('=');
-    RG_CHECK(dot != std::string::npos && eq != std::string::npos && dot < eq && dot > 0,
-             "recbench: --model-option expects model.option=value, got '", entry, "'");
-    (void)find_model(entry.substr(0, dot));  // an unknown model name is an error even when it is not run
-    if (entry.substr(0, dot) == name) settings[entry.substr(dot + 1, eq - dot - 1)] = entry.substr(eq + 1);
-  }
-  return settings;
 }
 
 datasets::SequenceDataset load_dataset(const Settings& s, std::string& description) {
@@ -209,16 +136,13 @@ RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, cons
   if (s.audit) {
     record.options.audit.enabled = true;
     record.options.audit.every = s.audit_every;
-    std::filesystem::create_directories(s.out);
     record.options.audit.path =
         s.out + "/audit_" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".jsonl";
   }
   // Every run checkpoints after each evaluation and when it ends; --resume picks finished runs up as they are
   // and continues the interrupted one from its last evaluation.
-  const std::string checkpoint_dir = s.checkpoint_dir.empty() ? s.out + "/checkpoints" : s.checkpoint_dir;
-  std::filesystem::create_directories(checkpoint_dir);
   record.options.checkpoint_path =
-      checkpoint_dir + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".safetensors";
+      s.checkpoint_folder + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".safetensors";
   record.options.resume = s.resume;
   manual_seed(seed);
   auto model = find_model(protocol_model(s.protocol, model_name))
@@ -268,19 +192,19 @@ void keep(const Settings& s, Benchmark& benchmark, RunRecord record) {
 
 /// Trains every (model, optimizer, seed) of `s`, with the --lr and --adamw-part-lr overrides; fills `benchmark.runs`.
 void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark& benchmark) {
-  const auto models = split_list(s.models), optimizers = split_list(s.optimizers), seeds = split_list(s.seeds);
-  const auto lrs = parse_assignments(s.learning_rates, "--lr");
-  const auto adamw_lrs = parse_assignments(s.adamw_part_lrs, "--adamw-part-lr");
+  const auto& models = s.model_names;
+  const auto& optimizers = s.optimizer_names;
+  const auto& seeds = s.seed_values;
   const std::size_t total = models.size() * optimizers.size() * seeds.size();
   std::size_t index = 0;
   for (const std::string& model_name : models) {
-    for (const std::string& seed_text : seeds) {
+    for (const std::uint64_t seed : seeds) {
       for (const std::string& optimizer_name : optimizers) {
         OptimizerOverrides overrides;
-        if (lrs.count(optimizer_name)) overrides.lr = lrs.at(optimizer_name).front();
-        if (adamw_lrs.count(optimizer_name)) overrides.adamw_lr = adamw_lrs.at(optimizer_name).front();
+        if (s.lr_for.count(optimizer_name)) overrides.lr = s.lr_for.at(optimizer_name);
+        if (s.adamw_lr_for.count(optimizer_name)) overrides.adamw_lr = s.adamw_lr_for.at(optimizer_name);
         const std::string counter = "[" + std::to_string(++index) + "/" + std::to_string(total) + "]";
-        keep(s, benchmark, run_one(s, data, model_name, optimizer_name, std::stoull(seed_text), overrides, counter));
+        keep(s, benchmark, run_one(s, data, model_name, optimizer_name, seed, overrides, counter));
       }
     }
   }
@@ -293,12 +217,11 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
 OptimizerOverrides tune(const Settings& s, const datasets::SequenceDataset& data, const std::string& model_name,
                         const std::string& optimizer_name, Benchmark& benchmark) {
   const OptimizerEntry& entry = find_optimizer(protocol_optimizer(s.protocol, optimizer_name));
-  const std::vector<std::string> tuning_seeds = split_list(s.tuning_seeds);
   const auto score = [&](const OptimizerOverrides& point) {  // called once per distinct point
     const std::string key = overrides_text(point);
     TuningPoint tuning{model_name, optimizer_name, key, {}, 0.0, false};
-    for (const std::string& seed : tuning_seeds) {
-      const RunRecord run = run_one(s, data, model_name, optimizer_name, std::stoull(seed), point,
+    for (const std::uint64_t seed : s.tuning_seed_values) {
+      const RunRecord run = run_one(s, data, model_name, optimizer_name, seed, point,
                                     "[tuning " + model_name + " " + optimizer_name + " " + key + "]");
       tuning.valid_scores.push_back(run.result.best_valid.ndcg(s.trainer.selection_k));
     }
@@ -319,115 +242,41 @@ OptimizerOverrides tune(const Settings& s, const datasets::SequenceDataset& data
 
 /// --protocol tuned: tune each (model, optimizer), then run every seed at its chosen point.
 void run_tuned(const Settings& s, const datasets::SequenceDataset& data, Benchmark& benchmark) {
-  const auto models = split_list(s.models), optimizers = split_list(s.optimizers), seeds = split_list(s.seeds);
+  const auto& models = s.model_names;
+  const auto& optimizers = s.optimizer_names;
+  const auto& seeds = s.seed_values;
   for (const std::string& model_name : models) {
     for (const std::string& optimizer_name : optimizers) {
       const OptimizerOverrides chosen = tune(s, data, model_name, optimizer_name, benchmark);
-      for (const std::string& seed_text : seeds) {
+      for (const std::uint64_t seed : seeds) {
         keep(s, benchmark,
-             run_one(s, data, model_name, optimizer_name, std::stoull(seed_text), chosen,
+             run_one(s, data, model_name, optimizer_name, seed, chosen,
                      "[" + model_name + " " + optimizer_name + " at " + overrides_text(chosen) + "]"));
       }
     }
   }
 }
 
-void add_common_options(CLI::App& app, Settings& s) {
-  app.add_option("--dataset", s.dataset, "'synthetic' (built in) or a MiniOneRec-format folder")->capture_default_str();
-  std::string models_help = "comma-separated, from the model zoo (recsys/zoo.h):";
-  for (const ModelEntry& entry : model_zoo()) models_help += "\n  " + entry.name + "  " + entry.summary;
-  app.add_option("--models", s.models, models_help)->capture_default_str();
-  std::string model_options_help = "model.option=value (repeatable), e.g. sasrec.hidden=32; options and defaults:";
-  for (const ModelEntry& entry : model_zoo()) model_options_help += "\n" + entry.name + ":\n" + entry.options_help();
-  app.add_option("--model-option", s.model_options, model_options_help);
-  std::string optimizers_help = "comma-separated, from recsys/training_optimizer.h:";
-  for (const OptimizerEntry& entry : optimizer_zoo()) optimizers_help += "\n  " + entry.name + "  " + entry.description;
-  app.add_option("--optimizers", s.optimizers, optimizers_help)->capture_default_str();
-  app.add_option("--protocol", s.protocol,
-                 "fixed, muonrec or tuned; default: tuned with --full, fixed without (the quick first look). "
-                 "fixed: the models and optimizers as named, each optimizer at its own defaults (the hybrids' AdamW "
-                 "part is the adamw baseline's), with the flags' settings; muonrec: MuonRec's setup "
-                 "(experiments/traditional): each model's _muonrec variant, MuonRec's AdamW and Muon, batch 1024, "
-                 "pooled BCE with 1 negative, cosine lr per epoch (T_max 500, eta_min 1e-6), selection on valid "
-                 "NDCG@20, patience 10, up to 500 epochs; tuned: each optimizer's learning rates and weight decay "
-                 "chosen on validation (a bracketing log grid, --tuning-seeds), then --seeds at the chosen point");
-  app.add_option("--tuning-seeds", s.tuning_seeds, "--protocol tuned: the seeds each grid point is averaged over")
-      ->capture_default_str();
-  app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 5, 10 or 20)")
-      ->capture_default_str();
-  app.add_option("--cosine-t-max", s.trainer.cosine_t_max, "cosine lr annealing per epoch over T_max epochs (0 = off)")
-      ->capture_default_str();
-  app.add_option("--cosine-eta-min", s.trainer.cosine_eta_min, "the cosine schedule's final lr")->capture_default_str();
-  app.add_flag("--full", s.full,
-               "the full comparison: the tuned protocol, seeds 0,1,2 and a budget of 30 epochs (the default is "
-               "fixed settings, 1 seed, 8 epochs)");
-  app.add_option("--seeds", s.seeds, "comma-separated seeds")->capture_default_str();
-  app.add_option("--lr", s.learning_rates, "learning rate per optimizer, e.g. adamw=1e-3 muon=0.02 (repeatable)");
-  app.add_option("--adamw-part-lr", s.adamw_part_lrs, "lr of the AdamW part of a hybrid, e.g. muon=1e-2");
-  app.add_option("--max-epochs", s.trainer.max_epochs, "budget: epochs (0 = none)")->capture_default_str();
-  app.add_option("--max-steps", s.trainer.max_steps, "budget: optimizer steps (0 = none)")->capture_default_str();
-  app.add_option("--max-minutes", s.trainer.max_minutes, "budget: training minutes per run (0 = none)")
-      ->capture_default_str();
-  app.add_option("--eval-every", s.trainer.eval_every, "evaluate every N steps (0 = per epoch)")->capture_default_str();
-  app.add_option("--patience", s.trainer.patience, "evaluations without improvement before stopping")
-      ->capture_default_str();
-  app.add_option("--batch-size", s.trainer.batch_size, "training batch size")->capture_default_str();
-  app.add_option("--max-length", s.max_length,
-                 "history window of every model (model option max_length) and of the synthetic data; 0 = defaults")
-      ->capture_default_str();
-  app.add_option("--loss", s.loss,
-                 "softmax (full cross-entropy), bce (sampled negatives: mean positive + mean negative term) or "
-                 "bce_pooled (one mean over all positive and negative logits, MuonRec's)")
-      ->capture_default_str();
-  app.add_option("--negatives", s.trainer.negatives, "negatives per row for --loss bce")->capture_default_str();
-  app.add_option("--device", s.device, "cpu or cuda")->capture_default_str();
-  app.add_option("--out", s.out, "results folder")->capture_default_str();
-  app.add_option("--checkpoints", s.checkpoint_dir, "folder for per-run checkpoints (default: <out>/checkpoints)");
-  app.add_flag("--resume", s.resume,
-               "resume from the checkpoints: finished runs return their stored results, an interrupted run continues "
-               "from its last evaluation; a checkpoint of another configuration is refused");
-  app.add_option("--synthetic-users", s.synthetic_users, "synthetic data: users")->capture_default_str();
-  app.add_option("--synthetic-items", s.synthetic_items, "synthetic data: items")->capture_default_str();
-  app.add_option("--synthetic-zipf", s.synthetic_zipf, "synthetic data: popularity Zipf exponent")
-      ->capture_default_str();
-  app.add_flag("--quiet", s.quiet, "no progress output");
-  app.add_flag("--audit", s.audit, "record the optimizer audit (optim/audit.h) as JSON lines and plot it");
-  app.add_option("--audit-every", s.audit_every, "audit every N steps")->capture_default_str();
-}
 
-/// Checks every name and option before any work (data loading, training), so a typo fails at once.
-void finish_settings(Settings& s, const CLI::App& app) {
-  if (s.protocol.empty()) s.protocol = s.full ? "tuned" : "fixed";
-  if (s.full) {
-    if (app.count("--seeds") == 0) s.seeds = {"0,1,2"};
-    if (app.count("--max-epochs") == 0) s.trainer.max_epochs = Settings::kFullEpochs;
+/// `recbench sweep --grid optimizer=lr1,lr2,...` (default adamw=3e-4,1e-3,3e-3 muon=0.005,0.02,0.05), checked
+/// like --lr before any work: known optimizers of --optimizers, positive finite numbers, the fixed protocol.
+std::map<std::string, std::vector<double>> parse_grid(const std::vector<std::string>& given, const Settings& s) {
+  const std::vector<std::string> entries =
+      given.empty() ? std::vector<std::string>{"adamw=3e-4,1e-3,3e-3", "muon=0.005,0.02,0.05"} : given;
+  RG_CHECK(s.protocol == "fixed", "recbench sweep: the sweep varies the lr of --protocol fixed, not of ", s.protocol);
+  std::map<std::string, std::vector<double>> grid;
+  for (const std::string& entry : entries) {
+    const auto eq = entry.find('=');
+    RG_CHECK(eq != std::string::npos && eq > 0, "recbench sweep: --grid expects optimizer=lr1,lr2,..., got '", entry,
+             "'");
+    const std::string name = entry.substr(0, eq);
+    RG_CHECK(!grid.count(name), "recbench sweep: --grid sets '", name, "' twice");
+    (void)find_optimizer(name);
+    for (const std::string& value : split_list({entry.substr(eq + 1)})) {
+      grid[name].push_back(recbench::parse_learning_rate(value, "sweep --grid " + name));
+    }
   }
-  // The protocol's settings (recsys/protocols.h); flags given explicitly still win.
-  const recsys::TrainerOptions given = s.trainer;
-  s.trainer = protocol_trainer_options(s.protocol, s.trainer);
-  if (s.protocol == "muonrec" && app.count("--loss") == 0) s.loss = "bce_pooled";
-  const auto keep_given = [&](const char* flag, auto member) {
-    if (app.count(flag) > 0) s.trainer.*member = given.*member;
-  };
-  keep_given("--batch-size", &recsys::TrainerOptions::batch_size);
-  keep_given("--negatives", &recsys::TrainerOptions::negatives);
-  keep_given("--patience", &recsys::TrainerOptions::patience);
-  keep_given("--max-epochs", &recsys::TrainerOptions::max_epochs);
-  keep_given("--selection-k", &recsys::TrainerOptions::selection_k);
-  keep_given("--cosine-t-max", &recsys::TrainerOptions::cosine_t_max);
-  keep_given("--cosine-eta-min", &recsys::TrainerOptions::cosine_eta_min);
-  for (const std::string& name : split_list(s.models)) {
-    find_model(protocol_model(s.protocol, name)).check_settings(model_settings(s, name));
-  }
-  for (const std::string& name : split_list(s.optimizers)) (void)find_optimizer(protocol_optimizer(s.protocol, name));
-  RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
-  RG_CHECK(s.loss == "softmax" || s.loss == "bce" || s.loss == "bce_pooled",
-           "recbench: --loss must be softmax, bce or bce_pooled, got '", s.loss, "'");
-  s.trainer.device = s.device == "cuda" ? Device::cuda() : Device::cpu();
-  if (s.trainer.device.is_cuda()) cuda::require_cuda_device(s.trainer.device, "recbench --device cuda");
-  s.trainer.loss = s.loss == "softmax" ? LossKind::full_softmax
-                   : s.loss == "bce"   ? LossKind::sampled_bce
-                                       : LossKind::sampled_bce_pooled;
+  return grid;
 }
 
 Benchmark make_benchmark(const datasets::SequenceDataset& data, const std::string& description, const CLI::App& app,
@@ -456,8 +305,7 @@ Benchmark make_benchmark(const datasets::SequenceDataset& data, const std::strin
 int main(int argc, char** argv) {
   CLI::App app{"recbench: train sequential recommenders with AdamW and Muon and compare them"};
   Settings settings;
-  add_common_options(app, settings);
-  app.set_config("--config", "", "a TOML/INI file with the same options (see --help)");
+  add_options(app, settings);
   CLI::App* sweep = app.add_subcommand("sweep", "a small learning-rate grid per optimizer, chosen on validation");
   sweep->fallthrough();  // the run options (--models, --max-epochs, ...) may follow "sweep"
   std::vector<std::string> grid;
@@ -466,26 +314,26 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     finish_settings(settings, app);
+    const std::map<std::string, std::vector<double>> sweep_grid =
+        sweep->parsed() ? parse_grid(grid, settings) : std::map<std::string, std::vector<double>>{};
     std::string description;
     const datasets::SequenceDataset data = load_dataset(settings, description);
     std::cerr << data.statistics().to_string() << "\n";
     if (sweep->parsed()) {
-      const auto lrs = parse_assignments(
-          grid.empty() ? std::vector<std::string>{"adamw=3e-4,1e-3,3e-3", "muon=0.005,0.02,0.05"} : grid, "--grid");
       Benchmark all = make_benchmark(data, description, app, settings.protocol);
       std::ostringstream chosen;
       chosen << "# recbench sweep: " << data.name
              << "\n\n| model | optimizer | lr | valid NDCG@10 |\n|---|---|---|---|\n";
       nlohmann::json best_json = nlohmann::json::object();
-      for (const std::string& model : split_list(settings.models)) {
-        for (const auto& [optimizer, values] : lrs) {
+      for (const std::string& model : settings.model_names) {
+        for (const auto& [optimizer, values] : sweep_grid) {
           double best_lr = 0, best_ndcg = -1;
           for (double lr : values) {
             Settings one = settings;
-            one.models = {model};
-            one.optimizers = {optimizer};
-            one.seeds = {split_list(settings.seeds).front()};
-            one.learning_rates = {optimizer + "=" + exact_text(lr)};
+            one.model_names = {model};
+            one.optimizer_names = {optimizer};
+            one.seed_values = {settings.seed_values.front()};
+            one.lr_for = {{optimizer, lr}};
             Benchmark b = make_benchmark(data, description, app, settings.protocol);
             run_all(one, data, b);
             const double ndcg = b.runs.front().result.best_valid_ndcg10;
@@ -515,7 +363,8 @@ int main(int argc, char** argv) {
     std::cout << "\nresults: " << settings.out << "/results.{json,csv,md}, plots: " << settings.out << "/curve_*.svg\n";
     return 0;
   } catch (const std::exception& error) {
-    std::cerr << "\nrecbench: " << error.what() << "\n";
+    const std::string message = error.what();
+    std::cerr << "\n" << (message.starts_with("recbench") ? "" : "recbench: ") << message << "\n";
     return 1;
   }
 }

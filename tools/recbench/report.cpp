@@ -966,6 +966,11 @@ std::string write_report(const Benchmark& benchmark, const std::string& folder) 
   const std::string table = markdown(benchmark);
   write_file_atomically(folder + "/results.md", table);
   write_file_atomically(folder + "/REPORT.md", report_markdown(benchmark));
+  std::set<std::string> plots;  // the plots of this benchmark; older ones in the folder are removed below
+  const auto write_plot = [&](const std::string& name, const std::string& svg) {
+    write_file_atomically(folder + "/" + name, svg);
+    plots.insert(name);
+  };
   for (const ModelGroups& m : grouped(benchmark)) {
     std::vector<Series> series;
     for (const Group& g : m.groups) {
@@ -979,8 +984,8 @@ std::string write_report(const Benchmark& benchmark, const std::string& folder) 
         series.push_back(std::move(s));
       }
     }
-    write_file_atomically(folder + "/curve_" + m.model + ".svg",
-                          line_chart_svg(m.model + ": validation NDCG@10", "optimizer steps", "NDCG@10", series));
+    write_plot("curve_" + m.model + ".svg",
+               line_chart_svg(m.model + ": validation NDCG@10", "optimizer steps", "NDCG@10", series));
     // with --audit: the normalized directional sharpness u^T H u / ||u||^2 and the update norm of each run
     std::vector<Series> sharpness, update_norm;
     for (const Group& g : m.groups) {
@@ -999,12 +1004,20 @@ std::string write_report(const Benchmark& benchmark, const std::string& folder) 
       }
     }
     if (!sharpness.empty()) {
-      write_file_atomically(
-          folder + "/audit_sharpness_" + m.model + ".svg",
+      write_plot(
+          "audit_sharpness_" + m.model + ".svg",
           line_chart_svg(m.model + ": directional sharpness u'Hu/|u|^2", "optimizer steps", "sharpness", sharpness));
-      write_file_atomically(folder + "/audit_update_norm_" + m.model + ".svg",
-                            line_chart_svg(m.model + ": update norm |u|", "optimizer steps", "|u|", update_norm));
+      write_plot("audit_update_norm_" + m.model + ".svg",
+                 line_chart_svg(m.model + ": update norm |u|", "optimizer steps", "|u|", update_norm));
     }
+  }
+  // A reused folder keeps no plot of an earlier invocation beside these results (only recbench's own names).
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name.ends_with(".svg") && (name.starts_with("curve_") || name.starts_with("audit_sharpness_") ||
+                                                 name.starts_with("audit_update_norm_"));
+    if (ours && !plots.count(name)) std::filesystem::remove(entry.path(), error);
   }
   return table;
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# recbench refuses bad input before any work (issue 13): each case runs the binary on tiny synthetic data and
+# expects a non-zero exit, a message naming the flag and value, and no results written. Usage:
+#   recbench_faults.sh <path to recbench> <scratch folder>
+set -u
+recbench=$1
+scratch=$2
+rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch" || exit 2
+failures=0
+
+# run_tiny <args...>: recbench on tiny synthetic data; --models gru4rec, --optimizers adamw, --max-epochs 1 and
+# --out out unless the arguments set them
+run_tiny() {
+  local args=(--quiet --synthetic-users 100 --synthetic-items 200)
+  local flag
+  for flag in "--models gru4rec" "--optimizers adamw" "--max-epochs 1" "--out out"; do
+    local name=${flag%% *}
+    if ! printf '%s\n' "$@" | grep -qx -- "$name"; then args+=($flag); fi
+  done
+  "$recbench" "${args[@]}" "$@"
+}
+
+# expect_refused <expected message part> <args...>: exits non-zero, says it, trains nothing, writes no results
+expect_refused() {
+  local expected=$1
+  shift
+  rm -rf out
+  local output status
+  output=$(run_tiny "$@" 2>&1)
+  status=$?
+  if [ "$status" -eq 0 ]; then
+    echo "FAIL: recbench $* exited 0; expected an error containing: $expected"
+    failures=$((failures + 1))
+  elif ! grep -qF -- "$expected" <<<"$output"; then
+    echo "FAIL: recbench $*: the message does not contain '$expected':"
+    echo "$output" | tail -3
+    failures=$((failures + 1))
+  elif [ -e out/results.json ] || grep -q "best valid" <<<"$output"; then
+    echo "FAIL: recbench $*: trained or wrote results before refusing"
+    failures=$((failures + 1))
+  else
+    echo "ok: $* -> $(echo "$output" | grep -F -- "$expected" | head -1)"
+  fi
+}
+
+# learning rates: not a positive finite number, a misspelt optimizer, trailing junk, out of range
+expect_refused "--lr adamw: a learning rate must be a positive finite number, got 'nan'" --lr adamw=nan
+expect_refused "got '-1'" --lr adamw=-1
+expect_refused "got '0'" --lr adamw=0
+expect_refused "--lr names optimizer 'adamx', which is not among --optimizers" --lr adamx=5e-3
+expect_refused "'1e-3x' is not a number" --lr adamw=1e-3x
+expect_refused "'1e400' is out of the range of a double" --lr adamw=1e400
+expect_refused "--lr sets 'adamw' twice" --lr adamw=1e-3 --lr adamw=2e-3
+expect_refused "apply to --protocol fixed only" --protocol tuned --lr adamw=1e-3
+expect_refused "--adamw-part-lr names 'adamw', which has no AdamW part" --adamw-part-lr adamw=1e-3
+# lists and seeds
+expect_refused "--seeds: '' is not a seed" --seeds ''
+expect_refused "--seeds: '-1' is not a seed" --seeds -1
+expect_refused "--seeds: 'abc' is not a seed" --seeds abc
+expect_refused "--seeds repeats seed 1" --seeds 1,1
+expect_refused "larger than 2^64 - 1" --seeds 99999999999999999999
+expect_refused "--tuning-seeds: 'x' is not a seed" --tuning-seeds x
+expect_refused "--models has an empty entry" --models ''
+expect_refused "unknown model 'sasrek'" --models gru4rec,sasrek
+expect_refused "unknown optimizer" --optimizers adamw,adamx
+# numbers out of range
+expect_refused "--eval-every must be >= 0, got -1" --eval-every -1
+expect_refused "--negatives must be >= 1, got 0" --loss bce --negatives 0
+expect_refused "--negatives must be >= 1, got -2" --loss bce --negatives -2
+expect_refused "--batch-size must be >= 1, got 0" --batch-size 0
+expect_refused "--patience must be >= 1, got 0" --patience 0
+expect_refused "--selection-k must be one of" --selection-k 7
+expect_refused "set at least one budget" --max-epochs 0
+expect_refused "--max-minutes must be a finite number >= 0" --max-minutes nan
+expect_refused "--audit-every must be >= 1" --audit --audit-every 0
+expect_refused "--max-length must be >= 0" --max-length -3
+expect_refused "unknown protocol 'tunned'" --protocol tunned
+# paths
+touch a_file
+expect_refused "--out 'a_file' exists and is not a folder" --out a_file
+expect_refused "--dataset 'no_such_folder' is neither 'synthetic' nor a folder" --dataset no_such_folder
+# config files: an unknown or misspelt key, a [section], a line that is not key = value
+printf 'max-step = 5\n' >c1.ini
+expect_refused "max-step" --config c1.ini
+printf 'max_steps = 5\n' >c2.ini
+expect_refused "max_steps" --config c2.ini
+printf '[section]\nmax-steps = 5\n' >c3.ini
+expect_refused "section" --config c3.ini
+printf 'garbage\n' >c4.ini
+expect_refused "garbage" --config c4.ini
+
+# --checkpoints DIR that does not exist is created
+rm -rf out new
+if run_tiny --max-steps 3 --checkpoints new/ck >/dev/null 2>&1 && [ -d new/ck ] &&
+  ls new/ck/*.safetensors >/dev/null 2>&1; then
+  echo "ok: --checkpoints new/ck is created"
+else
+  echo "FAIL: --checkpoints new/ck was not created or holds no checkpoint"
+  failures=$((failures + 1))
+fi
+
+# a diverging run stops with a clear error, and the run finished before it keeps its results on disk
+rm -rf out
+output=$(run_tiny --optimizers adamw,lion --lr lion=1e4 2>&1)
+status=$?
+if [ "$status" -ne 0 ] && grep -q "the loss exploded to\|the loss became" <<<"$output" &&
+  grep -q '"optimizer": "adamw"' out/results.json 2>/dev/null; then
+  echo "ok: a diverging lion run stops with: $(grep -o 'train: the loss [a-z]* [^ ]* [^ ]* at step [0-9]*' <<<"$output" | head -1); adamw's results kept"
+else
+  echo "FAIL: a diverging run: status $status, output:"
+  echo "$output" | tail -3
+  failures=$((failures + 1))
+fi
+
+# reusing --out leaves no plot of a model that is not in the new results
+rm -rf out && mkdir out && echo '<svg/>' >out/curve_sasrec.svg
+if run_tiny --max-steps 3 >/dev/null 2>&1 && [ ! -e out/curve_sasrec.svg ] &&
+  [ -e out/curve_gru4rec.svg ]; then
+  echo "ok: a stale curve_sasrec.svg is removed from a reused --out"
+else
+  echo "FAIL: a stale curve_sasrec.svg stayed in the reused --out"
+  failures=$((failures + 1))
+fi
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,81 @@
+// recbench's command line: the options (add_options), and the one check of the whole invocation
+// (finish_settings) that runs before any data is loaded or any step is trained. Every name, number and path is
+// checked there, so a typo in the fifth model or an unwritable --out fails at once instead of after four
+// finished runs; each error names the flag and the offending value.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "recsys/trainer.h"
+#include "recsys/zoo.h"
+
+namespace recgrad::recbench {
+
+/// Everything the command line sets. The list options keep their text (for the record in results.json); the
+/// checked, typed values are filled by finish_settings.
+struct Settings {
+  std::string dataset = "synthetic";
+  std::vector<std::string> models{"sasrec,gru4rec,caser"};
+  std::vector<std::string> optimizers{"adamw,muon"};
+  std::vector<std::string> seeds{"0"};
+  std::vector<std::string> learning_rates;  // name=value
+  std::vector<std::string> adamw_part_lrs;  // name=value: the AdamW part of a hybrid
+  std::vector<std::string> model_options;   // model.option=value
+  std::int64_t max_length = 0;              // > 0: every model's history window (and the synthetic data's)
+  std::string out = "results";
+  std::string device = "cpu";
+  std::string loss = "softmax";
+  std::string checkpoint_dir;  // "" = <out>/checkpoints
+  bool resume = false;
+  recsys::TrainerOptions trainer;
+  std::int32_t synthetic_users = 3000, synthetic_items = 1000;
+  double synthetic_zipf = 1.0;
+  bool quiet = false;
+  bool audit = false;
+  std::int64_t audit_every = 50;
+  bool full = false;
+  std::string protocol;  // empty: tuned with --full, fixed without
+  std::vector<std::string> tuning_seeds{"1000,1001"};
+
+  // Filled by finish_settings from the options above.
+  std::vector<std::string> model_names, optimizer_names;
+  std::vector<std::uint64_t> seed_values, tuning_seed_values;
+  std::map<std::string, double> lr_for, adamw_lr_for;  // --lr, --adamw-part-lr by optimizer name
+  std::string checkpoint_folder;                       // --checkpoints, or <out>/checkpoints
+
+  Settings() {
+    trainer.max_epochs = kQuickEpochs;  // the default run (3 models x 2 optimizers) takes about 90 s on 2 cores
+    trainer.patience = 5;
+  }
+  static constexpr std::int64_t kQuickEpochs = 8, kFullEpochs = 30;
+};
+
+/// Comma-separated fields of every value ("a,b" "c" -> a, b, c); empty fields are kept (and refused by the
+/// checks), so "--seeds 0,,1" is an error, not two seeds.
+std::vector<std::string> split_list(const std::vector<std::string>& values);
+
+/// The settings of model `name`: its --model-option entries, and --max-length when given.
+recsys::ModelSettings model_settings(const Settings& s, const std::string& name);
+
+/// Declares every option of recbench (run and sweep) on `app`, bound to `s`.
+void add_options(CLI::App& app, Settings& s);
+
+/// Checks the whole invocation and fills the typed fields of `s`: the protocol's settings, every model,
+/// optimizer and model option, the seeds (non-negative integers, no duplicates), the learning rates (positive
+/// finite numbers, each for an optimizer that runs), every number's range (recsys::check_trainer_options), the
+/// device, and the output folders (created and proven writable). Throws recgrad::Error naming the flag and the
+/// value; nothing has been trained or overwritten when it throws.
+void finish_settings(Settings& s, const CLI::App& app);
+
+/// The strict number parsers behind finish_settings, for the sweep's --grid as well: the whole text must be
+/// the number. A learning rate is a positive finite double ("1e400" is out of range, "1e-3x" is not a number).
+double parse_learning_rate(const std::string& text, const std::string& flag);
+/// A seed: a non-negative integer below 2^64 ("-1" and "abc" are errors).
+std::uint64_t parse_seed(const std::string& text, const std::string& flag);
+
+}  // namespace recgrad::recbench

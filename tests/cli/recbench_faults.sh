@@ -122,5 +122,38 @@ else
   failures=$((failures + 1))
 fi
 
+# kill -9 at several points, then --resume: the results are whole JSON at every moment, and the resumed
+# invocation ends with the same test metrics as one that was never interrupted
+metrics() { python3 -c 'import json,sys; print([(r["model"], r["optimizer"], r["seed"], r["test"]) for r in json.load(open(sys.argv[1]))["runs"]])' "$1"; }
+if command -v python3 >/dev/null; then
+  rm -rf whole
+  start=$(date +%s.%N)
+  run_tiny --models gru4rec,caser --max-epochs 3 --out whole >/dev/null 2>&1
+  duration=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")
+  # at a quarter, half and three quarters of an uninterrupted invocation's time
+  for delay in $(python3 -c "import sys; d = float(sys.argv[1]); print(' '.join('%.2f' % (d * f) for f in (0.25, 0.5, 0.75)))" "$duration"); do
+    rm -rf killed
+    run_tiny --models gru4rec,caser --max-epochs 3 --out killed >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    if [ -e killed/results.json ] && ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' killed/results.json; then
+      echo "FAIL: kill -9 after ${delay}s left a torn results.json"
+      failures=$((failures + 1))
+      continue
+    fi
+    run_tiny --models gru4rec,caser --max-epochs 3 --out killed --resume >/dev/null 2>&1
+    if [ "$(metrics killed/results.json)" = "$(metrics whole/results.json)" ]; then
+      echo "ok: kill -9 after ${delay}s, then --resume: the same test metrics as an uninterrupted invocation"
+    else
+      echo "FAIL: kill -9 after ${delay}s, then --resume: the results differ from an uninterrupted invocation"
+      failures=$((failures + 1))
+    fi
+  done
+else
+  echo "skipped: the kill -9 cases need python3 to read results.json"
+fi
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

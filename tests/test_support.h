@@ -6,13 +6,27 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "recgrad.h"
 
 namespace recgrad::testing {
+
+/// The whole content of the file at `path`, as bytes (empty when it cannot be read).
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// Replaces the file at `path` with `bytes`.
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
 
 /// Expects `fn` to throw a recgrad::Error whose message contains every one of `parts`.
 template <typename Fn>

@@ -13,10 +13,13 @@
 #include "nn/module.h"
 #include "nn/safetensors.h"
 #include "nn_test_util.h"
+#include "test_support.h"
 #include "recgrad.h"
 
 using namespace recgrad;
 using namespace recgrad::nn;
+using recgrad::testing::read_bytes;
+using recgrad::testing::write_bytes;
 using namespace recgrad::nn::testing;
 namespace fs = std::filesystem;
 
@@ -36,16 +39,6 @@ class SafetensorsTest : public ::testing::Test {
 
   fs::path dir_;
 };
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A file made of an 8-byte little-endian header length, `header`, then `data`.
 std::string make_file(const std::string& header, const std::string& data) {

@@ -18,6 +18,8 @@
 using namespace recgrad;
 using namespace recgrad::recsys;
 using recgrad::testing::expect_error;
+using recgrad::testing::read_bytes;
+using recgrad::testing::write_bytes;
 
 namespace {
 
@@ -26,16 +28,6 @@ datasets::SequenceDataset tiny_synthetic() {
   config.num_users = 400;
   config.num_items = 120;
   return datasets::generate_synthetic(config).dataset;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // The file offset of the middle byte of tensor `name` in the safetensors file `bytes`.

@@ -189,7 +189,13 @@ void check_same_configuration(const std::string& path, const nn::SafetensorsCont
                               const std::map<std::string, std::string>& configuration) {
   std::map<std::string, std::string> stored;
   if (contents.metadata.count("configuration")) {
-    stored = json::parse(contents.metadata.at("configuration")).get<std::map<std::string, std::string>>();
+    try {
+      stored = json::parse(contents.metadata.at("configuration")).get<std::map<std::string, std::string>>();
+    } catch (const json::exception& error) {
+      throw Error(detail::concat("resume: checkpoint ", path,
+                                 ": its 'configuration' metadata is not a JSON object of strings (", error.what(),
+                                 ")"));
+    }
   }
   std::string differences;
   for (const auto& [field, value] : configuration) {
@@ -219,6 +225,19 @@ std::optional<json> load_checkpoint(const std::string& path, SequentialRecommend
         " is unusable, so the run is not resumed (move it away or delete it to start afresh): ", error.what()));
   }
   check_same_configuration(path, contents, configuration);
+  // A checkpoint that passed its checksum but was not written by save_checkpoint (made by hand, or by another
+  // tool) may lack a field or hold malformed JSON: say which, instead of a bare json exception.
+  const auto metadata_json = [&](const std::string& key) {
+    const auto found = contents.metadata.find(key);
+    RG_CHECK(found != contents.metadata.end(), "resume: checkpoint ", path, " has no '", key,
+             "' metadata entry, so it was not written by recgrad's trainer; move it away or delete it");
+    try {
+      return json::parse(found->second);
+    } catch (const json::exception& error) {
+      throw Error(detail::concat("resume: checkpoint ", path, ": its '", key, "' metadata is not valid JSON (",
+                                 error.what(), ")"));
+    }
+  };
   nn::StateDict weights, best;
   OptimizerStateDict optim;
   for (const auto& [name, tensor] : contents.tensors) {
@@ -226,17 +245,22 @@ std::optional<json> load_checkpoint(const std::string& path, SequentialRecommend
     if (name.rfind("best.", 0) == 0) best.insert(name.substr(5), tensor);
     if (name.rfind("optim.", 0) == 0) optim.tensors[name.substr(6)] = tensor;
   }
-  const json scalars = json::parse(contents.metadata.at("optim_scalars"));  // a local: items() refers into it
-  for (const auto& [name, value] : scalars.items()) {
-    optim.scalars[name] = std::strtod(value.get<std::string>().c_str(), nullptr);  // reads "nan" and "inf" too
-  }
+  const json scalars = metadata_json("optim_scalars");  // a local: items() refers into it
   RunState loaded;
-  loaded.from_json(json::parse(contents.metadata.at("run")));
+  try {
+    for (const auto& [name, value] : scalars.items()) {
+      optim.scalars[name] = std::strtod(value.get<std::string>().c_str(), nullptr);  // reads "nan" and "inf" too
+    }
+    loaded.from_json(metadata_json("run"));
+  } catch (const json::exception& error) {
+    throw Error(detail::concat("resume: checkpoint ", path, ": its run state is incomplete or mistyped (", error.what(),
+                               "); move it away or delete it"));
+  }
   loaded.best_weights = best;
   model.load_state_dict(weights);  // both validate fully before changing anything
   optimizer.load_state_dict(optim);
   state = std::move(loaded);
-  if (contents.metadata.count("final")) return json::parse(contents.metadata.at("final"));
+  if (contents.metadata.count("final")) return metadata_json("final");
   return std::nullopt;
 }
 

@@ -89,6 +89,47 @@ expect_refused "section" --config c3.ini
 printf 'garbage\n' >c4.ini
 expect_refused "garbage" --config c4.ini
 
+# Memory: ids are names, never sizes. A user id of A2000000000 (once a 24 GB user table) trains under a 400 MB
+# address-space limit; an item id outside the catalogue is refused with its file:line before any work.
+make_release() {  # make_release <folder> <train row>...: a 3-item MiniOneRec-format release with those rows
+  local folder=$1 header='user_id,history_item_title,item_title,history_item_id,item_id,history_item_sid,item_sid'
+  shift
+  rm -rf "$folder" && mkdir -p "$folder"/{info,index,train,valid,test}
+  printf '<a_1><b_1>\tItem zero\t0\n<a_1><b_2>\tItem one\t1\n<a_2><b_1>\tItem two\t2\n' >"$folder/info/Tiny.txt"
+  echo '{"0": ["<a_1>", "<b_1>"], "1": ["<a_1>", "<b_2>"], "2": ["<a_2>", "<b_1>"]}' >"$folder/index/Tiny.index.json"
+  echo '{"0": {"title": "Item zero"}, "1": {"title": "Item one"}, "2": {"title": "Item two"}}' \
+    >"$folder/index/Tiny.item.json"
+  printf '%s\n' "$header" "$@" >"$folder/train/Tiny.csv"
+  cp "$folder/train/Tiny.csv" "$folder/valid/Tiny.csv"
+  cp "$folder/train/Tiny.csv" "$folder/test/Tiny.csv"
+}
+row_two="A2,\"['Item zero', 'Item one']\",Item two,\"[0, 1]\",2,\"['<a_1><b_1>', '<a_1><b_2>']\",<a_2><b_1>"
+make_release Tiny "A2000000000,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+rm -rf out
+output=$( (ulimit -v 400000 && "$recbench" --quiet --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
+  --out out) 2>&1)
+status=$?
+if [ "$status" -eq 0 ] && grep -q '"model": "caser"' out/results.json 2>/dev/null; then
+  echo "ok: user id A2000000000 trains Caser under a 400 MB address-space limit"
+else
+  echo "FAIL: user id A2000000000 under a 400 MB limit: status $status, output:"
+  echo "$output" | tail -3
+  failures=$((failures + 1))
+fi
+make_release Tiny "A1,['Item zero'],Item one,[0],2000000000,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+rm -rf out
+output=$( (ulimit -v 400000 && "$recbench" --quiet --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
+  --out out) 2>&1)
+status=$?
+if [ "$status" -ne 0 ] && grep -qF "Tiny/train/Tiny.csv:2: item_id 2000000000 is not in the catalogue" <<<"$output" &&
+  [ ! -e out/results.json ]; then
+  echo "ok: item id 2000000000 -> $(grep -F 'not in the catalogue' <<<"$output" | head -1)"
+else
+  echo "FAIL: item id 2000000000: status $status, output:"
+  echo "$output" | tail -3
+  failures=$((failures + 1))
+fi
+
 # --checkpoints DIR that does not exist is created
 rm -rf out new
 if run_tiny --max-steps 3 --checkpoints new/ck >/dev/null 2>&1 && [ -d new/ck ] &&

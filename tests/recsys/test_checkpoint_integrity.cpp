@@ -130,3 +130,33 @@ TEST_F(CheckpointIntegrity, ACheckpointWithoutChecksumIsRefused) {
   expect_error([&] { run(6, &resumed_steps); }, {"resume: checkpoint " + path_, "not resumed", "no checksum"});
   EXPECT_EQ(resumed_steps, 0);
 }
+
+// A file with a valid checksum that recgrad's trainer did not write (hand-made, or from another tool): a missing
+// or malformed metadata entry is named, never a bare json exception.
+TEST_F(CheckpointIntegrity, AHandMadeCheckpointWithMissingOrMalformedMetadataIsNamed) {
+  std::int64_t steps = 0;
+  run(4, &steps);
+  const nn::SafetensorsContents good = nn::read_safetensors(path_, nn::ChecksumPolicy::require);
+
+  std::map<std::string, std::string> without_scalars = good.metadata;
+  ASSERT_EQ(without_scalars.erase("optim_scalars"), 1u);
+  nn::save_safetensors(path_, good.tensors, without_scalars);
+  std::int64_t resumed_steps = 0;
+  expect_error([&] { run(6, &resumed_steps); }, {"resume: checkpoint " + path_, "no 'optim_scalars' metadata"});
+
+  std::map<std::string, std::string> garbled_run = good.metadata;
+  garbled_run.at("run") = "{\"step\": ";
+  nn::save_safetensors(path_, good.tensors, garbled_run);
+  expect_error([&] { run(6, &resumed_steps); }, {"resume: checkpoint " + path_, "'run' metadata is not valid JSON"});
+
+  std::map<std::string, std::string> incomplete_run = good.metadata;
+  incomplete_run.at("run") = "{\"step\": 4}";
+  nn::save_safetensors(path_, good.tensors, incomplete_run);
+  expect_error([&] { run(6, &resumed_steps); }, {"resume: checkpoint " + path_, "run state is incomplete"});
+
+  std::map<std::string, std::string> garbled_configuration = good.metadata;
+  garbled_configuration.at("configuration") = "[1, 2]";
+  nn::save_safetensors(path_, good.tensors, garbled_configuration);
+  expect_error([&] { run(6, &resumed_steps); }, {"resume: checkpoint " + path_, "'configuration' metadata"});
+  EXPECT_EQ(resumed_steps, 0);
+}

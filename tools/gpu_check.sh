@@ -98,7 +98,7 @@ if step build 240 build; then
     echo "| memcheck, racecheck | skipped (no compute-sanitizer on PATH) | 0 | |" >>"$summary"
   fi
   step bench 75 python3 tools/bench/compare_torch_cuda.py --binary "$build_dir/tools/bench_cuda" --min_time 0.05
-  step recbench 45 "$build_dir/tools/recbench" --device cuda --models sasrec,gru4rec --optimizers adamw,muon \
+  step recbench 45 "$build_dir/tools/recbench" --device cuda --protocol fixed --models sasrec,gru4rec --optimizers adamw,muon \
     --max-epochs 2 --synthetic-users 2000 --synthetic-items 800 --out "$out_dir/recbench"
 fi
 

@@ -8,12 +8,12 @@ scratch=$2
 rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch" || exit 2
 failures=0
 
-# run_tiny <args...>: recbench on tiny synthetic data; --models gru4rec, --optimizers adamw, --max-epochs 1 and
-# --out out unless the arguments set them
+# run_tiny <args...>: recbench on tiny synthetic data; --protocol fixed, --models gru4rec, --optimizers adamw,
+# --max-epochs 1 and --out out unless the arguments set them
 run_tiny() {
   local args=(--quiet --synthetic-users 100 --synthetic-items 200)
   local flag
-  for flag in "--models gru4rec" "--optimizers adamw" "--max-epochs 1" "--out out"; do
+  for flag in "--protocol fixed" "--models gru4rec" "--optimizers adamw" "--max-epochs 1" "--out out"; do
     local name=${flag%% *}
     if ! printf '%s\n' "$@" | grep -qx -- "$name"; then args+=($flag); fi
   done
@@ -59,7 +59,7 @@ expect_refused "--seeds: '-1' is not a seed" --seeds -1
 expect_refused "--seeds: 'abc' is not a seed" --seeds abc
 expect_refused "--seeds repeats seed 1" --seeds 1,1
 expect_refused "larger than 2^64 - 1" --seeds 99999999999999999999
-expect_refused "--tuning-seeds: 'x' is not a seed" --tuning-seeds x
+expect_refused "--tuning-seeds: 'x' is not a seed" --protocol tuned --tuning-seeds x
 expect_refused "--models has an empty entry" --models ''
 expect_refused "unknown model 'sasrek'" --models gru4rec,sasrek
 expect_refused "unknown optimizer" --optimizers adamw,adamx
@@ -75,6 +75,9 @@ expect_refused "--max-minutes must be a finite number >= 0" --max-minutes nan
 expect_refused "--audit-every must be >= 1" --audit --audit-every 0
 expect_refused "--max-length must be >= 0" --max-length -3
 expect_refused "unknown protocol 'tunned'" --protocol tunned
+expect_refused "--budget must be quick or full, got 'fast'" --budget fast
+expect_refused "--full means --budget full, but --budget quick was given too" --full --budget quick
+expect_refused "--tuning-seeds applies to --protocol tuned only" --tuning-seeds 3
 # paths
 touch a_file
 expect_refused "--out 'a_file' exists and is not a folder" --out a_file
@@ -106,7 +109,7 @@ make_release() {  # make_release <folder> <train row>...: a 3-item MiniOneRec-fo
 row_two="A2,\"['Item zero', 'Item one']\",Item two,\"[0, 1]\",2,\"['<a_1><b_1>', '<a_1><b_2>']\",<a_2><b_1>"
 make_release Tiny "A2000000000,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
 rm -rf out
-output=$( (ulimit -v 400000 && "$recbench" --quiet --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
+output=$( (ulimit -v 400000 && "$recbench" --quiet --protocol fixed --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
   --out out) 2>&1)
 status=$?
 if [ "$status" -eq 0 ] && grep -q '"model": "caser"' out/results.json 2>/dev/null; then
@@ -118,7 +121,7 @@ else
 fi
 make_release Tiny "A1,['Item zero'],Item one,[0],2000000000,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
 rm -rf out
-output=$( (ulimit -v 400000 && "$recbench" --quiet --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
+output=$( (ulimit -v 400000 && "$recbench" --quiet --protocol fixed --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
   --out out) 2>&1)
 status=$?
 if [ "$status" -ne 0 ] && grep -qF "Tiny/train/Tiny.csv:2: item_id 2000000000 is not in the catalogue" <<<"$output" &&
@@ -126,6 +129,24 @@ if [ "$status" -ne 0 ] && grep -qF "Tiny/train/Tiny.csv:2: item_id 2000000000 is
   echo "ok: item id 2000000000 -> $(grep -F 'not in the catalogue' <<<"$output" | head -1)"
 else
   echo "FAIL: item id 2000000000: status $status, output:"
+  echo "$output" | tail -3
+  failures=$((failures + 1))
+fi
+
+# The default, --protocol tuned with --budget quick: the learning rates are searched on seed 0 itself, and the
+# chosen point's tuning run is kept as its final run (each grid point trains once: the progress shows no final run
+# beyond the tuning runs).
+rm -rf out
+output=$("$recbench" --synthetic-users 100 --synthetic-items 200 --models gru4rec --optimizers adamw,muon \
+  --max-epochs 1 --out out 2>&1)
+status=$?
+trained=$(grep -c "^\[" <<<"$output")
+tuning=$(grep -c "^\[tuning " <<<"$output")
+if [ "$status" -eq 0 ] && [ "$trained" -eq "$tuning" ] && [ "$tuning" -ge 5 ] &&
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["protocol"]=="tuned" and len(j["runs"])==2 and "learning rates only" in j["tuning_description"] and sum(t["chosen"] for t in j["tuning"])==2' out/results.json 2>/dev/null; then
+  echo "ok: the default tuned quick budget: $tuning tuning runs, the chosen ones kept as the 2 final runs"
+else
+  echo "FAIL: the default tuned quick budget: status $status, $trained runs trained, $tuning tuning runs"
   echo "$output" | tail -3
   failures=$((failures + 1))
 fi

@@ -3,8 +3,8 @@
 // optimizer wins, by how much and how fast (results.json/csv/md and SVG plots in --out).
 //
 //   recbench                                   # first look: synthetic data, SASRec/GRU4Rec/Caser x AdamW/Muon,
-//                                              # fixed settings, 1 seed, 8 epochs (about 90 s on 2 cores)
-//   recbench --full                            # the comparison: tuned protocol, seeds 0,1,2, 30 epochs
+//                                              # tuned learning rates, seed 0, 4 epochs (--budget quick)
+//   recbench --full                            # the comparison: lrs and wd tuned, seeds 0,1,2, 30 epochs
 //   recbench --protocol tuned --dataset ../shared/data/amazon/Industrial_and_Scientific --seeds 0,1,2
 //   recbench sweep --lr adamw=1e-4,1e-3,1e-2 --lr muon=0.005,0.02,0.05
 #include <CLI/CLI.hpp>
@@ -214,23 +214,28 @@ void run_all(const Settings& s, const datasets::SequenceDataset& data, Benchmark
 /// search of recsys/tuning.h; a point's score is the mean best validation NDCG@selection_k over the tuning seeds
 /// (--tuning-seeds, default 1000,1001: not the seeds of the final runs). Every point is kept in
 /// Benchmark::tuning and reported.
+/// Under --budget quick (weight decay not searched, tuning seeds = final seeds) every run of the search is kept in
+/// `tuning_runs`, so the chosen point's runs serve as its final runs instead of being trained twice.
 OptimizerOverrides tune(const Settings& s, const datasets::SequenceDataset& data, const std::string& model_name,
-                        const std::string& optimizer_name, Benchmark& benchmark) {
+                        const std::string& optimizer_name, Benchmark& benchmark, std::vector<RunRecord>& tuning_runs) {
   const OptimizerEntry& entry = find_optimizer(protocol_optimizer(s.protocol, optimizer_name));
+  OptimizerOverrides start = entry.defaults;
+  if (!s.tune_weight_decay) start.weight_decay.reset();      // stays at the optimizer's default
   const auto score = [&](const OptimizerOverrides& point) {  // called once per distinct point
     const std::string key = overrides_text(point);
     TuningPoint tuning{model_name, optimizer_name, key, {}, 0.0, false};
     for (const std::uint64_t seed : s.tuning_seed_values) {
-      const RunRecord run = run_one(s, data, model_name, optimizer_name, seed, point,
-                                    "[tuning " + model_name + " " + optimizer_name + " " + key + "]");
+      RunRecord run = run_one(s, data, model_name, optimizer_name, seed, point,
+                              "[tuning " + model_name + " " + optimizer_name + " " + key + "]");
       tuning.valid_scores.push_back(run.result.best_valid.ndcg(s.trainer.selection_k));
+      tuning_runs.push_back(std::move(run));
     }
     for (double v : tuning.valid_scores) tuning.mean_valid += v / static_cast<double>(tuning.valid_scores.size());
     benchmark.tuning.push_back(tuning);
     recbench::write_report(benchmark, s.out);
     return tuning.mean_valid;
   };
-  const recsys::TuningOutcome outcome = tune_coordinatewise(entry.defaults, score);
+  const recsys::TuningOutcome outcome = tune_coordinatewise(start, score);
   for (TuningPoint& point : benchmark.tuning) {
     if (point.model == model_name && point.optimizer == optimizer_name) {
       point.chosen = point.configuration == overrides_text(outcome.best);
@@ -247,16 +252,23 @@ void run_tuned(const Settings& s, const datasets::SequenceDataset& data, Benchma
   const auto& seeds = s.seed_values;
   for (const std::string& model_name : models) {
     for (const std::string& optimizer_name : optimizers) {
-      const OptimizerOverrides chosen = tune(s, data, model_name, optimizer_name, benchmark);
+      std::vector<RunRecord> tuning_runs;
+      const OptimizerOverrides chosen = tune(s, data, model_name, optimizer_name, benchmark, tuning_runs);
       for (const std::uint64_t seed : seeds) {
+        // A tuning run of the chosen point on this very seed (budget quick) is this run: the same seed, settings
+        // and budget give the same trajectory, so it is kept rather than trained again.
+        const auto same = std::find_if(tuning_runs.begin(), tuning_runs.end(), [&](const RunRecord& run) {
+          return run.seed == seed && run.configuration == overrides_text(chosen);
+        });
         keep(s, benchmark,
-             run_one(s, data, model_name, optimizer_name, seed, chosen,
-                     "[" + model_name + " " + optimizer_name + " at " + overrides_text(chosen) + "]"));
+             same != tuning_runs.end()
+                 ? *same
+                 : run_one(s, data, model_name, optimizer_name, seed, chosen,
+                           "[" + model_name + " " + optimizer_name + " at " + overrides_text(chosen) + "]"));
       }
     }
   }
 }
-
 
 /// `recbench sweep --grid optimizer=lr1,lr2,...` (default adamw=3e-4,1e-3,3e-3 muon=0.005,0.02,0.05), checked
 /// like --lr before any work: known optimizers of --optimizers, positive finite numbers, the fixed protocol.
@@ -355,6 +367,20 @@ int main(int argc, char** argv) {
     }
     Benchmark benchmark = make_benchmark(data, description, app, settings.protocol);
     if (settings.protocol == "tuned") {
+      std::string tuning_seeds;
+      for (const std::uint64_t seed : settings.tuning_seed_values) {
+        tuning_seeds += (tuning_seeds.empty() ? "" : ",") + std::to_string(seed);
+      }
+      benchmark.tuning_description =
+          std::string("Budget ") + settings.budget + ": the search covered " +
+          (settings.tune_weight_decay ? "the learning rates and the weight decay"
+                                      : "the learning rates only (weight decay at each optimizer's default)") +
+          ", each point scored on seed(s) " + tuning_seeds +
+          (settings.tuning_seed_values == settings.seed_values
+               ? ", the final seeds themselves: the chosen point's tuning runs are its final runs (selection on "
+                 "validation, so the test metrics stay held out)"
+               : ", which are not final seeds") +
+          ".";
       run_tuned(settings, data, benchmark);
     } else {
       run_all(settings, data, benchmark);

@@ -405,6 +405,7 @@ json full_json(const Benchmark& b) {
     }
   }
   if (!b.tuning.empty()) {
+    j["tuning_description"] = b.tuning_description;
     j["tuning"] = json::array();
     for (const TuningPoint& t : b.tuning) {
       j["tuning"].push_back({{"model", t.model},
@@ -886,7 +887,7 @@ std::string report_markdown(const Benchmark& b) {
     if (!grid.empty()) {
       md << "### Tuning grid\n\nEach optimizer's configuration was chosen on validation before the runs above "
             "(mean over the tuning seeds of the best validation NDCG@"
-         << first.options.selection_k << "); the chosen one is marked.\n\n"
+         << first.options.selection_k << "); the chosen one is marked. " << b.tuning_description << "\n\n"
          << "| optimizer | configuration | valid score per tuning seed | mean | |\n|---|---|---|---|---|\n";
       for (const TuningPoint* t : grid) {
         md << "| " << t->optimizer << " | " << (t->configuration.empty() ? "(own settings)" : t->configuration)
@@ -1004,9 +1005,8 @@ std::string write_report(const Benchmark& benchmark, const std::string& folder) 
       }
     }
     if (!sharpness.empty()) {
-      write_plot(
-          "audit_sharpness_" + m.model + ".svg",
-          line_chart_svg(m.model + ": directional sharpness u'Hu/|u|^2", "optimizer steps", "sharpness", sharpness));
+      write_plot("audit_sharpness_" + m.model + ".svg", line_chart_svg(m.model + ": directional sharpness u'Hu/|u|^2",
+                                                                       "optimizer steps", "sharpness", sharpness));
       write_plot("audit_update_norm_" + m.model + ".svg",
                  line_chart_svg(m.model + ": update norm |u|", "optimizer steps", "|u|", update_norm));
     }

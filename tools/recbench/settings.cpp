@@ -43,8 +43,7 @@ std::vector<std::uint64_t> seed_list(const std::vector<std::string>& values, con
   for (const std::string& text : texts) {
     const std::uint64_t seed = parse_seed(text, flag);
     // a repeated seed would be counted as an independent sample in the confidence intervals
-    RG_CHECK(std::find(seeds.begin(), seeds.end(), seed) == seeds.end(), "recbench: ", flag, " repeats seed ",
-             seed);
+    RG_CHECK(std::find(seeds.begin(), seeds.end(), seed) == seeds.end(), "recbench: ", flag, " repeats seed ", seed);
     seeds.push_back(seed);
   }
   return seeds;
@@ -59,13 +58,15 @@ std::map<std::string, double> learning_rates(const std::vector<std::string>& val
     RG_CHECK(eq != std::string::npos && eq > 0, "recbench: ", flag, " expects optimizer=value, got '", value,
              "' (one value per optimizer; a grid is `recbench sweep --grid`)");
     const std::string name = value.substr(0, eq);
-    RG_CHECK(std::find(optimizers.begin(), optimizers.end(), name) != optimizers.end(), "recbench: ", flag,
-             " names optimizer '", name, "', which is not among --optimizers (", [&] {
-               std::string list;
-               for (const std::string& o : optimizers) list += (list.empty() ? "" : ", ") + o;
-               return list;
-             }(),
-             ")");
+    RG_CHECK(
+        std::find(optimizers.begin(), optimizers.end(), name) != optimizers.end(), "recbench: ", flag,
+        " names optimizer '", name, "', which is not among --optimizers (",
+        [&] {
+          std::string list;
+          for (const std::string& o : optimizers) list += (list.empty() ? "" : ", ") + o;
+          return list;
+        }(),
+        ")");
     RG_CHECK(!out.count(name), "recbench: ", flag, " sets '", name, "' twice");
     out[name] = parse_learning_rate(value.substr(eq + 1), flag + " " + name);
   }
@@ -121,20 +122,21 @@ double parse_learning_rate(const std::string& text, const std::string& flag) {
            "recbench: ", flag, ": '", text, "' is not a number");
   RG_CHECK(errno != ERANGE || (value != 0.0 && std::isfinite(value)), "recbench: ", flag, ": '", text,
            "' is out of the range of a double");
-  RG_CHECK(std::isfinite(value) && value > 0.0, "recbench: ", flag, ": a learning rate must be a positive finite "
-           "number, got '", text, "'");
+  RG_CHECK(std::isfinite(value) && value > 0.0, "recbench: ", flag,
+           ": a learning rate must be a positive finite "
+           "number, got '",
+           text, "'");
   return value;
 }
 
 std::uint64_t parse_seed(const std::string& text, const std::string& flag) {
-  RG_CHECK(!text.empty() && text.find_first_not_of("0123456789") == std::string::npos, "recbench: ", flag, ": '",
-           text, "' is not a seed (a non-negative integer)");
+  RG_CHECK(!text.empty() && text.find_first_not_of("0123456789") == std::string::npos, "recbench: ", flag, ": '", text,
+           "' is not a seed (a non-negative integer)");
   errno = 0;
   const unsigned long long value = std::strtoull(text.c_str(), nullptr, 10);
   RG_CHECK(errno != ERANGE, "recbench: ", flag, ": seed '", text, "' is larger than 2^64 - 1");
   return value;
 }
-
 
 /// The settings of model `name`: its --model-option entries, and --max-length when given.
 recsys::ModelSettings model_settings(const Settings& s, const std::string& name) {
@@ -162,24 +164,28 @@ void add_options(CLI::App& app, Settings& s) {
   for (const OptimizerEntry& entry : optimizer_zoo()) optimizers_help += "\n  " + entry.name + "  " + entry.description;
   app.add_option("--optimizers", s.optimizers, optimizers_help)->capture_default_str();
   app.add_option("--protocol", s.protocol,
-                 "fixed, muonrec or tuned; default: tuned with --full, fixed without (the quick first look). "
+                 "tuned (the default), fixed or muonrec (`recbench sweep`: fixed). "
                  "fixed: the models and optimizers as named, each optimizer at its own defaults (the hybrids' AdamW "
                  "part is the adamw baseline's), with the flags' settings; muonrec: MuonRec's setup "
                  "(experiments/traditional): each model's _muonrec variant, MuonRec's AdamW and Muon, batch 1024, "
                  "pooled BCE with 1 negative, cosine lr per epoch (T_max 500, eta_min 1e-6), selection on valid "
                  "NDCG@20, patience 10, up to 500 epochs; tuned: each optimizer's learning rates and weight decay "
                  "chosen on validation (a bracketing log grid, --tuning-seeds), then --seeds at the chosen point");
-  app.add_option("--tuning-seeds", s.tuning_seeds, "--protocol tuned: the seeds each grid point is averaged over")
+  app.add_option("--tuning-seeds", s.tuning_seeds,
+                 "--protocol tuned: the seeds each grid point is averaged over (default: --budget quick: the final "
+                 "seed itself; full: 1000,1001)");
+  app.add_option("--budget", s.budget,
+                 "quick (the default: seed 0, 4 epochs; the tuned search covers the learning rates, scored on seed 0 "
+                 "itself) or full (seeds 0,1,2, 30 epochs; the tuned search covers learning rates and weight decay, "
+                 "averaged over tuning seeds 1000,1001); --seeds, --tuning-seeds and --max-epochs override it")
       ->capture_default_str();
   app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 5, 10 or 20)")
       ->capture_default_str();
   app.add_option("--cosine-t-max", s.trainer.cosine_t_max, "cosine lr annealing per epoch over T_max epochs (0 = off)")
       ->capture_default_str();
   app.add_option("--cosine-eta-min", s.trainer.cosine_eta_min, "the cosine schedule's final lr")->capture_default_str();
-  app.add_flag("--full", s.full,
-               "the full comparison: the tuned protocol, seeds 0,1,2 and a budget of 30 epochs (the default is "
-               "fixed settings, 1 seed, 8 epochs)");
-  app.add_option("--seeds", s.seeds, "comma-separated seeds")->capture_default_str();
+  app.add_flag("--full", s.full, "the full comparison: --budget full");
+  app.add_option("--seeds", s.seeds, "comma-separated seeds (default: the budget's, 0 or 0,1,2)");
   app.add_option("--lr", s.learning_rates, "learning rate per optimizer, e.g. adamw=1e-3 muon=0.02 (repeatable)");
   app.add_option("--adamw-part-lr", s.adamw_part_lrs, "lr of the AdamW part of a hybrid, e.g. muon=1e-2");
   app.add_option("--max-epochs", s.trainer.max_epochs, "budget: epochs (0 = none)")->capture_default_str();
@@ -204,7 +210,8 @@ void add_options(CLI::App& app, Settings& s) {
   app.add_flag("--resume", s.resume,
                "resume from the checkpoints: finished runs return their stored results, an interrupted run continues "
                "from its last evaluation; a checkpoint of another configuration is refused");
-  app.add_option("--synthetic-users", s.synthetic_users, "synthetic data: users")->capture_default_str();
+  app.add_option("--synthetic-users", s.synthetic_users,
+                 "synthetic data: users (default: the budget's, 1500 quick or 3000 full)");
   app.add_option("--synthetic-items", s.synthetic_items, "synthetic data: items")->capture_default_str();
   app.add_option("--synthetic-zipf", s.synthetic_zipf, "synthetic data: popularity Zipf exponent")
       ->capture_default_str();
@@ -218,12 +225,30 @@ void add_options(CLI::App& app, Settings& s) {
 }
 
 void finish_settings(Settings& s, const CLI::App& app) {
-  if (s.protocol.empty()) s.protocol = s.full ? "tuned" : "fixed";
+  const CLI::App* sweep = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
+  const bool sweeping = sweep != nullptr && sweep->get_name() == "sweep";
+  if (s.protocol.empty()) s.protocol = sweeping ? "fixed" : "tuned";
   (void)protocol_trainer_options(s.protocol, {});  // an unknown protocol fails here, naming the known ones
-  if (s.full) {
-    if (app.count("--seeds") == 0) s.seeds = {"0,1,2"};
-    if (app.count("--max-epochs") == 0) s.trainer.max_epochs = Settings::kFullEpochs;
+  RG_CHECK(!sweeping || s.protocol != "tuned",
+           "recbench sweep: --protocol tuned searches the learning rates itself; sweep runs the fixed protocol");
+  RG_CHECK(s.budget == "quick" || s.budget == "full", "recbench: --budget must be quick or full, got '", s.budget, "'");
+  RG_CHECK(!s.full || app.count("--budget") == 0 || s.budget == "full",
+           "recbench: --full means --budget full, but --budget ", s.budget, " was given too");
+  if (s.full) s.budget = "full";
+  const bool full_budget = s.budget == "full";
+  if (s.seeds.empty()) s.seeds = {full_budget ? Settings::kFullSeeds : Settings::kQuickSeeds};
+  if (app.count("--max-epochs") == 0)
+    s.trainer.max_epochs = full_budget ? Settings::kFullEpochs : Settings::kQuickEpochs;
+  s.tune_weight_decay = full_budget;
+  if (app.count("--synthetic-users") == 0) {
+    s.synthetic_users = full_budget ? Settings::kFullSyntheticUsers : Settings::kQuickSyntheticUsers;
   }
+  if (s.tuning_seeds.empty())
+    s.tuning_seeds = full_budget ? std::vector<std::string>{Settings::kFullTuningSeeds} : s.seeds;
+  RG_CHECK(app.count("--tuning-seeds") == 0 || s.protocol == "tuned",
+           "recbench: --tuning-seeds applies to --protocol "
+           "tuned only, not ",
+           s.protocol);
   // The protocol's settings (recsys/protocols.h); flags given explicitly still win.
   const recsys::TrainerOptions given = s.trainer;
   s.trainer = protocol_trainer_options(s.protocol, s.trainer);
@@ -262,10 +287,14 @@ void finish_settings(Settings& s, const CLI::App& app) {
            " protocol sets the learning rates itself");
   RG_CHECK(s.max_length >= 0, "recbench: --max-length must be >= 0 (0 = the models' defaults), got ", s.max_length);
   RG_CHECK(s.audit_every >= 1, "recbench: --audit-every must be >= 1, got ", s.audit_every);
-  RG_CHECK(s.synthetic_users >= 1 && s.synthetic_items >= 2, "recbench: --synthetic-users must be >= 1 and "
-           "--synthetic-items >= 2, got ", s.synthetic_users, " and ", s.synthetic_items);
-  RG_CHECK(std::isfinite(s.synthetic_zipf) && s.synthetic_zipf >= 0, "recbench: --synthetic-zipf must be a finite "
-           "number >= 0, got ", s.synthetic_zipf);
+  RG_CHECK(s.synthetic_users >= 1 && s.synthetic_items >= 2,
+           "recbench: --synthetic-users must be >= 1 and "
+           "--synthetic-items >= 2, got ",
+           s.synthetic_users, " and ", s.synthetic_items);
+  RG_CHECK(std::isfinite(s.synthetic_zipf) && s.synthetic_zipf >= 0,
+           "recbench: --synthetic-zipf must be a finite "
+           "number >= 0, got ",
+           s.synthetic_zipf);
   RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
   RG_CHECK(s.loss == "softmax" || s.loss == "bce" || s.loss == "bce_pooled",
            "recbench: --loss must be softmax, bce or bce_pooled, got '", s.loss, "'");
@@ -279,11 +308,18 @@ void finish_settings(Settings& s, const CLI::App& app) {
     check_trainer_options(s.trainer);
   } catch (const Error& error) {  // name the flags: "trainer option negatives" is --negatives
     std::string message = error.what();
-    for (const auto& [field, flag] : std::vector<std::pair<std::string, std::string>>{
-             {"batch_size", "--batch-size"}, {"patience", "--patience"}, {"negatives", "--negatives"},
-             {"max_epochs", "--max-epochs"}, {"max_steps", "--max-steps"}, {"max_minutes", "--max-minutes"},
-             {"eval_every", "--eval-every"}, {"selection_k", "--selection-k"}, {"cosine_t_max", "--cosine-t-max"},
-             {"cosine_eta_min", "--cosine-eta-min"}, {"audit.every", "--audit-every"}}) {
+    for (const auto& [field, flag] :
+         std::vector<std::pair<std::string, std::string>>{{"batch_size", "--batch-size"},
+                                                          {"patience", "--patience"},
+                                                          {"negatives", "--negatives"},
+                                                          {"max_epochs", "--max-epochs"},
+                                                          {"max_steps", "--max-steps"},
+                                                          {"max_minutes", "--max-minutes"},
+                                                          {"eval_every", "--eval-every"},
+                                                          {"selection_k", "--selection-k"},
+                                                          {"cosine_t_max", "--cosine-t-max"},
+                                                          {"cosine_eta_min", "--cosine-eta-min"},
+                                                          {"audit.every", "--audit-every"}}) {
       const std::string from = "trainer option " + field + " ";
       if (message.find(from) != std::string::npos) {
         message.replace(message.find(from), from.size(), flag + " ");
@@ -296,8 +332,7 @@ void finish_settings(Settings& s, const CLI::App& app) {
 
   // paths: the dataset folder exists; --out and the checkpoints are writable folders
   if (s.dataset != "synthetic") {
-    RG_CHECK(fs::is_directory(s.dataset), "recbench: --dataset '", s.dataset,
-             "' is neither 'synthetic' nor a folder");
+    RG_CHECK(fs::is_directory(s.dataset), "recbench: --dataset '", s.dataset, "' is neither 'synthetic' nor a folder");
   }
   prepare_folder(s.out, "--out");
   s.checkpoint_folder = s.checkpoint_dir.empty() ? s.out + "/checkpoints" : s.checkpoint_dir;

@@ -96,7 +96,9 @@ void dropout(const Tensor& x, std::uint32_t keep_threshold, double scale, std::u
     T* y = out.data<T>();
     for_each_keep(x.numel(), keep_threshold, seed, first_block, [=](std::int64_t i, bool kept) {
       keep_data[i] = kept;
-      y[i] = in[i] * (kept ? s : T{0});  // a multiply, as in PyTorch: a dropped NaN stays NaN
+      // A multiply, as in PyTorch (a dropped NaN stays NaN), by a factor computed without a branch: the keep
+      // decisions are coin flips, so a branch would be mispredicted half the time.
+      y[i] = in[i] * (static_cast<T>(kept) * s);
     });
   });
 }
@@ -105,7 +107,7 @@ void dropout_backward(const Tensor& g, const Tensor& keep, double scale, const T
   visit_floating(g.dtype(), "dropout_backward", [&]<typename T>(T) {
     const T s = static_cast<T>(scale);
     cpu::map<T, T, bool>(
-        out, [s](T dy, bool kept) { return dy * (kept ? s : T{0}); }, g, keep);
+        out, [s](T dy, bool kept) { return dy * (static_cast<T>(kept) * s); }, g, keep);  // branch-free, as above
   });
 }
 

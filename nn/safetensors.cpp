@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 
+#include "core/atomic_file.h"
 #include "core/ops/copy.h"
 
 namespace recgrad::nn {
@@ -61,56 +62,6 @@ bool parse_safetensors_dtype(const std::string& name, DType& dtype) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
-
-// An open temporary file that is removed unless commit() renamed it into place.
-class AtomicFile {
- public:
-  AtomicFile(const std::string& path) : path_(path), temp_path_(path + ".tmp-" + std::to_string(::getpid())) {
-    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    RG_CHECK(fd_ >= 0, "save_safetensors: cannot create '", temp_path_, "' (for '", path_, "'): ", errno_text());
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(temp_path_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* data, std::size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ::ssize_t written = ::write(fd_, bytes, std::min<std::size_t>(size, std::size_t{1} << 30));
-      if (written < 0 && errno == EINTR) continue;
-      RG_CHECK(written > 0, "save_safetensors: cannot write '", temp_path_, "' (for '", path_, "'): ", errno_text());
-      bytes += written;
-      size -= static_cast<std::size_t>(written);
-    }
-  }
-
-  // fsync, close, rename over the target, then fsync the directory (best effort).
-  void commit() {
-    RG_CHECK(::fsync(fd_) == 0, "save_safetensors: cannot sync '", temp_path_, "': ", errno_text());
-    const int fd = fd_;
-    fd_ = -1;
-    RG_CHECK(::close(fd) == 0, "save_safetensors: cannot close '", temp_path_, "': ", errno_text());
-    RG_CHECK(::rename(temp_path_.c_str(), path_.c_str()) == 0, "save_safetensors: cannot rename '", temp_path_,
-             "' to '", path_, "': ", errno_text());
-    committed_ = true;
-    std::string directory = std::filesystem::path(path_).parent_path().string();
-    if (directory.empty()) directory = ".";
-    const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);
-      ::close(dir_fd);
-    }
-  }
-
- private:
-  std::string path_;
-  std::string temp_path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
 
 // One header entry after validation.
 struct EntryInfo {
@@ -265,7 +216,7 @@ void save_safetensors(const std::string& path, const StateDict& tensors,
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data block 8-byte aligned
   const std::uint64_t header_size = text.size();
 
-  AtomicFile file(path);
+  AtomicFile file(path, "save_safetensors");
   file.write(&header_size, sizeof(header_size));
   file.write(text.data(), text.size());
   for (const Tensor& tensor : dense) {

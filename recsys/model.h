@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "datasets/sequence_dataset.h"
 #include "nn/module.h"
 #include "optim/routing.h"
 
@@ -44,8 +45,12 @@ class SequentialRecommender : public nn::Module {
   virtual Tensor score_all(const SequenceBatch& batch) const = 0;
   /// [B, K] scores of the given items [B, K] (item ids).
   virtual Tensor score_items(const SequenceBatch& batch, const Tensor& items) const = 0;
-  /// The training loss of a batch (a scalar).
-  Tensor loss(const SequenceBatch& batch, LossKind kind) const;
+  /// The training loss of a batch (a scalar): for the sequential models, `kind` computed from their scores;
+  /// the generative models override it with their own objective.
+  virtual Tensor loss(const SequenceBatch& batch, LossKind kind) const;
+  /// Called by the trainer before it evaluates a split, for models that rank each split differently (TIGER's
+  /// beam widths); the sequential models ignore it.
+  virtual void set_evaluation_split(datasets::SplitName split) { (void)split; }
   /// The roles the model declares for the optimizer routing (optim/routing.h): its embedding tables, its
   /// output head and the layers that read the raw input; the routing classifies the rest by name and shape.
   ParameterRoles parameter_roles() const { return declared_roles_; }

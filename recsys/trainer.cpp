@@ -443,6 +443,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     point.epoch = state.epoch;
     point.train_loss = state.loss_count > 0 ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0;
     point.seconds = state.train_seconds;
+    model.set_evaluation_split(datasets::SplitName::Valid);
     point.valid = evaluate(model, data.valid, options);
     state.loss_sum = 0.0;
     state.loss_count = 0;
@@ -577,6 +578,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
   result.train_seconds = state.train_seconds;
   const nn::StateDict live_weights = options.checkpoint_path.empty() ? nn::StateDict{} : cpu_copy(model.state_dict());
   if (!state.best_weights.empty()) model.load_state_dict(state.best_weights);
+  model.set_evaluation_split(datasets::SplitName::Test);
   result.test = evaluate(model, data.test, options);
   result.total_seconds = seconds_since(start);
   if (!options.checkpoint_path.empty()) {  // the last state plus the result: resuming returns it, or continues it

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "recsys/generative/semantic_ids.h"
 #include "recsys/model.h"
 #include "recsys/model_options.h"
 
@@ -22,6 +23,8 @@ namespace recgrad::recsys {
 struct DatasetSizes {
   std::int64_t num_items = 0;  // item ids 1..num_items (recsys/item_ids.h)
   std::int64_t num_users = 0;  // user ids 0..num_users-1
+  /// Every item's semantic ID, distinct (the generative models need them; null when the data has none).
+  std::shared_ptr<const SemanticIds> semantic_ids;
 };
 
 /// One model of the zoo.

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "recsys/comparison.h"
 #include "recsys/protocols.h"
@@ -935,29 +936,7 @@ const RunRecord* adamw_reference_run(const Benchmark& benchmark, const RunRecord
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  RG_CHECK(fd >= 0, "recbench: cannot write ", temporary, ": ", std::strerror(errno));
-  std::size_t written = 0;
-  while (written < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    written += static_cast<std::size_t>(n);
-  }
-  const bool ok = written == contents.size() && ::fsync(fd) == 0;  // the bytes are on disk before the rename
-  const int saved_errno = errno;
-  ::close(fd);
-  if (!ok) {
-    std::filesystem::remove(temporary);
-    throw Error(detail::concat("recbench: writing ", temporary, " failed: ", std::strerror(saved_errno)));
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary);
-    throw Error(detail::concat("recbench: cannot rename ", temporary, " to ", path, ": ", error.message()));
-  }
+  recgrad::write_file_atomically(path, contents, "recbench");
 }
 
 std::string write_report(const Benchmark& benchmark, const std::string& folder) {

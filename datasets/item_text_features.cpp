@@ -44,8 +44,9 @@ Tensor item_text_features(const SequenceDataset& data, const ItemTextFeatureOpti
   std::map<std::string, std::int64_t> document_frequency;
   for (std::size_t item = 1; item <= n; ++item) {
     const ItemInfo& info = data.items[item];
-    for (std::string& term :
-         text_terms(info.title + " " + info.description + " " + info.brand + " " + info.categories)) {
+    std::string text = info.title;
+    for (const std::string* field : {&info.description, &info.brand, &info.categories}) text.append(" ").append(*field);
+    for (std::string& term : text_terms(text)) {
       ++counts[item][std::move(term)];
     }
     for (const auto& [term, count] : counts[item]) ++document_frequency[term];

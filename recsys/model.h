@@ -51,6 +51,8 @@ class SequentialRecommender : public nn::Module {
   /// Called by the trainer before it evaluates a split, for models that rank each split differently (TIGER's
   /// beam widths); the sequential models ignore it.
   virtual void set_evaluation_split(datasets::SplitName split) { (void)split; }
+  /// True for the generative recommenders (they name items by semantic IDs and train on token cross-entropy).
+  virtual bool is_generative() const { return false; }
   /// The roles the model declares for the optimizer routing (optim/routing.h): its embedding tables, its
   /// output head and the layers that read the raw input; the routing classifies the rest by name and shape.
   ParameterRoles parameter_roles() const { return declared_roles_; }

@@ -43,13 +43,21 @@ class SingleOptimizer : public TrainingOptimizer {
   std::vector<AuditedParameter> audited_;
 };
 
+/// The routing of `model`: the preset's, except that a generative model's output head (its token head, an
+/// LM head) goes to AdamW, as MuonRec's experiments/generative route lm_head (its traditional experiments put
+/// the item output layer on Muon).
+RoutingConfig routing_for(const SequentialRecommender& model, RoutingConfig routing) {
+  if (model.is_generative()) routing.optimizer_for_role[ParameterRole::output_head] = OptimizerKind::adamw;
+  return routing;
+}
+
 /// Muon + AdamW routed by a preset (optim/presets.h).
 class Hybrid : public TrainingOptimizer {
  public:
   Hybrid(std::string name, SequentialRecommender& model, const HybridPreset& preset, HybridMuon variant)
       : name_(std::move(name)),
-        optimizer_(route_parameters(model, preset.routing, model.parameter_roles()), preset.muon, preset.adamw,
-                   variant) {}
+        optimizer_(route_parameters(model, routing_for(model, preset.routing), model.parameter_roles()), preset.muon,
+                   preset.adamw, variant) {}
   void zero_grad() override { optimizer_.zero_grad(); }
   void step() override { optimizer_.step(); }
   bool needs_closure() const override { return optimizer_.needs_closure(); }
@@ -120,8 +128,7 @@ void baseline_adamw_part(HybridPreset& preset) {
 
 const std::vector<OptimizerEntry>& optimizer_zoo() {
   static const std::vector<OptimizerEntry> zoo = {
-      single<AdamW>("adamw", "AdamW on every parameter (lr 1e-3, no weight decay: RecBole's defaults)",
-                    kBaselineAdamW),
+      single<AdamW>("adamw", "AdamW on every parameter (lr 1e-3, no weight decay: RecBole's defaults)", kBaselineAdamW),
       hybrid("muon",
              "MuonRec hybrid: Muon (lr 0.02) on hidden >= 2-D weights incl. the output layer, GRU weights and conv "
              "kernels; the adamw baseline's AdamW on embeddings, biases and norm gains",

@@ -29,8 +29,9 @@ struct DatasetSizes {
 
 /// One model of the zoo.
 struct ModelEntry {
-  std::string name;     // as recbench spells it: "sasrec"
-  std::string summary;  // one line for help texts
+  std::string name;         // as recbench spells it: "sasrec"
+  std::string summary;      // one line for help texts
+  bool generative = false;  // names items by semantic IDs (DatasetSizes::semantic_ids), trains on tokens
   /// Every option with its default: "  name (default): help" lines.
   std::function<std::string()> options_help;
   /// Throws, naming the model and the option, when `settings` has an unknown option or a bad value.
@@ -54,6 +55,7 @@ ModelEntry zoo_entry() {
   ModelEntry entry;
   entry.name = Model::kZooName;
   entry.summary = Model::kSummary;
+  if constexpr (requires { Model::kGenerative; }) entry.generative = Model::kGenerative;
   entry.options_help = [] { return options_help(Options{}, Model::option_fields()); };
   entry.check_settings = [](const ModelSettings& settings) {
     (void)apply_settings(Model::kZooName, Options{}, Model::option_fields(), settings);

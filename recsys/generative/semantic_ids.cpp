@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,22 @@ std::string SemanticIds::text(ItemId item) const {
   for (std::size_t l = 0; l < item_codes.size(); ++l)
     out += semantic_token(static_cast<std::int64_t>(l), item_codes[l]);
   return out;
+}
+
+std::string SemanticIds::fingerprint() const {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto feed = [&](std::int64_t value) {
+    for (int byte = 0; byte < 8; ++byte) {
+      hash ^= static_cast<std::uint64_t>(value >> (8 * byte)) & 0xffU;
+      hash *= 0x100000001b3ULL;
+    }
+  };
+  feed(num_items);
+  for (const std::int64_t size : codebook_sizes) feed(size);
+  for (const std::int32_t code : codes) feed(code);
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 std::string semantic_token(std::int64_t level, std::int64_t code) {

@@ -35,6 +35,9 @@ struct SemanticIds {
   std::span<const std::int32_t> of(datasets::ItemId item) const;
   /// "<a_12><b_200><c_7>".
   std::string text(datasets::ItemId item) const;
+  /// A 64-bit FNV-1a hash of the codebook sizes and every item's codes, as 16 hex digits (a model's description
+  /// carries it, so a checkpoint never resumes under other semantic IDs).
+  std::string fingerprint() const;
 };
 
 /// The token of code `code` at level `level`: "<a_12>" for level 0, code 12.

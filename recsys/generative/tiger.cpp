@@ -76,6 +76,9 @@ std::shared_ptr<Tiger> Tiger::create(const DatasetSizes& sizes, const TigerOptio
 Tiger::Tiger(const SemanticIds& ids, std::int64_t num_users, TigerOptions o) : options(o), semantic_ids(ids) {
   check_options(o, num_users);
   num_items = ids.num_items;
+  RG_CHECK(o.exact == 1 || (o.valid_beams <= num_items && o.test_beams <= num_items), "tiger: valid_beams (",
+           o.valid_beams, ") and test_beams (", o.test_beams, ") must not exceed the catalogue's ", num_items,
+           " items (exact=1 ranks them all)");
   trie = std::make_shared<SidTrie>(ids);  // refuses shared SIDs
   const std::int64_t levels = ids.levels();
   std::int64_t next = 2;  // 0 = pad, 1 = bos
@@ -326,11 +329,11 @@ Tensor Tiger::score_all(const SequenceBatch& batch) const {
 
 std::string Tiger::describe() const {
   std::ostringstream out;
-  out << "TIGER(items " << num_items << ", SID levels " << semantic_ids.levels() << ", vocabulary " << vocabulary
-      << ", d_model " << options.d_model << ", layers " << options.encoder_layers << "+" << options.decoder_layers
-      << ", heads " << options.heads << "x" << options.head_dim << ", d_ff " << options.d_ff << ", dropout "
-      << options.dropout << ", max_length " << options.max_length << ", user buckets " << options.user_buckets
-      << ", beams "
+  out << "TIGER(items " << num_items << ", SID levels " << semantic_ids.levels() << " (fingerprint "
+      << semantic_ids.fingerprint() << "), vocabulary " << vocabulary << ", d_model " << options.d_model << ", layers "
+      << options.encoder_layers << "+" << options.decoder_layers << ", heads " << options.heads << "x"
+      << options.head_dim << ", d_ff " << options.d_ff << ", dropout " << options.dropout << ", max_length "
+      << options.max_length << ", user buckets " << options.user_buckets << ", beams "
       << (options.exact == 1 ? "exact" : std::to_string(options.valid_beams) + "/" + std::to_string(options.test_beams))
       << ")";
   return out.str();

@@ -63,6 +63,7 @@ class Tiger : public SequentialRecommender {
  public:
   using Options = TigerOptions;
   static constexpr const char* kZooName = "tiger";
+  static constexpr bool kGenerative = true;
   static constexpr const char* kSummary =
       "TIGER: T5 encoder-decoder generating the next item's semantic ID (Rajput et al. 2023), small CPU size";
   static std::vector<OptionField<TigerOptions>> option_fields();
@@ -89,6 +90,7 @@ class Tiger : public SequentialRecommender {
   /// The beam search's items and scores for each row of the batch, `width` beams.
   std::vector<std::vector<ScoredItem>> recommend(const SequenceBatch& batch, std::int64_t width) const;
 
+  bool is_generative() const override { return true; }
   std::string name() const override { return "TIGER"; }
   std::string describe() const override;
   std::int64_t history_length() const override { return options.max_length; }
@@ -141,6 +143,7 @@ struct TigerPaperOptions : TigerOptions {
 struct TigerPaper {
   using Options = TigerPaperOptions;
   static constexpr const char* kZooName = "tiger_paper";
+  static constexpr bool kGenerative = true;
   static constexpr const char* kSummary = "TIGER at the paper's size (4+4 layers, 6 heads of 64, d_ff 1024)";
   static std::vector<OptionField<TigerPaperOptions>> option_fields();
   static std::shared_ptr<Tiger> create(const DatasetSizes& sizes, const TigerPaperOptions& options) {

@@ -27,9 +27,12 @@
 
 #include "core/cuda/caching_allocator.h"
 #include "core/cuda/runtime.h"
+#include "datasets/item_text_features.h"
 #include "datasets/minionerec.h"
 #include "datasets/synthetic.h"
 #include "recgrad.h"
+#include "recsys/generative/rq_kmeans.h"
+#include "recsys/generative/semantic_ids.h"
 #include "recsys/popularity.h"
 #include "recsys/protocols.h"
 #include "recsys/trainer.h"
@@ -101,6 +104,39 @@ datasets::SequenceDataset load_dataset(const Settings& s, std::string& descripti
   return datasets::load_minionerec(s.dataset);
 }
 
+/// The semantic IDs of the generative models (--sid-source), with TIGER's deduplication level, and a few lines
+/// on how they use their codebooks (printed and kept for the report). rqkmeans IDs are written to
+/// <out>/sids_rqkmeans.index.json in the release's format.
+std::shared_ptr<const recsys::SemanticIds> semantic_ids_for(const Settings& s, const datasets::SequenceDataset& data,
+                                                            std::string& summary) {
+  recsys::SemanticIds base;
+  std::ostringstream text;
+  if (s.sid_source == "release") {
+    base = recsys::semantic_ids_of_items(data, s.dataset);
+    text << "Semantic IDs: the release's (" << s.dataset << "/index), " << base.levels() << " levels.\n";
+  } else {
+    datasets::ItemTextFeatureSummary features_summary;
+    const Tensor features = datasets::item_text_features(data, {}, &features_summary);
+    const recsys::ResidualQuantization rq = recsys::rq_kmeans(features);
+    base = rq.ids;
+    text << "Semantic IDs: RQ-KMeans (3 levels x " << base.codebook_sizes.front()
+         << " codes) over TF-IDF features of the item text (vocabulary " << features_summary.vocabulary << " terms, "
+         << features_summary.items_without_text << " items without text, projected to 256 dimensions); mean "
+         << "squared residual " << rq.mean_feature_norm2;
+    for (double r : rq.mean_residual_norm2) text << " -> " << r;
+    text << ".\n";
+  }
+  text << recsys::semantic_id_usage(base).to_string(base);
+  auto unique = std::make_shared<recsys::SemanticIds>(recsys::with_dedup_level(base));
+  text << "TIGER's deduplication level: up to " << unique->codebook_sizes.back() << " items share a prefix.\n";
+  if (s.sid_source == "rqkmeans") {
+    std::filesystem::create_directories(s.out);
+    recsys::write_semantic_id_index(s.out + "/sids_rqkmeans.index.json", base);
+  }
+  summary = text.str();
+  return unique;
+}
+
 /// Time-to-target: the first step (and its training seconds) at which each run reaches the best validation
 /// NDCG@10 of the AdamW run the report pairs it with (recbench::adamw_reference_run: same model and seed, AdamW at
 /// its own settings, else the first AdamW configuration that ran).
@@ -146,7 +182,7 @@ RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, cons
   record.options.resume = s.resume;
   manual_seed(seed);
   auto model = find_model(protocol_model(s.protocol, model_name))
-                   .make({data.num_items, data.num_users}, model_settings(s, model_name));
+                   .make({data.num_items, data.num_users, s.semantic_ids}, model_settings(s, model_name));
   model->to(record.options.device);
   auto optimizer = make_training_optimizer(protocol_optimizer(s.protocol, optimizer_name), *model, overrides);
   record.model_description = model->describe();
@@ -331,6 +367,13 @@ int main(int argc, char** argv) {
     std::string description;
     const datasets::SequenceDataset data = load_dataset(settings, description);
     std::cerr << data.statistics().to_string() << "\n";
+    std::string semantic_ids_summary;
+    for (const std::string& name : settings.model_names) {
+      if (find_model(protocol_model(settings.protocol, name)).generative && settings.semantic_ids == nullptr) {
+        settings.semantic_ids = semantic_ids_for(settings, data, semantic_ids_summary);
+        std::cerr << semantic_ids_summary;
+      }
+    }
     if (sweep->parsed()) {
       Benchmark all = make_benchmark(data, description, app, settings.protocol);
       std::ostringstream chosen;
@@ -366,6 +409,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     Benchmark benchmark = make_benchmark(data, description, app, settings.protocol);
+    benchmark.semantic_ids_description = semantic_ids_summary;
     if (settings.protocol == "tuned") {
       std::string tuning_seeds;
       for (const std::uint64_t seed : settings.tuning_seed_values) {

@@ -334,6 +334,7 @@ json full_json(const Benchmark& b) {
       {"dataset", b.dataset_name},
       {"dataset_description", b.dataset_description},
       {"protocol", b.protocol},
+      {"semantic_ids", b.semantic_ids_description},
       {"git_revision", b.git_revision},
       {"machine", b.machine},
       {"started_at", b.started_at},
@@ -771,6 +772,9 @@ std::string report_markdown(const Benchmark& b) {
   md << "Most-popular baseline (the sanity floor): test NDCG@10 " << format(b.most_popular_test.ndcg(10))
      << ", Recall@10 " << format(b.most_popular_test.recall(10)) << " (validation NDCG@10 "
      << format(b.most_popular_valid.ndcg(10)) << ").\n\n";
+  if (!b.semantic_ids_description.empty()) {
+    md << "The generative models name items by semantic IDs:\n\n```\n" << b.semantic_ids_description << "```\n\n";
+  }
 
   std::vector<std::pair<std::string, std::vector<std::string>>> summaries;  // per model
   for (const ModelGroups& m : models) {

@@ -40,9 +40,10 @@ struct TuningPoint {
 
 /// Everything the report needs.
 struct Benchmark {
-  std::string protocol = "fixed";   // recsys/protocols.h
-  std::vector<TuningPoint> tuning;  // the grid points of --protocol tuned, in the order they ran
-  std::string tuning_description;   // --protocol tuned: what the search covered and on which seeds
+  std::string protocol = "fixed";        // recsys/protocols.h
+  std::vector<TuningPoint> tuning;       // the grid points of --protocol tuned, in the order they ran
+  std::string tuning_description;        // --protocol tuned: what the search covered and on which seeds
+  std::string semantic_ids_description;  // the generative models' semantic IDs and their codebook usage
   std::string dataset_name, dataset_description, dataset_statistics;
   std::string git_revision, machine, started_at;
   recsys::RankingMetrics most_popular_valid, most_popular_test;

@@ -204,6 +204,11 @@ void add_options(CLI::App& app, Settings& s) {
                  "bce_pooled (one mean over all positive and negative logits, MuonRec's)")
       ->capture_default_str();
   app.add_option("--negatives", s.trainer.negatives, "negatives per row for --loss bce")->capture_default_str();
+  app.add_option("--sid-source", s.sid_source,
+                 "semantic IDs of the generative models (tiger): release (the dataset's own, index/*.index.json, "
+                 "plus TIGER's deduplication token) or rqkmeans (residual k-means over TF-IDF features of the item "
+                 "text, written to <out>/sids_rqkmeans.index.json)")
+      ->capture_default_str();
   app.add_option("--device", s.device, "cpu or cuda")->capture_default_str();
   app.add_option("--out", s.out, "results folder")->capture_default_str();
   app.add_option("--checkpoints", s.checkpoint_dir, "folder for per-run checkpoints (default: <out>/checkpoints)");
@@ -298,6 +303,20 @@ void finish_settings(Settings& s, const CLI::App& app) {
   RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
   RG_CHECK(s.loss == "softmax" || s.loss == "bce" || s.loss == "bce_pooled",
            "recbench: --loss must be softmax, bce or bce_pooled, got '", s.loss, "'");
+  RG_CHECK(s.sid_source == "release" || s.sid_source == "rqkmeans",
+           "recbench: --sid-source must be release or "
+           "rqkmeans, got '",
+           s.sid_source, "'");
+  for (const std::string& name : s.model_names) {
+    const bool generative = find_model(protocol_model(s.protocol, name)).generative;
+    RG_CHECK(!generative || s.loss == "softmax", "recbench: model ", name,
+             " trains on the token cross-entropy of "
+             "semantic IDs; --loss ",
+             s.loss, " does not apply to it (use --loss softmax)");
+    RG_CHECK(!generative || s.dataset != "synthetic", "recbench: model ", name,
+             " needs semantic IDs or item text, "
+             "which the built-in synthetic data does not have; use --dataset with a MiniOneRec-format folder");
+  }
   s.trainer.device = s.device == "cuda" ? Device::cuda() : Device::cpu();
   s.trainer.loss = s.loss == "softmax" ? LossKind::full_softmax
                    : s.loss == "bce"   ? LossKind::sampled_bce

@@ -30,7 +30,8 @@ struct Settings {
   std::string out = "results";
   std::string device = "cpu";
   std::string loss = "softmax";
-  std::string checkpoint_dir;  // "" = <out>/checkpoints
+  std::string sid_source = "release";  // the generative models' semantic IDs: release or rqkmeans
+  std::string checkpoint_dir;          // "" = <out>/checkpoints
   bool resume = false;
   recsys::TrainerOptions trainer;
   std::int32_t synthetic_users = 0, synthetic_items = 1000;  // users 0: the budget's (1500 quick, 3000 full)
@@ -49,6 +50,8 @@ struct Settings {
   std::vector<std::uint64_t> seed_values, tuning_seed_values;
   std::map<std::string, double> lr_for, adamw_lr_for;  // --lr, --adamw-part-lr by optimizer name
   std::string checkpoint_folder;                       // --checkpoints, or <out>/checkpoints
+  // Filled by recbench after loading the data, when a generative model runs (--sid-source).
+  std::shared_ptr<const recsys::SemanticIds> semantic_ids;
 
   Settings() { trainer.patience = 5; }
 

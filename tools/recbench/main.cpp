@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "core/cuda/caching_allocator.h"
+#include "git_revision.h"
 #include "core/cuda/runtime.h"
 #include "datasets/item_text_features.h"
 #include "datasets/minionerec.h"

@@ -5,6 +5,7 @@
 #include "autograd/ops/activations.h"
 #include "autograd/ops/binary.h"
 #include "autograd/ops/index.h"
+#include "autograd/ops/view.h"
 #include "nn/init.h"
 
 namespace recgrad::nn {
@@ -123,9 +124,19 @@ T5DecoderLayer::T5DecoderLayer(const T5LayerOptions& o) {
 }
 
 Tensor T5DecoderLayer::forward(const Tensor& x, const AttentionMasks& self_masks, const T5CrossCache& source,
-                               const AttentionMasks& source_masks, KVCache* cache) const {
+                               const AttentionMasks& source_masks, KVCache* cache,
+                               std::int64_t sequences_per_source) const {
+  RG_CHECK(sequences_per_source >= 1 && x.dim() == 3 && x.size(0) % sequences_per_source == 0,
+           "T5DecoderLayer: ", x.size(0), " sequences do not split into groups of ", sequences_per_source);
   Tensor h = add(x, dropout->forward(self_attn->self_attention(self_attn_norm->forward(x), self_masks, cache)));
-  h = add(h, dropout->forward(cross_attn->cross_attention(cross_attn_norm->forward(h), source, source_masks)));
+  Tensor queries = cross_attn_norm->forward(h);
+  const Shape shape = queries.shape();
+  if (sequences_per_source > 1) {
+    queries = reshape(queries, {shape[0] / sequences_per_source, sequences_per_source * shape[1], shape[2]});
+  }
+  Tensor attended = cross_attn->cross_attention(queries, source, source_masks);
+  if (sequences_per_source > 1) attended = reshape(attended, shape);
+  h = add(h, dropout->forward(attended));
   return add(h, dropout->forward(feed_forward->forward(feed_forward_norm->forward(h))));
 }
 

@@ -97,8 +97,13 @@ class T5DecoderLayer : public Module {
   /// x [B, T, d] -> [B, T, d]. `self_masks`: the causal position bias; `source`: this layer's cross keys and
   /// values of the encoder output (cross_keys_values), `source_masks`: the encoder input's padding. With `cache`,
   /// x holds the new positions only.
+  ///
+  /// `sequences_per_source` > 1 lets G consecutive sequences share one source (the beams of one user in beam
+  /// search): x is [S * G, T, d] for a source of S rows, and the cross-attention reads x as [S, G * T, d], so the
+  /// source's keys and values are never copied per sequence.
   Tensor forward(const Tensor& x, const AttentionMasks& self_masks, const T5CrossCache& source,
-                 const AttentionMasks& source_masks, KVCache* cache = nullptr) const;
+                 const AttentionMasks& source_masks, KVCache* cache = nullptr,
+                 std::int64_t sequences_per_source = 1) const;
 
   std::shared_ptr<RMSNorm> self_attn_norm, cross_attn_norm, feed_forward_norm;
   std::shared_ptr<T5Attention> self_attn, cross_attn;

@@ -1,5 +1,6 @@
 #include "recsys/generative/tiger.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -262,15 +263,19 @@ Tensor Tiger::score_items(const SequenceBatch& batch, const Tensor& items) const
   return reshape(total, {b, k});
 }
 
+// The live beams are laid out in a grid [B rows x G slots] (G = the most beams any row has), so that each decoder
+// layer's cross-attention reads a row's encoder output once for all its beams (T5DecoderLayer's
+// sequences_per_source); slots a row does not fill repeat its first beam and are ignored.
 std::vector<std::vector<ScoredItem>> Tiger::recommend(const SequenceBatch& batch, std::int64_t width) const {
   NoGradGuard no_grad;
   const Encoded encoded = encode(batch);
   const std::int64_t rows = encoded.memory.size(0);
   const Device device = encoded.memory.device();
   std::vector<nn::KVCache> caches(decoder_layers->size());
-  std::vector<std::int64_t> row_of_beam;  // each live beam's batch row
+  std::vector<std::int64_t> row_of_beam;   // each live beam's batch row
+  std::vector<std::int64_t> slot_of_beam;  // each live beam's slot in the grid
   nn::AttentionMasks source_masks;
-  std::vector<nn::T5CrossCache> cross;
+  source_masks.key_padding_mask = encoded.padding;
   const DecodeStep step = [&](std::int64_t level, const std::vector<std::int64_t>& parents,
                               const std::vector<std::int32_t>& last_codes) {
     const auto alive = static_cast<std::int64_t>(parents.size());
@@ -278,36 +283,59 @@ std::vector<std::vector<ScoredItem>> Tiger::recommend(const SequenceBatch& batch
     for (std::size_t i = 0; i < parents.size(); ++i) {
       next_rows[i] = level == 0 ? parents[i] : row_of_beam[static_cast<std::size_t>(parents[i])];
     }
-    row_of_beam = next_rows;
-    const Tensor rows_index = raw::to_device(from_vector<std::int64_t>(row_of_beam, {alive}), device);
-    // The beams' encoder outputs and self-attention caches, in the order of this step's beams.
-    source_masks.key_padding_mask = index_select(encoded.padding, 0, rows_index);
-    cross.clear();
-    for (const nn::T5CrossCache& c : encoded.cross) {
-      cross.push_back({index_select(c.keys, 0, rows_index), index_select(c.values, 0, rows_index)});
+    // The grid: beams come row by row (the search lists them so); slot j of row r is r * group + j.
+    std::vector<std::int64_t> count(static_cast<std::size_t>(rows), 0);
+    for (std::size_t i = 0; i < next_rows.size(); ++i) {
+      RG_CHECK(i == 0 || next_rows[i - 1] <= next_rows[i], "TIGER: beam search listed beams out of row order");
+      ++count[static_cast<std::size_t>(next_rows[i])];
     }
-    if (level > 0) {
-      const Tensor parent_index = raw::to_device(from_vector<std::int64_t>(parents, {alive}), device);
-      for (nn::KVCache& cache : caches) {
-        cache.keys = index_select(cache.keys, 0, parent_index);
-        cache.values = index_select(cache.values, 0, parent_index);
+    const std::int64_t group = *std::max_element(count.begin(), count.end());
+    std::vector<std::int64_t> beam_of_slot(static_cast<std::size_t>(rows * group), -1), next_slots(parents.size());
+    std::vector<std::int64_t> filled(static_cast<std::size_t>(rows), 0);
+    for (std::size_t i = 0; i < parents.size(); ++i) {
+      const std::int64_t r = next_rows[i];
+      next_slots[i] = r * group + filled[static_cast<std::size_t>(r)]++;
+      beam_of_slot[static_cast<std::size_t>(next_slots[i])] = static_cast<std::int64_t>(i);
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {  // unfilled slots repeat the row's first beam
+      for (std::int64_t j = count[static_cast<std::size_t>(r)]; j < group; ++j) {
+        beam_of_slot[static_cast<std::size_t>(r * group + j)] = beam_of_slot[static_cast<std::size_t>(r * group)];
       }
     }
-    std::vector<std::int64_t> input(parents.size(), 1);  // bos at level 0
+    if (level > 0) {  // each slot's self-attention cache is its beam's parent's
+      std::vector<std::int64_t> source_slot(beam_of_slot.size());
+      for (std::size_t s = 0; s < beam_of_slot.size(); ++s) {
+        source_slot[s] = slot_of_beam[static_cast<std::size_t>(parents[static_cast<std::size_t>(beam_of_slot[s])])];
+      }
+      const Tensor index = raw::to_device(
+          from_vector<std::int64_t>(source_slot, {static_cast<std::int64_t>(source_slot.size())}), device);
+      for (nn::KVCache& cache : caches) {
+        cache.keys = index_select(cache.keys, 0, index);
+        cache.values = index_select(cache.values, 0, index);
+      }
+    }
+    row_of_beam = std::move(next_rows);
+    slot_of_beam = std::move(next_slots);
+    std::vector<std::int64_t> input(beam_of_slot.size(), 1);  // bos at level 0
     if (level > 0) {
-      for (std::size_t i = 0; i < input.size(); ++i) {
-        input[i] = level_offsets[static_cast<std::size_t>(level - 1)] + last_codes[i];
+      for (std::size_t s = 0; s < input.size(); ++s) {
+        input[s] =
+            level_offsets[static_cast<std::size_t>(level - 1)] + last_codes[static_cast<std::size_t>(beam_of_slot[s])];
       }
     }
     nn::AttentionMasks self_masks;
     self_masks.causal = true;
     self_masks.bias = decoder_position_bias->forward(1, level + 1, /*query_offset=*/level);
-    Tensor h = dropout->forward(shared->forward(raw::to_device(from_vector<std::int64_t>(input, {alive, 1}), device)));
+    const auto slots = static_cast<std::int64_t>(input.size());
+    Tensor h = dropout->forward(shared->forward(raw::to_device(from_vector<std::int64_t>(input, {slots, 1}), device)));
     for (std::size_t i = 0; i < decoder_layers->size(); ++i) {
-      h = decoder_layers->at<nn::T5DecoderLayer>(i)->forward(h, self_masks, cross[i], source_masks, &caches[i]);
+      h = decoder_layers->at<nn::T5DecoderLayer>(i)->forward(h, self_masks, encoded.cross[i], source_masks, &caches[i],
+                                                             group);
     }
-    h = dropout->forward(decoder_norm->forward(h));  // [N, 1, d]
-    return raw::to_device(log_softmax(level_logits(select(h, 1, 0), level), 1), Device::cpu());
+    h = dropout->forward(decoder_norm->forward(h));                                 // [slots, 1, d]
+    const Tensor log_probs = log_softmax(level_logits(select(h, 1, 0), level), 1);  // [slots, K_l]
+    const Tensor live = raw::to_device(from_vector<std::int64_t>(slot_of_beam, {alive}), device);
+    return raw::to_device(index_select(log_probs, 0, live), Device::cpu());
   };
   return constrained_beam_search(*trie, rows, width, step);
 }

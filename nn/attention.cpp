@@ -42,6 +42,8 @@ AttendedKV use_cache(const Tensor& k, const Tensor& v, KVCache* cache) {
   return {cache->keys, cache->values, cache->keys.size(2) - k.size(2)};
 }
 
+}  // namespace
+
 AttentionOptions options_for(const AttentionMasks& masks, std::int64_t causal_offset, double dropout, bool training) {
   AttentionOptions options;
   options.causal = masks.causal;
@@ -53,8 +55,6 @@ AttentionOptions options_for(const AttentionMasks& masks, std::int64_t causal_of
   options.training = training;
   return options;
 }
-
-}  // namespace
 
 MultiheadAttention::MultiheadAttention(std::int64_t embed_dim, std::int64_t num_heads, double dropout, bool bias)
     : embed_dim(embed_dim), num_heads(num_heads), dropout(dropout) {

@@ -32,6 +32,10 @@ struct AttentionMasks {
   Tensor bias;              // additive, broadcastable to [B, H, Tq, Tk] (e.g. T5 relative position bias)
 };
 
+/// The options of scaled_dot_product_attention for a layer's call: its masks, the causal offset of a KV cache
+/// (the queries are the last Tq of Tk positions), its dropout, and whether it is training.
+AttentionOptions options_for(const AttentionMasks& masks, std::int64_t causal_offset, double dropout, bool training);
+
 /// torch.nn.MultiheadAttention with batch_first=True:
 ///   q = query W_q^T + b_q,  k = key W_k^T + b_k,  v = value W_v^T + b_v   (W_q|W_k|W_v = in_proj_weight [3E, E])
 ///   heads: split E into H heads of D = E / H;  o_h = attention(q_h, k_h, v_h);  out = concat(o_h) W_o^T + b_o.

@@ -39,14 +39,7 @@ T5Attention::T5Attention(std::int64_t d_model, std::int64_t num_heads, std::int6
 
 Tensor T5Attention::attend(const Tensor& queries, const Tensor& keys, const Tensor& values, const AttentionMasks& masks,
                            std::int64_t causal_offset) const {
-  AttentionOptions options;
-  options.causal = masks.causal;
-  options.causal_offset = causal_offset;
-  options.key_padding_mask = masks.key_padding_mask;
-  options.attn_mask = masks.attn_mask;
-  options.bias = masks.bias;
-  options.dropout = dropout;
-  options.training = is_training();
+  AttentionOptions options = options_for(masks, causal_offset, dropout, is_training());
   options.scale = 1.0;  // T5 does not scale the dot products
   return o->forward(merge_heads(scaled_dot_product_attention(queries, keys, values, options)));
 }

@@ -43,6 +43,17 @@ expect_refused() {
   fi
 }
 
+# verdict <condition status> <what>: "ok: <what>", or "FAIL: <what>" with the last lines of $output, counted
+verdict() {
+  if [ "$1" -eq 0 ]; then
+    echo "ok: $2"
+  else
+    echo "FAIL: $2 (exit status $status); the output ends:"
+    echo "$output" | tail -3
+    failures=$((failures + 1))
+  fi
+}
+
 # learning rates: not a positive finite number, a misspelt optimizer, trailing junk, out of range
 expect_refused "--lr adamw: a learning rate must be a positive finite number, got 'nan'" --lr adamw=nan
 expect_refused "got '-1'" --lr adamw=-1
@@ -112,26 +123,16 @@ rm -rf out
 output=$( (ulimit -v 400000 && "$recbench" --quiet --protocol fixed --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
   --out out) 2>&1)
 status=$?
-if [ "$status" -eq 0 ] && grep -q '"model": "caser"' out/results.json 2>/dev/null; then
-  echo "ok: user id A2000000000 trains Caser under a 400 MB address-space limit"
-else
-  echo "FAIL: user id A2000000000 under a 400 MB limit: status $status, output:"
-  echo "$output" | tail -3
-  failures=$((failures + 1))
-fi
+[ "$status" -eq 0 ] && grep -q '"model": "caser"' out/results.json 2>/dev/null
+verdict $? "user id A2000000000 trains Caser under a 400 MB address-space limit"
 make_release Tiny "A1,['Item zero'],Item one,[0],2000000000,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
 rm -rf out
 output=$( (ulimit -v 400000 && "$recbench" --quiet --protocol fixed --dataset Tiny --models caser --optimizers adamw --max-epochs 1 \
   --out out) 2>&1)
 status=$?
-if [ "$status" -ne 0 ] && grep -qF "Tiny/train/Tiny.csv:2: item_id 2000000000 is not in the catalogue" <<<"$output" &&
-  [ ! -e out/results.json ]; then
-  echo "ok: item id 2000000000 -> $(grep -F 'not in the catalogue' <<<"$output" | head -1)"
-else
-  echo "FAIL: item id 2000000000: status $status, output:"
-  echo "$output" | tail -3
-  failures=$((failures + 1))
-fi
+[ "$status" -ne 0 ] && grep -qF "Tiny/train/Tiny.csv:2: item_id 2000000000 is not in the catalogue" <<<"$output" &&
+  [ ! -e out/results.json ]
+verdict $? "item id 2000000000 is refused with its file:line before any work"
 
 # The default, --protocol tuned with --budget quick: the learning rates are searched on seed 0 itself, and the
 # chosen point's tuning run is kept as its final run (each grid point trains once: the progress shows no final run
@@ -142,14 +143,26 @@ output=$("$recbench" --synthetic-users 100 --synthetic-items 200 --models gru4re
 status=$?
 trained=$(grep -c "^\[" <<<"$output")
 tuning=$(grep -c "^\[tuning " <<<"$output")
-if [ "$status" -eq 0 ] && [ "$trained" -eq "$tuning" ] && [ "$tuning" -ge 5 ] &&
-  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["protocol"]=="tuned" and len(j["runs"])==2 and "learning rates only" in j["tuning_description"] and sum(t["chosen"] for t in j["tuning"])==2' out/results.json 2>/dev/null; then
-  echo "ok: the default tuned quick budget: $tuning tuning runs, the chosen ones kept as the 2 final runs"
-else
-  echo "FAIL: the default tuned quick budget: status $status, $trained runs trained, $tuning tuning runs"
-  echo "$output" | tail -3
-  failures=$((failures + 1))
-fi
+[ "$status" -eq 0 ] && [ "$trained" -eq "$tuning" ] && [ "$tuning" -ge 5 ] &&
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["protocol"]=="tuned" and len(j["runs"])==2 and "learning rates only" in j["tuning_description"] and sum(t["chosen"] for t in j["tuning"])==2' out/results.json 2>/dev/null
+verdict $? "the default tuned quick budget: $tuning tuning runs ($trained trained), the chosen ones kept as the 2 final runs"
+
+# TIGER: trains on a release's semantic IDs (beam widths within the 3-item catalogue), and is refused before any
+# work on synthetic data, with a sampled loss, or with a beam width above the catalogue (after sasrec in the list)
+make_release Tiny "A1,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+rm -rf out
+tiger_small=(--model-option tiger.valid_beams=2 --model-option tiger.test_beams=3 --model-option tiger.d_model=16
+  --model-option tiger.head_dim=4 --model-option tiger.d_ff=16 --model-option tiger.user_buckets=4)
+output=$("$recbench" --quiet --protocol fixed --dataset Tiny --models tiger --optimizers adamw,muon --max-epochs 2 \
+  "${tiger_small[@]}" --out out 2>&1)
+status=$?
+[ "$status" -eq 0 ] && grep -q '"model": "tiger"' out/results.json 2>/dev/null &&
+  grep -q "collisions: 0 items" out/REPORT.md 2>/dev/null
+verdict $? "TIGER trains with adamw and muon on a release's semantic IDs"
+expect_refused "needs semantic IDs or item text" --models tiger
+expect_refused "does not apply to it (use --loss softmax)" --dataset Tiny --models tiger --loss bce "${tiger_small[@]}"
+expect_refused "must not exceed the catalogue's 3 items" --dataset Tiny --models sasrec,tiger
+expect_refused "protocol muonrec has no variant of model 'tiger'" --protocol muonrec --dataset Tiny --models tiger
 
 # --checkpoints DIR that does not exist is created
 rm -rf out new

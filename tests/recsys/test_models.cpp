@@ -25,6 +25,9 @@ namespace {
 
 constexpr std::int64_t kItems = 9, kUsers = 5, kLength = 4;
 
+const ModelSettings kTinyTiger = {{"d_model", "8"},  {"encoder_layers", "1"}, {"decoder_layers", "1"}, {"heads", "2"},
+                                  {"head_dim", "4"}, {"d_ff", "8"},           {"user_buckets", "4"},   {"exact", "1"}};
+
 // Tiny configurations of the zoo's models (recsys/zoo.h), so that f64 gradchecks stay fast.
 const std::map<std::string, ModelSettings> kTinySettings = {
     {"sasrec", {{"hidden", "8"}, {"layers", "2"}, {"heads", "2"}, {"inner", "16"}}},
@@ -34,24 +37,8 @@ const std::map<std::string, ModelSettings> kTinySettings = {
     {"gru4rec_muonrec", {{"hidden", "8"}}},
     {"caser_muonrec", {{"hidden", "8"}, {"filters", "3"}}},
     // exact: TIGER ranks all 9 items, so score_all and score_items must agree
-    {"tiger",
-     {{"d_model", "8"},
-      {"encoder_layers", "1"},
-      {"decoder_layers", "1"},
-      {"heads", "2"},
-      {"head_dim", "4"},
-      {"d_ff", "8"},
-      {"user_buckets", "4"},
-      {"exact", "1"}}},
-    {"tiger_paper",
-     {{"d_model", "8"},
-      {"encoder_layers", "1"},
-      {"decoder_layers", "1"},
-      {"heads", "2"},
-      {"head_dim", "4"},
-      {"d_ff", "8"},
-      {"user_buckets", "4"},
-      {"exact", "1"}}},
+    {"tiger", kTinyTiger},
+    {"tiger_paper", kTinyTiger},
 };
 
 // The generative models train on their own objective only (token cross-entropy of the target's semantic ID).

@@ -26,11 +26,11 @@
 #include <thread>
 
 #include "core/cuda/caching_allocator.h"
-#include "git_revision.h"
 #include "core/cuda/runtime.h"
 #include "datasets/item_text_features.h"
 #include "datasets/minionerec.h"
 #include "datasets/synthetic.h"
+#include "git_revision.h"
 #include "recgrad.h"
 #include "recsys/generative/rq_kmeans.h"
 #include "recsys/generative/semantic_ids.h"
@@ -374,6 +374,12 @@ int main(int argc, char** argv) {
         settings.semantic_ids = semantic_ids_for(settings, data, semantic_ids_summary);
         std::cerr << semantic_ids_summary;
       }
+    }
+    // Every model is built once before the first step, so that a setting only the data can refuse (a beam
+    // width above the catalogue, say) fails now, not after other runs have trained.
+    for (const std::string& name : settings.model_names) {
+      (void)find_model(protocol_model(settings.protocol, name))
+          .make({data.num_items, data.num_users, settings.semantic_ids}, model_settings(settings, name));
     }
     if (sweep->parsed()) {
       Benchmark all = make_benchmark(data, description, app, settings.protocol);

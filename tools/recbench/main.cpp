@@ -33,6 +33,7 @@
 #include "git_revision.h"
 #include "recgrad.h"
 #include "recsys/generative/rq_kmeans.h"
+#include "recsys/generative/rq_vae.h"
 #include "recsys/generative/semantic_ids.h"
 #include "recsys/popularity.h"
 #include "recsys/protocols.h"
@@ -106,8 +107,8 @@ datasets::SequenceDataset load_dataset(const Settings& s, std::string& descripti
 }
 
 /// The semantic IDs of the generative models (--sid-source), with TIGER's deduplication level, and a few lines
-/// on how they use their codebooks (printed and kept for the report). rqkmeans IDs are written to
-/// <out>/sids_rqkmeans.index.json in the release's format.
+/// on how they use their codebooks (printed and kept for the report). Computed IDs are written to
+/// <out>/sids_<source>.index.json in the release's format.
 std::shared_ptr<const recsys::SemanticIds> semantic_ids_for(const Settings& s, const datasets::SequenceDataset& data,
                                                             std::string& summary) {
   recsys::SemanticIds base;
@@ -118,21 +119,34 @@ std::shared_ptr<const recsys::SemanticIds> semantic_ids_for(const Settings& s, c
   } else {
     datasets::ItemTextFeatureSummary features_summary;
     const Tensor features = datasets::item_text_features(data, {}, &features_summary);
-    const recsys::ResidualQuantization rq = recsys::rq_kmeans(features);
-    base = rq.ids;
-    text << "Semantic IDs: RQ-KMeans (3 levels x " << base.codebook_sizes.front()
-         << " codes) over TF-IDF features of the item text (vocabulary " << features_summary.vocabulary << " terms, "
-         << features_summary.items_without_text << " items without text, projected to 256 dimensions); mean "
-         << "squared residual " << rq.mean_feature_norm2;
-    for (double r : rq.mean_residual_norm2) text << " -> " << r;
-    text << ".\n";
+    const std::string from_text = " over TF-IDF features of the item text (vocabulary " +
+                                  std::to_string(features_summary.vocabulary) + " terms, " +
+                                  std::to_string(features_summary.items_without_text) +
+                                  " items without text, projected to 256 dimensions)";
+    if (s.sid_source == "rqkmeans") {
+      const recsys::ResidualQuantization rq = recsys::rq_kmeans(features);
+      base = rq.ids;
+      text << "Semantic IDs: RQ-KMeans (3 levels x " << base.codebook_sizes.front() << " codes)" << from_text
+           << "; mean squared residual " << rq.mean_feature_norm2;
+      for (double r : rq.mean_residual_norm2) text << " -> " << r;
+      text << ".\n";
+    } else {
+      const recsys::RqVaeResult rq = recsys::train_rq_vae(features);
+      base = rq.ids;
+      text << "Semantic IDs: RQ-VAE (MLP 256-128-64-32, 3 levels x " << base.codebook_sizes.front()
+           << " codes, beta 0.25, " << rq.loss_per_epoch.size() << " epochs)" << from_text << "; loss "
+           << rq.loss_per_epoch.front() << " -> " << rq.loss_per_epoch.back() << " (reconstruction "
+           << rq.reconstruction << ", quantization " << rq.quantization << "), " << rq.dead_codes_reset
+           << " dead codes reset.\n";
+    }
   }
   text << recsys::semantic_id_usage(base).to_string(base);
   auto unique = std::make_shared<recsys::SemanticIds>(recsys::with_dedup_level(base));
-  text << "TIGER's deduplication level: up to " << unique->codebook_sizes.back() << " items share a prefix.\n";
-  if (s.sid_source == "rqkmeans") {
+  text << "TIGER's deduplication level: up to " << unique->codebook_sizes.back()
+       << " items share one SID; the level numbers them 0, 1, ...\n";
+  if (s.sid_source != "release") {
     std::filesystem::create_directories(s.out);
-    recsys::write_semantic_id_index(s.out + "/sids_rqkmeans.index.json", base);
+    recsys::write_semantic_id_index(s.out + "/sids_" + s.sid_source + ".index.json", base);
   }
   summary = text.str();
   return unique;

@@ -206,8 +206,9 @@ void add_options(CLI::App& app, Settings& s) {
   app.add_option("--negatives", s.trainer.negatives, "negatives per row for --loss bce")->capture_default_str();
   app.add_option("--sid-source", s.sid_source,
                  "semantic IDs of the generative models (tiger): release (the dataset's own, index/*.index.json, "
-                 "plus TIGER's deduplication token) or rqkmeans (residual k-means over TF-IDF features of the item "
-                 "text, written to <out>/sids_rqkmeans.index.json)")
+                 "plus TIGER's deduplication token), rqkmeans (residual k-means over TF-IDF features of the item "
+                 "text) or rqvae (an RQ-VAE trained on those features); the last two are written to "
+                 "<out>/sids_<source>.index.json")
       ->capture_default_str();
   app.add_option("--device", s.device, "cpu or cuda")->capture_default_str();
   app.add_option("--out", s.out, "results folder")->capture_default_str();
@@ -303,10 +304,8 @@ void finish_settings(Settings& s, const CLI::App& app) {
   RG_CHECK(s.device == "cpu" || s.device == "cuda", "recbench: --device must be cpu or cuda, got '", s.device, "'");
   RG_CHECK(s.loss == "softmax" || s.loss == "bce" || s.loss == "bce_pooled",
            "recbench: --loss must be softmax, bce or bce_pooled, got '", s.loss, "'");
-  RG_CHECK(s.sid_source == "release" || s.sid_source == "rqkmeans",
-           "recbench: --sid-source must be release or "
-           "rqkmeans, got '",
-           s.sid_source, "'");
+  RG_CHECK(s.sid_source == "release" || s.sid_source == "rqkmeans" || s.sid_source == "rqvae",
+           "recbench: --sid-source must be release, rqkmeans or rqvae, got '", s.sid_source, "'");
   for (const std::string& name : s.model_names) {
     const bool generative = find_model(protocol_model(s.protocol, name)).generative;
     RG_CHECK(!generative || s.loss == "softmax", "recbench: model ", name,

@@ -30,7 +30,7 @@ struct Settings {
   std::string out = "results";
   std::string device = "cpu";
   std::string loss = "softmax";
-  std::string sid_source = "release";  // the generative models' semantic IDs: release or rqkmeans
+  std::string sid_source = "release";  // the generative models' semantic IDs: release, rqkmeans or rqvae
   std::string checkpoint_dir;          // "" = <out>/checkpoints
   bool resume = false;
   recsys::TrainerOptions trainer;

@@ -23,6 +23,16 @@ Tensor index_tensor(const std::vector<std::int32_t>& codes, std::int64_t rows, s
   return raw::to_device(from_vector<std::int64_t>(picked, {rows}), device);
 }
 
+// An MLP of Linear layers with ReLU between them (none after the last).
+Tensor mlp_forward(const nn::ModuleList& layers, const Tensor& x) {
+  Tensor h = x;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    h = layers.at<nn::Linear>(i)->forward(h);
+    if (i + 1 < layers.size()) h = relu(h);
+  }
+  return h;
+}
+
 }  // namespace
 
 RqVae::RqVae(std::int64_t input_dim, const RqVaeOptions& o) : options(o), codebook_size(o.codebook_size) {
@@ -47,23 +57,9 @@ RqVae::RqVae(std::int64_t input_dim, const RqVaeOptions& o) : options(o), codebo
   }
 }
 
-Tensor RqVae::encode(const Tensor& x) const {
-  Tensor h = x;
-  for (std::size_t i = 0; i < encoder->size(); ++i) {
-    h = encoder->at<nn::Linear>(i)->forward(h);
-    if (i + 1 < encoder->size()) h = relu(h);
-  }
-  return h;
-}
+Tensor RqVae::encode(const Tensor& x) const { return mlp_forward(*encoder, x); }
 
-Tensor RqVae::decode(const Tensor& z) const {
-  Tensor h = z;
-  for (std::size_t i = 0; i < decoder->size(); ++i) {
-    h = decoder->at<nn::Linear>(i)->forward(h);
-    if (i + 1 < decoder->size()) h = relu(h);
-  }
-  return h;
-}
+Tensor RqVae::decode(const Tensor& z) const { return mlp_forward(*decoder, z); }
 
 std::vector<std::int32_t> RqVae::quantize(const Tensor& z) const {
   NoGradGuard no_grad;

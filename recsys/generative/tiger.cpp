@@ -193,7 +193,7 @@ Tiger::Encoded Tiger::encode(const SequenceBatch& batch) const {
   return encoded;
 }
 
-Tensor Tiger::decode(const Tensor& tokens, const Encoded& encoded) const {
+Tensor Tiger::decode(const Tensor& tokens, const Encoded& encoded, std::int64_t sequences_per_source) const {
   nn::AttentionMasks self_masks;
   self_masks.causal = true;
   self_masks.bias = decoder_position_bias->forward(tokens.size(1), tokens.size(1));
@@ -201,7 +201,8 @@ Tensor Tiger::decode(const Tensor& tokens, const Encoded& encoded) const {
   source_masks.key_padding_mask = encoded.padding;
   Tensor h = dropout->forward(shared->forward(tokens));
   for (std::size_t i = 0; i < decoder_layers->size(); ++i) {
-    h = decoder_layers->at<nn::T5DecoderLayer>(i)->forward(h, self_masks, encoded.cross[i], source_masks);
+    h = decoder_layers->at<nn::T5DecoderLayer>(i)->forward(h, self_masks, encoded.cross[i], source_masks, nullptr,
+                                                           sequences_per_source);
   }
   return dropout->forward(decoder_norm->forward(h));
 }
@@ -239,20 +240,10 @@ Tensor Tiger::score_items(const SequenceBatch& batch, const Tensor& items) const
            "TIGER.score_items: expected items [B, K] for a batch of ",
            batch.history.defined() ? batch.history.size(0) : 0, " rows, got ", items.shape());
   const std::int64_t b = items.size(0), k = items.size(1), levels = semantic_ids.levels();
-  Encoded encoded = encode(batch);
-  // Each row's encoding repeated for its K candidates.
-  const Tensor rows =
-      reshape(expand(unsqueeze(arange(0, static_cast<double>(b), 1, {.dtype = DType::i64}), 1), {b, k}), {b * k});
-  const Tensor row_index = raw::to_device(rows, items.device());
-  Encoded repeated;
-  repeated.memory = index_select(encoded.memory, 0, row_index);
-  repeated.padding = index_select(encoded.padding, 0, row_index);
-  for (const nn::T5CrossCache& c : encoded.cross) {
-    repeated.cross.push_back({index_select(c.keys, 0, row_index), index_select(c.values, 0, row_index)});
-  }
+  const Encoded encoded = encode(batch);  // each row's candidates read its encoding without copies of it
   const Tensor targets = reshape(sid_tokens(items), {b * k, levels});
   const Tensor bos = full({b * k, 1}, 1.0, {.dtype = DType::i64, .device = items.device()});
-  const Tensor hidden = decode(cat({bos, narrow(targets, 1, 0, levels - 1)}, 1), repeated);
+  const Tensor hidden = decode(cat({bos, narrow(targets, 1, 0, levels - 1)}, 1), encoded, /*sequences_per_source=*/k);
   Tensor total;
   for (std::int64_t l = 0; l < levels; ++l) {
     const Tensor log_probs = log_softmax(level_logits(select(hidden, 1, l), l), 1);  // [B*K, K_l]

@@ -119,8 +119,9 @@ class Tiger : public SequentialRecommender {
     std::vector<nn::T5CrossCache> cross;  // per decoder layer
   };
   Encoded encode(const SequenceBatch& batch) const;
-  /// Decoder hidden states [N, T, d] of input tokens [N, T] (teacher forcing, no cache) for encoded rows.
-  Tensor decode(const Tensor& tokens, const Encoded& encoded) const;
+  /// Decoder hidden states [N, T, d] of input tokens [N, T] (teacher forcing, no cache) for encoded rows; with
+  /// sequences_per_source = G, N = rows * G and each row's G consecutive sequences read that row's encoding.
+  Tensor decode(const Tensor& tokens, const Encoded& encoded, std::int64_t sequences_per_source = 1) const;
   /// Restricted log-probabilities or logits of level l from hidden states h [..., d]: [..., K_l].
   Tensor level_logits(const Tensor& hidden, std::int64_t level) const;
 

@@ -162,10 +162,55 @@ status=$?
 [ "$status" -eq 0 ] && grep -q '"model": "tiger"' out/results.json 2>/dev/null &&
   grep -q "collisions: 0 items" out/REPORT.md 2>/dev/null
 verdict $? "TIGER trains with adamw and muon on a release's semantic IDs"
+rm -rf out
+output=$("$recbench" --quiet --dataset Tiny --models tiger --optimizers adamw,muon --max-epochs 1 "${tiger_small[@]}" \
+  --out out 2>&1)
+status=$?
+[ "$status" -eq 0 ] &&
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["protocol"]=="tuned" and len(j["runs"])==2 and all(r["model"]=="tiger" for r in j["runs"]) and sum(t["chosen"] for t in j["tuning"])==2' out/results.json 2>/dev/null
+verdict $? "TIGER under the tuned protocol (the default): its learning rates searched for adamw and muon"
 expect_refused "needs semantic IDs or item text" --models tiger
 expect_refused "does not apply to it (use --loss softmax)" --dataset Tiny --models tiger --loss bce "${tiger_small[@]}"
 expect_refused "must not exceed the catalogue's 3 items" --dataset Tiny --models sasrec,tiger
 expect_refused "protocol muonrec has no variant of model 'tiger'" --protocol muonrec --dataset Tiny --models tiger
+expect_refused "tiger: valid_beams and test_beams must be >= 1, got 0" --dataset Tiny --models tiger \
+  --model-option tiger.valid_beams=0
+# MiniOneRec (SFT): trains on the release's semantic IDs and titles with adamw and muon; refused without them.
+rm -rf out
+minionerec_small=(--model-option minionerec.valid_beams=2 --model-option minionerec.test_beams=3
+  --model-option minionerec.hidden=16 --model-option minionerec.layers=1 --model-option minionerec.heads=2
+  --model-option minionerec.kv_heads=1 --model-option minionerec.intermediate=16
+  --model-option minionerec.min_word_count=1)
+output=$("$recbench" --quiet --protocol fixed --dataset Tiny --models minionerec --optimizers adamw,muon \
+  --max-epochs 2 "${minionerec_small[@]}" --out out 2>&1)
+status=$?
+[ "$status" -eq 0 ] && grep -q '"model": "minionerec"' out/results.json 2>/dev/null
+verdict $? "MiniOneRec trains with adamw and muon on a release's semantic IDs and titles"
+expect_refused "needs semantic IDs or item text" --models minionerec
+expect_refused "minionerec: valid_beams and test_beams must be >= 1, got 0" --dataset Tiny --models minionerec \
+  --model-option minionerec.valid_beams=0
+# Bad releases for TIGER, each refused naming the file (and line or item) before any work: an empty catalogue, an
+# item without a semantic ID (in info/ and in index/), an item missing from the item text, and item text with no
+# usable term when the semantic IDs are computed from it.
+make_release Tiny "A1,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+: >Tiny/info/Tiny.txt
+expect_refused "Tiny/info/Tiny.txt: the catalogue has 0 items" --dataset Tiny --models tiger
+make_release Tiny "A1,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+printf '<a_1><b_1>\tItem zero\t0\n\tItem one\t1\n<a_2><b_1>\tItem two\t2\n' >Tiny/info/Tiny.txt
+expect_refused "Tiny/info/Tiny.txt:2: semantic ID '' is not a sequence of <token>s" --dataset Tiny --models tiger
+make_release Tiny "A1,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+echo '{"0": ["<a_1>", "<b_1>"], "2": ["<a_2>", "<b_1>"]}' >Tiny/index/Tiny.index.json
+expect_refused "Tiny/index/Tiny.index.json: 2 items, but Tiny/info/Tiny.txt has 3: item 1 is missing" \
+  --dataset Tiny --models tiger
+make_release Tiny "A1,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+echo '{"0": {"title": "Item zero"}, "1": {"title": "Item one"}}' >Tiny/index/Tiny.item.json
+expect_refused "Tiny/index/Tiny.item.json: 2 items, but Tiny/info/Tiny.txt has 3: item 2 is missing" \
+  --dataset Tiny --models tiger --sid-source rqkmeans
+make_release Tiny "A1,['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>" "$row_two"
+printf '<a_1><b_1>\t\t0\n<a_1><b_2>\t\t1\n<a_2><b_1>\t\t2\n' >Tiny/info/Tiny.txt
+echo '{"0": {}, "1": {}, "2": {}}' >Tiny/index/Tiny.item.json
+expect_refused "semantic IDs from item text need item titles or descriptions" --dataset Tiny --models tiger \
+  --sid-source rqkmeans
 
 # --checkpoints DIR that does not exist is created
 rm -rf out new

@@ -242,5 +242,5 @@ TEST(Tiger, BadSettingsAreNamed) {
   batch.history = from_vector<std::int64_t>({0, 3, 31}, {1, 3});
   expect_error([&] { (void)model->score_all(batch); }, {"history item 31", "0..30"});
   expect_error([&] { (void)model->loss(histories(), LossKind::sampled_bce); }, {"--loss softmax"});
-  expect_error([&] { (void)Tiger::create({30, 3, nullptr}, {}); }, {"no semantic IDs"});
+  expect_error([&] { (void)Tiger::create({30, 3, nullptr, nullptr}, {}); }, {"no semantic IDs"});
 }

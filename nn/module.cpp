@@ -1,5 +1,6 @@
 #include "nn/module.h"
 
+#include <algorithm>
 #include <sstream>
 #include <unordered_set>
 
@@ -54,6 +55,17 @@ Tensor Module::register_parameter(const std::string& name, Tensor value, bool re
            "' is the result of an operation; register a leaf (use detach())");
   value.requires_grad_(requires_grad);
   parameters_.emplace_back(name, value);
+  return value;
+}
+
+Tensor Module::replace_parameter(const std::string& name, Tensor value) {
+  const auto found =
+      std::find_if(parameters_.begin(), parameters_.end(), [&](const auto& entry) { return entry.first == name; });
+  RG_CHECK(found != parameters_.end(), "Module::replace_parameter: this module has no parameter '", name, "'");
+  RG_CHECK(value.defined() && is_floating(value.dtype()) && value.is_leaf(), "Module::replace_parameter: '", name,
+           "' must be replaced by a defined floating leaf tensor");
+  value.requires_grad_(found->second.requires_grad());
+  found->second = value;
   return value;
 }
 

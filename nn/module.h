@@ -41,6 +41,10 @@ class Module {
   /// Registers a trainable tensor (a floating leaf; requires_grad is switched
   /// on unless `requires_grad` is false); returns the same handle.
   Tensor register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
+  /// Replaces this module's parameter `name` by a new tensor (which may have another shape), for changes of size
+  /// such as growing a vocabulary; returns the new handle. Optimizers built before keep the old tensor: replace
+  /// parameters before building one.
+  Tensor replace_parameter(const std::string& name, Tensor value);
   /// Registers non-trainable state that is saved in the state dict; returns the same handle.
   Tensor register_buffer(const std::string& name, Tensor value);
   /// Registers a submodule; its tensors appear under "<name>.". Returns `module`.

@@ -25,6 +25,8 @@ struct DatasetSizes {
   std::int64_t num_users = 0;  // user ids 0..num_users-1
   /// Every item's semantic ID, distinct (the generative models need them; null when the data has none).
   std::shared_ptr<const SemanticIds> semantic_ids;
+  /// Every item's title, titles[i] for item i (MiniOneRec's prompts read them; null when the data has none).
+  std::shared_ptr<const std::vector<std::string>> item_titles;
 };
 
 /// One model of the zoo.

@@ -196,8 +196,9 @@ RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, cons
       s.checkpoint_folder + "/" + model_name + "_" + optimizer_name + "_seed" + seed_text + tag + ".safetensors";
   record.options.resume = s.resume;
   manual_seed(seed);
-  auto model = find_model(protocol_model(s.protocol, model_name))
-                   .make({data.num_items, data.num_users, s.semantic_ids}, model_settings(s, model_name));
+  auto model =
+      find_model(protocol_model(s.protocol, model_name))
+          .make({data.num_items, data.num_users, s.semantic_ids, s.item_titles}, model_settings(s, model_name));
   model->to(record.options.device);
   auto optimizer = make_training_optimizer(protocol_optimizer(s.protocol, optimizer_name), *model, overrides);
   record.model_description = model->describe();
@@ -387,13 +388,17 @@ int main(int argc, char** argv) {
       if (find_model(protocol_model(settings.protocol, name)).generative && settings.semantic_ids == nullptr) {
         settings.semantic_ids = semantic_ids_for(settings, data, semantic_ids_summary);
         std::cerr << semantic_ids_summary;
+        auto titles = std::make_shared<std::vector<std::string>>();
+        for (const datasets::ItemInfo& item : data.items) titles->push_back(item.title);
+        settings.item_titles = std::move(titles);
       }
     }
     // Every model is built once before the first step, so that a setting only the data can refuse (a beam
     // width above the catalogue, say) fails now, not after other runs have trained.
     for (const std::string& name : settings.model_names) {
       (void)find_model(protocol_model(settings.protocol, name))
-          .make({data.num_items, data.num_users, settings.semantic_ids}, model_settings(settings, name));
+          .make({data.num_items, data.num_users, settings.semantic_ids, settings.item_titles},
+                model_settings(settings, name));
     }
     if (sweep->parsed()) {
       Benchmark all = make_benchmark(data, description, app, settings.protocol);

@@ -52,6 +52,7 @@ struct Settings {
   std::string checkpoint_folder;                       // --checkpoints, or <out>/checkpoints
   // Filled by recbench after loading the data, when a generative model runs (--sid-source).
   std::shared_ptr<const recsys::SemanticIds> semantic_ids;
+  std::shared_ptr<const std::vector<std::string>> item_titles;  // items' titles, for MiniOneRec's prompts
 
   Settings() { trainer.patience = 5; }
 

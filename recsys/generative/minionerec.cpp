@@ -1,0 +1,256 @@
+#include "recsys/generative/minionerec.h"
+
+#include <algorithm>
+#include <limits>
+#include <sstream>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/factory.h"
+#include "core/ops/copy.h"
+#include "recsys/generative/lm_batch.h"
+
+namespace recgrad::recsys {
+
+using datasets::ItemId;
+
+namespace {
+
+// splitmix64: the hash behind the task draws.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// A uniform draw in [0, 1) from (step, row, target, salt).
+double draw(std::int64_t step, std::int64_t row, std::int64_t target, std::uint64_t salt) {
+  const std::uint64_t h = mix(mix(mix(static_cast<std::uint64_t>(step) ^ salt) ^ static_cast<std::uint64_t>(row)) ^
+                              static_cast<std::uint64_t>(target));
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+std::vector<std::string> texts_of(const std::vector<std::string>& titles) {
+  return std::vector<std::string>(titles.begin() + (titles.empty() ? 0 : 1), titles.end());
+}
+
+void check_options(const MiniOneRecOptions& o) {
+  RG_CHECK(o.max_length >= 1 && o.title_words >= 1 && o.min_word_count >= 1,
+           "minionerec: max_length, title_words and min_word_count must be >= 1");
+  RG_CHECK(o.alignment_share >= 0 && o.alignment_share <= 1 && o.title_history_share >= 0 && o.title_history_share <= 1,
+           "minionerec: alignment_share and title_history_share must be in [0, 1]");
+  RG_CHECK(o.valid_beams >= 1 && o.test_beams >= 1, "minionerec: valid_beams and test_beams must be >= 1, got ",
+           o.valid_beams, " and ", o.test_beams);
+  RG_CHECK(o.exact == 0 || o.exact == 1, "minionerec: exact must be 0 or 1, got ", o.exact);
+}
+
+}  // namespace
+
+std::vector<OptionField<MiniOneRecOptions>> MiniOneRec::option_fields() {
+  using O = MiniOneRecOptions;
+  return {
+      {"hidden", "width of the decoder (Qwen2 hidden_size)", &O::hidden},
+      {"layers", "decoder layers", &O::layers},
+      {"heads", "attention heads", &O::heads},
+      {"kv_heads", "key/value heads (grouped-query attention)", &O::kv_heads},
+      {"intermediate", "width of the SwiGLU feed-forward", &O::intermediate},
+      {"rope_theta", "RoPE base", &O::rope_theta},
+      {"max_length", "history items a next-item prompt reads", &O::max_length},
+      {"title_words", "title words per item in the prompts", &O::title_words},
+      {"min_word_count", "occurrences a title word needs to enter the vocabulary", &O::min_word_count},
+      {"alignment_share", "chance per training row of adding its target's title<->SID examples", &O::alignment_share},
+      {"title_history_share", "chance per training row of adding its title-history example", &O::title_history_share},
+      {"valid_beams", "beam width when ranking validation rows", &O::valid_beams},
+      {"test_beams", "beam width when ranking test rows", &O::test_beams},
+      {"exact", "1: rank every catalogue item exactly instead of by beam search", &O::exact},
+      {"context", "the longest prompt + response in tokens", &O::context}};
+}
+
+std::shared_ptr<MiniOneRec> MiniOneRec::create(const DatasetSizes& sizes, const MiniOneRecOptions& options) {
+  RG_CHECK(sizes.semantic_ids != nullptr && sizes.item_titles != nullptr,
+           "minionerec: the data has no semantic IDs or item titles; load a MiniOneRec-format release "
+           "(--sid-source release, rqkmeans or rqvae)");
+  RG_CHECK(sizes.semantic_ids->num_items == sizes.num_items, "minionerec: the semantic IDs cover ",
+           sizes.semantic_ids->num_items, " items but the data has ", sizes.num_items);
+  return std::make_shared<MiniOneRec>(*sizes.semantic_ids, *sizes.item_titles, options);
+}
+
+MiniOneRec::MiniOneRec(const SemanticIds& ids, std::vector<std::string> item_titles, MiniOneRecOptions o)
+    : options(o),
+      semantic_ids(ids),
+      titles(std::move(item_titles)),
+      tokenizer(WordTokenizer::build(semantic_ids, texts_of(titles), kPromptTasks, o.min_word_count)),
+      prompts(tokenizer, semantic_ids, titles, {o.max_length, o.title_words, o.context}) {
+  check_options(o);
+  num_items = ids.num_items;
+  RG_CHECK(o.exact == 1 || (o.valid_beams <= num_items && o.test_beams <= num_items), "minionerec: valid_beams (",
+           o.valid_beams, ") and test_beams (", o.test_beams, ") must not exceed the catalogue's ", num_items,
+           " items (exact=1 ranks them all)");
+  trie = std::make_shared<SidTrie>(semantic_ids);  // refuses shared SIDs
+  nn::Qwen2Config config;
+  config.vocab_size = tokenizer.vocab_size();
+  config.hidden_size = o.hidden;
+  config.num_hidden_layers = o.layers;
+  config.num_attention_heads = o.heads;
+  config.num_key_value_heads = o.kv_heads;
+  config.intermediate_size = o.intermediate;
+  config.rope_theta = o.rope_theta;
+  config.tie_word_embeddings = true;
+  lm = register_module("lm", std::make_shared<nn::Qwen2ForCausalLM>(config));
+  sampling_step = register_buffer("sampling_step", zeros({1}, {.dtype = DType::i64}));
+  for (std::int64_t level = 0; level < semantic_ids.levels(); ++level) {
+    std::vector<std::int64_t> ids_of_level;
+    for (std::int64_t code = 0; code < semantic_ids.codebook_sizes[static_cast<std::size_t>(level)]; ++code) {
+      ids_of_level.push_back(tokenizer.sid_token(level, code));
+    }
+    level_tokens_.push_back(from_vector(ids_of_level, {static_cast<std::int64_t>(ids_of_level.size())}));
+  }
+  declared_roles_ = {{"lm.model.embed_tokens.weight", ParameterRole::embedding}};
+}
+
+PromptExample MiniOneRec::next_item_example(const SequenceBatch& batch, std::int64_t row, ItemId target) const {
+  const Tensor history = raw::contiguous(raw::to_device(batch.history, Device::cpu()));
+  const std::int64_t width = history.size(1);
+  const auto* items = history.data<std::int64_t>() + row * width;
+  return prompts.next_item(PromptTask::sid_history, std::vector<ItemId>(items, items + width), target);
+}
+
+std::vector<PromptExample> MiniOneRec::training_examples(const SequenceBatch& batch) const {
+  RG_CHECK(batch.history.defined() && batch.history.dim() == 2 && batch.targets.defined() &&
+               batch.targets.size(0) == batch.history.size(0),
+           "MiniOneRec: the batch needs history [B, L] and targets [B]");
+  const Tensor history = raw::contiguous(raw::to_device(batch.history, Device::cpu()));
+  const Tensor targets = raw::contiguous(raw::to_device(batch.targets, Device::cpu()));
+  // The step counter is a buffer: saved with the weights, restored on resume, moved with the model.
+  const std::int64_t step = raw::to_device(sampling_step, Device::cpu()).data<std::int64_t>()[0];
+  const std::int64_t rows = history.size(0), width = history.size(1);
+  std::vector<PromptExample> examples;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const ItemId target = targets.data<std::int64_t>()[r];
+    const auto* items = history.data<std::int64_t>() + r * width;
+    const std::vector<ItemId> row_history(items, items + width);
+    const bool has_history = std::any_of(row_history.begin(), row_history.end(), [](ItemId i) { return i != 0; });
+    if (has_history) {
+      examples.push_back(prompts.next_item(PromptTask::sid_history, row_history, target));
+      if (draw(step, r, target, 1) < options.title_history_share) {
+        examples.push_back(prompts.next_item(PromptTask::title_history, row_history, target));
+      }
+    }
+    if (!has_history || draw(step, r, target, 2) < options.alignment_share) {
+      examples.push_back(prompts.alignment(PromptTask::title_to_sid, target));
+      examples.push_back(prompts.alignment(PromptTask::sid_to_title, target));
+    }
+  }
+  if (is_training()) raw::fill_(sampling_step, static_cast<double>(step + 1));
+  return examples;
+}
+
+Tensor MiniOneRec::loss(const SequenceBatch& batch, LossKind kind) const {
+  RG_CHECK(kind == LossKind::full_softmax,
+           "MiniOneRec: its loss is the token cross-entropy of the responses; the sampled losses (", loss_name(kind),
+           ") do not apply (use --loss softmax)");
+  const LmBatch lm_batch = training_batch(training_examples(batch));
+  const Device device = lm->output_weight().device();
+  nn::AttentionMasks masks;
+  masks.key_padding_mask = raw::to_device(lm_batch.padding, device);
+  const Tensor hidden = lm->hidden_states(raw::to_device(lm_batch.tokens, device), masks);
+  return response_loss(hidden, lm_batch, [&](const Tensor& rows) { return lm->logits(rows); });
+}
+
+Tensor MiniOneRec::score_items(const SequenceBatch& batch, const Tensor& items) const {
+  RG_CHECK(items.dim() == 2 && batch.history.defined() && items.size(0) == batch.history.size(0),
+           "MiniOneRec.score_items: expected items [B, K] for the batch's rows, got ", items.shape());
+  const Tensor candidates = raw::contiguous(raw::to_device(items, Device::cpu()));
+  const std::int64_t b = items.size(0), k = items.size(1), levels = semantic_ids.levels();
+  std::vector<PromptExample> examples;
+  for (std::int64_t r = 0; r < b; ++r) {
+    for (std::int64_t j = 0; j < k; ++j) {
+      examples.push_back(next_item_example(batch, r, candidates.data<std::int64_t>()[r * k + j]));
+    }
+  }
+  const LmBatch lm_batch = training_batch(examples);  // every response: levels SID tokens + <eos>
+  const Device device = lm->output_weight().device();
+  nn::AttentionMasks masks;
+  masks.key_padding_mask = raw::to_device(lm_batch.padding, device);
+  const Tensor hidden = lm->hidden_states(raw::to_device(lm_batch.tokens, device), masks);
+  const Tensor flat = reshape(hidden, {hidden.size(0) * hidden.size(1), hidden.size(2)});
+  const Tensor rows = index_select(flat, 0, raw::to_device(lm_batch.scored_positions, device));
+  const Tensor log_probs = log_softmax(lm->logits(rows), 1);  // [B*K*(levels+1), V]
+  const Tensor picked =
+      reshape(gather(log_probs, 1, reshape(raw::to_device(lm_batch.targets, device), {lm_batch.targets.size(0), 1})),
+              {b * k, levels + 1});
+  return reshape(sum(narrow(picked, 1, 0, levels), {1}), {b, k});  // the SID tokens, not <eos>
+}
+
+std::vector<std::vector<ScoredItem>> MiniOneRec::recommend(const SequenceBatch& batch, std::int64_t width) const {
+  NoGradGuard no_grad;
+  std::vector<PromptExample> examples;
+  const std::int64_t rows = batch.history.size(0);
+  // The prompt does not depend on the target (any item stands in for it).
+  for (std::int64_t r = 0; r < rows; ++r) examples.push_back(next_item_example(batch, r, /*target=*/1));
+  const LmBatch prompt = prompt_batch(examples);
+  const Device device = lm->output_weight().device();
+  const Tensor tokens = raw::to_device(prompt.tokens, device);
+  Tensor padding = raw::to_device(prompt.padding, device);
+  std::vector<nn::KVCache> caches(static_cast<std::size_t>(lm->config.num_hidden_layers));
+  const DecodeStep step = [&](std::int64_t level, const std::vector<std::int64_t>& parents,
+                              const std::vector<std::int32_t>& last_codes) {
+    const auto alive = static_cast<std::int64_t>(parents.size());
+    Tensor hidden;
+    if (level == 0) {  // the prompts, all rows at once, filling the caches
+      nn::AttentionMasks masks;
+      masks.key_padding_mask = padding;
+      hidden = select(lm->hidden_states(tokens, masks, &caches), 1, tokens.size(1) - 1);
+    } else {  // each live beam continues its parent's cache with the code it took last
+      const Tensor index = raw::to_device(from_vector(parents, {alive}), device);
+      for (nn::KVCache& cache : caches) {
+        cache.keys = index_select(cache.keys, 0, index);
+        cache.values = index_select(cache.values, 0, index);
+      }
+      padding = cat({index_select(padding, 0, index), zeros({alive, 1}, {.dtype = DType::b8, .device = device})}, 1);
+      std::vector<std::int64_t> input(static_cast<std::size_t>(alive));
+      const std::int64_t* level_ids = level_tokens_[static_cast<std::size_t>(level - 1)].data<std::int64_t>();
+      for (std::int64_t i = 0; i < alive; ++i)
+        input[static_cast<std::size_t>(i)] = level_ids[last_codes[static_cast<std::size_t>(i)]];
+      nn::AttentionMasks masks;
+      masks.key_padding_mask = padding;
+      hidden = select(lm->hidden_states(raw::to_device(from_vector(input, {alive, 1}), device), masks, &caches), 1, 0);
+    }
+    const Tensor log_probs = log_softmax(lm->logits(hidden), 1);  // over the whole vocabulary
+    const Tensor of_level =
+        index_select(log_probs, 1, raw::to_device(level_tokens_[static_cast<std::size_t>(level)], device));
+    return raw::to_device(of_level, Device::cpu());
+  };
+  return constrained_beam_search(*trie, rows, width, step);
+}
+
+Tensor MiniOneRec::score_all(const SequenceBatch& batch) const {
+  const std::int64_t width =
+      options.exact == 1 ? num_items : (evaluating_test_ ? options.test_beams : options.valid_beams);
+  const std::vector<std::vector<ScoredItem>> beams = recommend(batch, std::min(width, num_items));
+  const auto rows = static_cast<std::int64_t>(beams.size());
+  Tensor scores = full({rows, num_items}, static_cast<double>(std::numeric_limits<float>::lowest()));
+  float* out = scores.data<float>();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (const ScoredItem& beam : beams[static_cast<std::size_t>(r)]) {
+      out[r * num_items + (beam.item - 1)] = static_cast<float>(beam.score);
+    }
+  }
+  return raw::to_device(scores, batch.history.device());
+}
+
+std::string MiniOneRec::describe() const {
+  std::ostringstream out;
+  out << "MiniOneRec(items " << num_items << ", SID levels " << semantic_ids.levels() << " (fingerprint "
+      << semantic_ids.fingerprint() << "), vocabulary " << tokenizer.vocab_size() << ", hidden " << options.hidden
+      << ", layers " << options.layers << ", heads " << options.heads << "/" << options.kv_heads << " kv, SwiGLU "
+      << options.intermediate << ", rope " << options.rope_theta << ", max_length " << options.max_length
+      << ", title words " << options.title_words << ", tasks: next SID + title history " << options.title_history_share
+      << " + alignment " << options.alignment_share << ", beams "
+      << (options.exact == 1 ? "exact" : std::to_string(options.valid_beams) + "/" + std::to_string(options.test_beams))
+      << ")";
+  return out.str();
+}
+
+}  // namespace recgrad::recsys

@@ -1,0 +1,103 @@
+// MiniOneRec (Kong et al., arXiv 2510.24431), supervised fine-tuning stage: a Qwen2-style decoder-only language
+// model (nn/qwen2.h) over a vocabulary of words and semantic-ID tokens (recsys/generative/word_tokenizer.h), trained
+// from scratch on MiniOneRec's tasks (recsys/generative/prompts.h) with the loss on the response tokens only.
+//
+//   training   each batch row gives its next-item example (task 0: SID history -> next SID); with probability
+//              title_history_share also task 3 (title history -> next SID), and with probability alignment_share the
+//              two alignment examples of its target (task 1 title -> SID, task 2 SID -> title). The draws are a hash
+//              of the row and of a step counter kept as a buffer (so a resumed run draws the same examples).
+//   ranking    task 0's prompt, then the trie-constrained beam search of TIGER (recsys/generative/beam_search.h)
+//              over the decoder with its KV cache; a token's log-probability is the full-vocabulary log-softmax
+//              (as Hugging Face's beam search scores before its constraint masks the rest); an item's score is the
+//              sum over its SID tokens; items outside the beams get the lowest score (a miss). `exact` ranks all.
+//
+// Items are named by their semantic IDs with TIGER's deduplication level (items sharing a SID get a fourth token),
+// so that every beam is one item. Sizes: the default is MiniOneRec-S of research/generative.md (4 layers, d 128,
+// 4 heads of 32, SwiGLU 352, tied embeddings, RoPE theta 1e4). Qwen2 has no dropout, and neither has this model.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/qwen2.h"
+#include "recsys/generative/beam_search.h"
+#include "recsys/generative/prompts.h"
+#include "recsys/generative/semantic_ids.h"
+#include "recsys/generative/sid_trie.h"
+#include "recsys/generative/word_tokenizer.h"
+#include "recsys/model.h"
+#include "recsys/model_options.h"
+#include "recsys/zoo.h"
+
+namespace recgrad::recsys {
+
+struct MiniOneRecOptions {
+  std::int64_t hidden = 128;
+  std::int64_t layers = 4;
+  std::int64_t heads = 4;
+  std::int64_t kv_heads = 4;
+  std::int64_t intermediate = 352;
+  double rope_theta = 10000.0;
+  std::int64_t max_length = 10;      // history items a next-item prompt reads
+  std::int64_t title_words = 8;      // title words per item in the prompts
+  std::int64_t min_word_count = 2;   // a title word enters the vocabulary when it occurs this often
+  double alignment_share = 0.25;     // per training row: the chance of adding its target's two alignment examples
+  double title_history_share = 0.3;  // per training row: the chance of adding its title-history example
+  std::int64_t valid_beams = 20;
+  std::int64_t test_beams = 50;
+  std::int64_t exact = 0;  // 1: rank every item (beam width = catalogue size)
+  std::int64_t context = 256;
+};
+
+class MiniOneRec : public SequentialRecommender {
+ public:
+  using Options = MiniOneRecOptions;
+  static constexpr const char* kZooName = "minionerec";
+  static constexpr bool kGenerative = true;
+  static constexpr const char* kSummary =
+      "MiniOneRec (SFT): Qwen2-style decoder over words and semantic-ID tokens, trained from scratch, small CPU size";
+  static std::vector<OptionField<MiniOneRecOptions>> option_fields();
+  /// Needs sizes.semantic_ids and sizes.item_titles; throws naming the fix when they are missing.
+  static std::shared_ptr<MiniOneRec> create(const DatasetSizes& sizes, const MiniOneRecOptions& options);
+
+  /// `semantic_ids`: every item's distinct SID; `titles[i]`: item i's title (titles[0] unused).
+  MiniOneRec(const SemanticIds& semantic_ids, std::vector<std::string> titles, MiniOneRecOptions options = {});
+
+  /// The examples a training batch gives (see the top of the file); advances the step counter.
+  std::vector<PromptExample> training_examples(const SequenceBatch& batch) const;
+  /// Mean token cross-entropy over the response tokens of training_examples(batch) (only full_softmax applies).
+  Tensor loss(const SequenceBatch& batch, LossKind kind) const override;
+  /// log p(item's SID | task 0 prompt) [B, K] for items [B, K], teacher-forced.
+  Tensor score_items(const SequenceBatch& batch, const Tensor& items) const override;
+  /// [B, num_items]: beam scores, the lowest float outside the beams.
+  Tensor score_all(const SequenceBatch& batch) const override;
+  void set_evaluation_split(datasets::SplitName split) override {
+    evaluating_test_ = split == datasets::SplitName::Test;
+  }
+  /// The beam search's items for each row of the batch.
+  std::vector<std::vector<ScoredItem>> recommend(const SequenceBatch& batch, std::int64_t width) const;
+
+  bool is_generative() const override { return true; }
+  std::string name() const override { return "MiniOneRec"; }
+  std::string describe() const override;
+  std::int64_t history_length() const override { return options.max_length; }
+
+  MiniOneRecOptions options;
+  SemanticIds semantic_ids;
+  std::vector<std::string> titles;
+  WordTokenizer tokenizer;
+  PromptBuilder prompts;
+  std::shared_ptr<const SidTrie> trie;
+  std::shared_ptr<nn::Qwen2ForCausalLM> lm;
+  Tensor sampling_step;  // [1] i64 buffer: the training batches seen, for the task draws
+
+ private:
+  /// Task 0's example of row r of the batch (its history and target).
+  PromptExample next_item_example(const SequenceBatch& batch, std::int64_t row, datasets::ItemId target) const;
+  std::vector<Tensor> level_tokens_;  // per level: the vocabulary ids of its codes 0..K_l-1
+  bool evaluating_test_ = false;
+};
+
+}  // namespace recgrad::recsys

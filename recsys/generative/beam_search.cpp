@@ -1,8 +1,10 @@
 #include "recsys/generative/beam_search.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.h"
+#include "core/factory.h"
 #include "core/ops/copy.h"
 
 namespace recgrad::recsys {
@@ -91,6 +93,27 @@ std::vector<std::vector<ScoredItem>> constrained_beam_search(const SidTrie& trie
     }
   }
   return out;
+}
+
+Tensor beam_score_matrix(const std::vector<std::vector<ScoredItem>>& beams, std::int64_t num_items, Device device) {
+  const auto rows = static_cast<std::int64_t>(beams.size());
+  Tensor scores = full({rows, num_items}, static_cast<double>(std::numeric_limits<float>::lowest()));
+  float* out = scores.data<float>();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (const ScoredItem& beam : beams[static_cast<std::size_t>(r)]) {
+      RG_CHECK(beam.item >= 1 && beam.item <= num_items, "beam_score_matrix: item ", beam.item, " is not in 1..",
+               num_items);
+      out[r * num_items + (beam.item - 1)] = static_cast<float>(beam.score);
+    }
+  }
+  return raw::to_device(scores, device);
+}
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
 }  // namespace recgrad::recsys

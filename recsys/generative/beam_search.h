@@ -43,4 +43,12 @@ struct ScoredItem {
 std::vector<std::vector<ScoredItem>> constrained_beam_search(const SidTrie& trie, std::int64_t rows, std::int64_t width,
                                                              const DecodeStep& step);
 
+/// The [rows, num_items] score matrix of the beams (column c is item c + 1, recsys/item_ids.h): each beam's score,
+/// the lowest float for the items outside a row's beams (a target there is a miss; the metrics count ties
+/// pessimistically). On `device`.
+Tensor beam_score_matrix(const std::vector<std::vector<ScoredItem>>& beams, std::int64_t num_items, Device device);
+
+/// splitmix64, a fixed and well-mixed 64-bit hash (the generative models hash users and task draws with it).
+std::uint64_t splitmix64(std::uint64_t x);
+
 }  // namespace recgrad::recsys

@@ -16,18 +16,11 @@ using datasets::ItemId;
 
 namespace {
 
-// splitmix64: the hash behind the task draws.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // A uniform draw in [0, 1) from (step, row, target, salt).
 double draw(std::int64_t step, std::int64_t row, std::int64_t target, std::uint64_t salt) {
-  const std::uint64_t h = mix(mix(mix(static_cast<std::uint64_t>(step) ^ salt) ^ static_cast<std::uint64_t>(row)) ^
-                              static_cast<std::uint64_t>(target));
+  const std::uint64_t h =
+      splitmix64(splitmix64(splitmix64(static_cast<std::uint64_t>(step) ^ salt) ^ static_cast<std::uint64_t>(row)) ^
+                 static_cast<std::uint64_t>(target));
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
@@ -228,16 +221,7 @@ std::vector<std::vector<ScoredItem>> MiniOneRec::recommend(const SequenceBatch& 
 Tensor MiniOneRec::score_all(const SequenceBatch& batch) const {
   const std::int64_t width =
       options.exact == 1 ? num_items : (evaluating_test_ ? options.test_beams : options.valid_beams);
-  const std::vector<std::vector<ScoredItem>> beams = recommend(batch, std::min(width, num_items));
-  const auto rows = static_cast<std::int64_t>(beams.size());
-  Tensor scores = full({rows, num_items}, static_cast<double>(std::numeric_limits<float>::lowest()));
-  float* out = scores.data<float>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (const ScoredItem& beam : beams[static_cast<std::size_t>(r)]) {
-      out[r * num_items + (beam.item - 1)] = static_cast<float>(beam.score);
-    }
-  }
-  return raw::to_device(scores, batch.history.device());
+  return beam_score_matrix(recommend(batch, std::min(width, num_items)), num_items, batch.history.device());
 }
 
 std::string MiniOneRec::describe() const {

@@ -35,14 +35,6 @@ std::vector<OptionField<Options>> tiger_option_fields() {
           {"exact", "1: rank every catalogue item exactly instead of by beam search", &Options::exact}};
 }
 
-// splitmix64: a fixed, well-mixed hash of the user id.
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 void check_options(const TigerOptions& o, std::int64_t num_users) {
   RG_CHECK(o.d_model >= 1 && o.encoder_layers >= 1 && o.decoder_layers >= 1 && o.heads >= 1 && o.head_dim >= 1 &&
                o.d_ff >= 1,
@@ -334,16 +326,7 @@ std::vector<std::vector<ScoredItem>> Tiger::recommend(const SequenceBatch& batch
 Tensor Tiger::score_all(const SequenceBatch& batch) const {
   const std::int64_t width =
       options.exact == 1 ? num_items : (evaluating_test_ ? options.test_beams : options.valid_beams);
-  const std::vector<std::vector<ScoredItem>> beams = recommend(batch, std::min(width, num_items));
-  const auto rows = static_cast<std::int64_t>(beams.size());
-  Tensor scores = full({rows, num_items}, static_cast<double>(std::numeric_limits<float>::lowest()));
-  float* out = scores.data<float>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (const ScoredItem& beam : beams[static_cast<std::size_t>(r)]) {
-      out[r * num_items + (beam.item - 1)] = static_cast<float>(beam.score);  // column c is item c + 1
-    }
-  }
-  return raw::to_device(scores, batch.history.device());
+  return beam_score_matrix(recommend(batch, std::min(width, num_items)), num_items, batch.history.device());
 }
 
 std::string Tiger::describe() const {

@@ -125,7 +125,9 @@ TEST(BeamSearch, EveryBeamIsADistinctValidItemAndBeamsAreSorted) {
         EXPECT_LE(found[i].item, 40);
         EXPECT_TRUE(items.insert(found[i].item).second) << "item " << found[i].item << " twice";
         EXPECT_NEAR(found[i].score, model.score(row, found[i].item), 1e-12);
-        if (i > 0) EXPECT_GE(found[i - 1].score, found[i].score);
+        if (i > 0) {
+          EXPECT_GE(found[i - 1].score, found[i].score);
+        }
       }
     }
   }

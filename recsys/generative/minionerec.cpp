@@ -102,27 +102,28 @@ MiniOneRec::MiniOneRec(const SemanticIds& ids, std::vector<std::string> item_tit
   declared_roles_ = {{"lm.model.embed_tokens.weight", ParameterRole::embedding}};
 }
 
-PromptExample MiniOneRec::next_item_example(const SequenceBatch& batch, std::int64_t row, ItemId target) const {
+std::vector<std::vector<ItemId>> MiniOneRec::histories_of(const SequenceBatch& batch) {
+  RG_CHECK(batch.history.defined() && batch.history.dim() == 2, "MiniOneRec: the batch needs history [B, L], got ",
+           batch.history.defined() ? batch.history.shape() : Shape{});
   const Tensor history = raw::contiguous(raw::to_device(batch.history, Device::cpu()));
-  const std::int64_t width = history.size(1);
-  const auto* items = history.data<std::int64_t>() + row * width;
-  return prompts.next_item(PromptTask::sid_history, std::vector<ItemId>(items, items + width), target);
+  const std::int64_t rows = history.size(0), width = history.size(1);
+  const auto* items = history.data<std::int64_t>();
+  std::vector<std::vector<ItemId>> histories;
+  for (std::int64_t r = 0; r < rows; ++r) histories.emplace_back(items + r * width, items + (r + 1) * width);
+  return histories;
 }
 
 std::vector<PromptExample> MiniOneRec::training_examples(const SequenceBatch& batch) const {
-  RG_CHECK(batch.history.defined() && batch.history.dim() == 2 && batch.targets.defined() &&
-               batch.targets.size(0) == batch.history.size(0),
-           "MiniOneRec: the batch needs history [B, L] and targets [B]");
-  const Tensor history = raw::contiguous(raw::to_device(batch.history, Device::cpu()));
+  const std::vector<std::vector<ItemId>> histories = histories_of(batch);
+  RG_CHECK(batch.targets.defined() && batch.targets.size(0) == static_cast<std::int64_t>(histories.size()),
+           "MiniOneRec: the batch needs targets [B] for its ", histories.size(), " rows");
   const Tensor targets = raw::contiguous(raw::to_device(batch.targets, Device::cpu()));
   // The step counter is a buffer: saved with the weights, restored on resume, moved with the model.
   const std::int64_t step = raw::to_device(sampling_step, Device::cpu()).data<std::int64_t>()[0];
-  const std::int64_t rows = history.size(0), width = history.size(1);
   std::vector<PromptExample> examples;
-  for (std::int64_t r = 0; r < rows; ++r) {
+  for (std::int64_t r = 0; r < static_cast<std::int64_t>(histories.size()); ++r) {
     const ItemId target = targets.data<std::int64_t>()[r];
-    const auto* items = history.data<std::int64_t>() + r * width;
-    const std::vector<ItemId> row_history(items, items + width);
+    const std::vector<ItemId>& row_history = histories[static_cast<std::size_t>(r)];
     const bool has_history = std::any_of(row_history.begin(), row_history.end(), [](ItemId i) { return i != 0; });
     if (has_history) {
       examples.push_back(prompts.next_item(PromptTask::sid_history, row_history, target));
@@ -156,10 +157,12 @@ Tensor MiniOneRec::score_items(const SequenceBatch& batch, const Tensor& items) 
            "MiniOneRec.score_items: expected items [B, K] for the batch's rows, got ", items.shape());
   const Tensor candidates = raw::contiguous(raw::to_device(items, Device::cpu()));
   const std::int64_t b = items.size(0), k = items.size(1), levels = semantic_ids.levels();
+  const std::vector<std::vector<ItemId>> histories = histories_of(batch);
   std::vector<PromptExample> examples;
   for (std::int64_t r = 0; r < b; ++r) {
     for (std::int64_t j = 0; j < k; ++j) {
-      examples.push_back(next_item_example(batch, r, candidates.data<std::int64_t>()[r * k + j]));
+      examples.push_back(prompts.next_item(PromptTask::sid_history, histories[static_cast<std::size_t>(r)],
+                                           candidates.data<std::int64_t>()[r * k + j]));
     }
   }
   const LmBatch lm_batch = training_batch(examples);  // every response: levels SID tokens + <eos>
@@ -181,7 +184,9 @@ std::vector<std::vector<ScoredItem>> MiniOneRec::recommend(const SequenceBatch& 
   std::vector<PromptExample> examples;
   const std::int64_t rows = batch.history.size(0);
   // The prompt does not depend on the target (any item stands in for it).
-  for (std::int64_t r = 0; r < rows; ++r) examples.push_back(next_item_example(batch, r, /*target=*/1));
+  for (const std::vector<ItemId>& history : histories_of(batch)) {
+    examples.push_back(prompts.next_item(PromptTask::sid_history, history, /*target=*/1));
+  }
   const LmBatch prompt = prompt_batch(examples);
   const Device device = lm->output_weight().device();
   const Tensor tokens = raw::to_device(prompt.tokens, device);

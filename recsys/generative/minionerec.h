@@ -94,8 +94,8 @@ class MiniOneRec : public SequentialRecommender {
   Tensor sampling_step;  // [1] i64 buffer: the training batches seen, for the task draws
 
  private:
-  /// Task 0's example of row r of the batch (its history and target).
-  PromptExample next_item_example(const SequenceBatch& batch, std::int64_t row, datasets::ItemId target) const;
+  /// Each row's history (item ids, oldest first, 0 = padding), read from the batch once.
+  static std::vector<std::vector<datasets::ItemId>> histories_of(const SequenceBatch& batch);
   std::vector<Tensor> level_tokens_;  // per level: the vocabulary ids of its codes 0..K_l-1
   bool evaluating_test_ = false;
 };

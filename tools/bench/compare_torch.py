@@ -36,6 +36,15 @@ def median_time_us(fn, min_time=0.5, repeats=5):
     return samples[len(samples) // 2]
 
 
+def recgrad_times_us(binary, threads, min_time=0.5):
+    """Runs a Google Benchmark binary with OMP_NUM_THREADS=threads; returns {benchmark name: real time in us}."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([binary, "--benchmark_format=json", f"--benchmark_min_time={min_time}"], env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return {b["name"]: b["real_time"] * {"us": 1, "ms": 1e3, "ns": 1e-3}[b["time_unit"]]
+            for b in json.loads(out)["benchmarks"]}
+
+
 def torch_workloads():
     torch.manual_seed(0)
     work = {}
@@ -78,11 +87,7 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
 
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    out = subprocess.run([args.binary, "--benchmark_format=json", "--benchmark_min_time=0.5"], env=env,
-                         check=True, capture_output=True, text=True).stdout
-    ours = {b["name"]: b["real_time"] * {"us": 1, "ms": 1e3, "ns": 1e-3}[b["time_unit"]]
-            for b in json.loads(out)["benchmarks"]}
+    ours = recgrad_times_us(args.binary, args.threads)
 
     torch.set_num_threads(args.threads)
     theirs = {name: median_time_us(fn) for name, fn in torch_workloads().items()}

@@ -5,16 +5,14 @@ prints time ratios (recgrad / torch; below 1.0 means recgrad is faster).
     /usr/bin/python3 tools/bench/compare_torch_layers_attention.py [--binary build/tools/bench_layers_attention]
 """
 import argparse
-import json
 import math
 import os
-import subprocess
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_torch import median_time_us  # noqa: E402
+from compare_torch import median_time_us, recgrad_times_us  # noqa: E402
 
 B, T, D = 256, 50, 64
 
@@ -87,11 +85,7 @@ def main():
     parser.add_argument("--binary", default="build/tools/bench_layers_attention")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    out = subprocess.run([args.binary, "--benchmark_format=json", "--benchmark_min_time=0.5"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    ours = {b["name"]: b["real_time"] * {"us": 1, "ms": 1e3, "ns": 1e-3}[b["time_unit"]]
-            for b in json.loads(out)["benchmarks"]}
+    ours = recgrad_times_us(args.binary, args.threads, min_time=0.5)
     torch.set_num_threads(args.threads)
     theirs = {name: median_time_us(fn) for name, fn in torch_workloads().items()}
     print(f"threads: {args.threads}; torch {torch.__version__}")

@@ -13,9 +13,7 @@ tensors, as Hugging Face's generate does it; the encoder tokens are built outsid
     /usr/bin/python3 tools/bench/compare_torch_tiger.py [--binary build/tools/bench_tiger] [--threads N]
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 import torch
@@ -23,7 +21,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "fixtures"))
-from compare_torch import median_time_us  # noqa: E402
+from compare_torch import median_time_us, recgrad_times_us  # noqa: E402
 from torch_t5 import TensorTrie, Tiger, beam_search  # noqa: E402
 
 ITEMS, ROWS, WINDOW = 3686, 256, 10
@@ -68,11 +66,7 @@ def main():
     parser.add_argument("--binary", default="build/tools/bench_tiger")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    out = subprocess.run([args.binary, "--benchmark_format=json", "--benchmark_min_time=2"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    ours = {b["name"]: b["real_time"] * {"us": 1, "ms": 1e3, "ns": 1e-3}[b["time_unit"]]
-            for b in json.loads(out)["benchmarks"]}
+    ours = recgrad_times_us(args.binary, args.threads, min_time=2)
     torch.set_num_threads(args.threads)
     theirs = {name: median_time_us(fn, min_time=2.0) for name, fn in torch_workloads().items()}
     print(f"threads: {args.threads}; torch {torch.__version__}")

@@ -264,6 +264,17 @@ std::optional<json> load_checkpoint(const std::string& path, SequentialRecommend
   return std::nullopt;
 }
 
+/// The stop that a run in `state` has already reached under `options` ("" when none), in the order an
+/// uninterrupted run meets them: patience and max_epochs right after an evaluation, the step and time budgets
+/// at the next batch. A resumed run whose checkpoint was taken at such a stop stops there again.
+std::string stop_already_reached(const RunState& state, const TrainerOptions& options) {
+  if (state.bad_evals >= options.patience) return "patience";
+  if (options.max_epochs > 0 && state.epoch >= options.max_epochs) return "max_epochs";
+  if (options.max_steps > 0 && state.step >= options.max_steps) return "max_steps";
+  if (options.max_minutes > 0 && state.train_seconds >= 60.0 * options.max_minutes) return "max_minutes";
+  return "";
+}
+
 }  // namespace
 
 Tensor sample_negatives(const Tensor& targets, std::int64_t count, std::int64_t num_items, Generator* generator) {
@@ -377,6 +388,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
   const auto start = Clock::now();
   const std::map<std::string, std::string> configuration = run_configuration(model, optimizer, data, options);
   RunState state;
+  std::string stop;
   Generator negative_generator(options.seed ^ 0x6e6567ULL);
   manual_seed(options.seed ^ 0x64726f70ULL);  // dropout masks
   if (!options.checkpoint_path.empty() && options.resume && std::filesystem::exists(options.checkpoint_path)) {
@@ -385,12 +397,11 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     state.result.resumed = true;
     default_generator().set_offset(state.dropout_offset);
     negative_generator.set_offset(state.negative_offset);
-    // A finished run whose stop still binds under these options returns its stored result, untouched.
-    const bool still_stopped = state.bad_evals >= options.patience ||
-                               (options.max_steps > 0 && state.step >= options.max_steps) ||
-                               (options.max_epochs > 0 && state.epoch >= options.max_epochs) ||
-                               (options.max_minutes > 0 && state.train_seconds >= 60.0 * options.max_minutes);
-    if (finished && still_stopped) {
+    // A finished run whose stop still binds under these options returns its stored result, untouched. An
+    // unfinished one checkpointed at its stop (interrupted between its last evaluation and its test) trains no
+    // further: it goes straight to the test, as the uninterrupted run did.
+    stop = stop_already_reached(state, options);
+    if (finished && !stop.empty()) {
       TrainResult result = state.result;
       result.stop_reason = finished->at("stop_reason").get<std::string>();
       result.test = metrics_from_json(finished->at("test"));
@@ -415,7 +426,6 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     audit = std::make_unique<OptimizerAudit>(optimizer.audited_parameters(), audit_options);
     if (auto provider = optimizer.orthogonalized_provider()) audit->set_orthogonalized_provider(provider);
   }
-  std::string stop;
   double last_loss = 0.0;
   std::int64_t steps_per_epoch = 0;
   const auto report = [&](bool evaluated) {

@@ -8,16 +8,26 @@ scratch=$2
 rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch" || exit 2
 failures=0
 
-# run_tiny <args...>: recbench on tiny synthetic data; --protocol fixed, --models gru4rec, --optimizers adamw,
-# --max-epochs 1 and --out out unless the arguments set them
-run_tiny() {
-  local args=(--quiet --synthetic-users 100 --synthetic-items 200)
+# tiny_args <args...>: sets tiny_defaults to recbench's flags on tiny synthetic data: --protocol fixed,
+# --models gru4rec, --optimizers adamw, --max-epochs 1 and --out out unless the arguments set them
+tiny_args() {
+  tiny_defaults=(--quiet --synthetic-users 100 --synthetic-items 200)
   local flag
   for flag in "--protocol fixed" "--models gru4rec" "--optimizers adamw" "--max-epochs 1" "--out out"; do
     local name=${flag%% *}
-    if ! printf '%s\n' "$@" | grep -qx -- "$name"; then args+=($flag); fi
+    if ! printf '%s\n' "$@" | grep -qx -- "$name"; then tiny_defaults+=($flag); fi
   done
-  "$recbench" "${args[@]}" "$@"
+}
+# run_tiny <args...>: recbench on tiny synthetic data (see tiny_args)
+run_tiny() {
+  tiny_args "$@"
+  "$recbench" "${tiny_defaults[@]}" "$@"
+}
+# exec_tiny <args...>: run_tiny that replaces the calling (sub)shell with recbench, so that the PID of a
+# background "(exec_tiny ...) &" is recbench's own
+exec_tiny() {
+  tiny_args "$@"
+  exec "$recbench" "${tiny_defaults[@]}" "$@"
 }
 
 # expect_refused <expected message part> <args...>: exits non-zero, says it, trains nothing, writes no results
@@ -256,7 +266,9 @@ if command -v python3 >/dev/null; then
   # at a quarter, half and three quarters of an uninterrupted invocation's time
   for delay in $(python3 -c "import sys; d = float(sys.argv[1]); print(' '.join('%.2f' % (d * f) for f in (0.25, 0.5, 0.75)))" "$duration"); do
     rm -rf killed
-    run_tiny --models gru4rec,caser --max-epochs 3 --out killed >/dev/null 2>&1 &
+    # exec: the background subshell becomes recbench itself, so kill -9 hits recbench and not a shell
+    # that would leave it running beside the resumed invocation
+    (exec_tiny --models gru4rec,caser --max-epochs 3 --out killed >/dev/null 2>&1) &
     pid=$!
     sleep "$delay"
     kill -9 "$pid" 2>/dev/null

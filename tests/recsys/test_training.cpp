@@ -346,6 +346,48 @@ TEST(Training, AFinishedRunResumesToItsStoredResultWithoutTraining) {
   std::filesystem::remove(path);
 }
 
+// kill -9 between a run's last evaluation (whose checkpoint is on disk) and its final save: the resumed run
+// stops where the uninterrupted one stopped, by the same rule, and trains no further step
+TEST(Training, ARunInterruptedAtItsStopResumesToTheSameResult) {
+  const datasets::SequenceDataset data = small_synthetic();
+  const std::string dir = ::testing::TempDir() + "/recgrad_interrupted_at_stop";
+  for (const std::int64_t patience : {100, 1}) {  // stopped by max_epochs, then by patience
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    TrainerOptions options;
+    options.batch_size = 64;
+    options.max_epochs = patience == 1 ? 40 : 2;
+    options.patience = patience;
+    const auto run = [&](const std::string& checkpoint, std::int64_t throw_at_step, std::int64_t* steps_taken) {
+      manual_seed(0);
+      SASRec model(data.num_items, SASRecOptions{.hidden = 8, .layers = 1, .heads = 1, .inner = 8});
+      auto optimizer = make_training_optimizer("adamw", model);
+      TrainerOptions o = options;
+      o.checkpoint_path = checkpoint;
+      return train(model, *optimizer, data, o, [&](const TrainProgress& p) {
+        if (!p.evaluated) ++*steps_taken;
+        if (p.evaluated && p.step == throw_at_step) throw std::runtime_error("interrupted");
+      });
+    };
+    std::int64_t whole_steps = 0, first_steps = 0, resumed_steps = 0;
+    const TrainResult whole = run(dir + "/whole.safetensors", -1, &whole_steps);
+    ASSERT_EQ(whole.stop_reason, patience == 1 ? "patience" : "max_epochs");
+    EXPECT_THROW(run(dir + "/split.safetensors", whole.steps, &first_steps), std::runtime_error);
+    EXPECT_EQ(first_steps, whole.steps);
+    const TrainResult resumed = run(dir + "/split.safetensors", -1, &resumed_steps);
+    EXPECT_TRUE(resumed.resumed);
+    EXPECT_EQ(resumed_steps, 0) << "stop " << whole.stop_reason << ": the resumed run trains no further";
+    EXPECT_EQ(resumed.stop_reason, whole.stop_reason);
+    EXPECT_EQ(resumed.steps, whole.steps);
+    EXPECT_EQ(resumed.epochs, whole.epochs);
+    EXPECT_EQ(resumed.curve.size(), whole.curve.size());
+    EXPECT_EQ(resumed.best_step, whole.best_step);
+    EXPECT_EQ(resumed.test.ndcg(10), whole.test.ndcg(10));
+    EXPECT_EQ(resumed.test.recall(20), whole.test.recall(20));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Training, TheAuditLogAppendsOnResume) {
   const datasets::SequenceDataset data = small_synthetic();
   const std::string dir = ::testing::TempDir() + "/recgrad_audit_resume";

@@ -275,7 +275,7 @@ OptimizerOverrides tune(const Settings& s, const datasets::SequenceDataset& data
   if (!s.tune_weight_decay) start.weight_decay.reset();      // stays at the optimizer's default
   const auto score = [&](const OptimizerOverrides& point) {  // called once per distinct point
     const std::string key = overrides_text(point);
-    TuningPoint tuning{model_name, optimizer_name, key, {}, 0.0, false};
+    TuningPoint tuning{model_name, optimizer_name, key, {}, 0.0, false, {}};
     for (const std::uint64_t seed : s.tuning_seed_values) {
       RunRecord run = run_one(s, data, model_name, optimizer_name, seed, point,
                               "[tuning " + model_name + " " + optimizer_name + " " + key + "]");

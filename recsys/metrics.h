@@ -40,7 +40,8 @@ namespace recgrad::recsys {
 inline constexpr std::int64_t kNotRanked = std::numeric_limits<std::int64_t>::max();
 
 /// The cut-offs recbench reports.
-inline const std::vector<std::int64_t> kDefaultCutoffs = {1, 5, 10, 20};
+/// 3 and 50 follow the MiniOneRec and TIGER papers, which report HR/NDCG@{1, 3, 5, 10, 20, 50} of 50 beams.
+inline const std::vector<std::int64_t> kDefaultCutoffs = {1, 3, 5, 10, 20, 50};
 
 /// Recall@K, NDCG@K and MRR@K averaged over the rows, for one cut-off K.
 struct MetricsAtK {

@@ -53,6 +53,9 @@ class SequentialRecommender : public nn::Module {
   virtual void set_evaluation_split(datasets::SplitName split) { (void)split; }
   /// True for the generative recommenders (they name items by semantic IDs and train on token cross-entropy).
   virtual bool is_generative() const { return false; }
+  /// How many validation rows the trainer evaluates (0 = all): a model whose ranking is costly (beam search)
+  /// validates on a fixed, evenly spread subset of this many rows (recsys/trainer.h, spread_rows).
+  virtual std::int64_t validation_rows() const { return 0; }
   /// The roles the model declares for the optimizer routing (optim/routing.h): its embedding tables, its
   /// output head and the layers that read the raw input; the routing classifies the rest by name and shape.
   ParameterRoles parameter_roles() const { return declared_roles_; }

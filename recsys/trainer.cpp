@@ -105,7 +105,8 @@ struct RunState {
                        {"epoch", p.epoch},
                        {"train_loss", p.train_loss},
                        {"seconds", p.seconds},
-                       {"valid", metrics_to_json(p.valid)}});
+                       {"valid", metrics_to_json(p.valid)},
+                       {"valid_loss", p.valid_loss}});
     }
     return {{"step", step},
             {"epoch", epoch},
@@ -138,8 +139,8 @@ struct RunState {
     result.best_valid = metrics_from_json(j.at("best_valid"));
     result.curve.clear();
     for (const json& p : j.at("curve")) {
-      result.curve.push_back(
-          {p.at("step"), p.at("epoch"), p.at("train_loss"), p.at("seconds"), metrics_from_json(p.at("valid"))});
+      result.curve.push_back({p.at("step"), p.at("epoch"), p.at("train_loss"), p.at("seconds"),
+                              metrics_from_json(p.at("valid")), p.at("valid_loss")});
     }
   }
 };
@@ -308,6 +309,8 @@ std::map<std::string, std::string> run_configuration(const SequentialRecommender
       {"negatives", options.loss != LossKind::full_softmax ? std::to_string(options.negatives) : "-"},
       {"eval_batch_size", std::to_string(options.eval_batch_size)},
       {"eval_max_rows", std::to_string(options.eval_max_rows)},
+      {"valid_rows", std::to_string(model.validation_rows())},
+      {"valid_loss", options.valid_loss ? "recorded" : "not recorded"},
       {"audit", options.audit.enabled ? "every " + std::to_string(options.audit.every) : "off"},
       {"data", data.name + " " + data.fingerprint()},
   };
@@ -352,6 +355,37 @@ RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& spl
   return accumulator.result();
 }
 
+double mean_loss(SequentialRecommender& model, const datasets::Split& split, const TrainerOptions& options) {
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  TrainerOptions eval_options = options;
+  eval_options.loss = LossKind::full_softmax;
+  const datasets::EpochBatches batches(split, batch_options(model, options, options.eval_batch_size, false));
+  double weighted_sum = 0.0;
+  std::int64_t rows = 0;
+  for (std::int64_t i = 0; i < batches.size(); ++i) {
+    const datasets::Batch batch = batches.batch(i);
+    const SequenceBatch input = to_model_batch(batch, eval_options, model.num_items, nullptr);
+    const double loss = raw::to_device(model.loss(input, LossKind::full_softmax), Device::cpu()).item<double>();
+    weighted_sum += loss * static_cast<double>(batch.size());
+    rows += batch.size();
+  }
+  if (was_training) model.train();
+  return rows > 0 ? weighted_sum / static_cast<double>(rows) : 0.0;
+}
+
+datasets::Split spread_rows(const datasets::Split& split, std::int64_t rows) {
+  const auto size = static_cast<std::int64_t>(split.size());
+  if (rows <= 0 || rows >= size) return split;
+  datasets::Split subset;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::size_t row = static_cast<std::size_t>(i * size / rows);
+    subset.add_row(split.users[row], split.history(row), split.targets[row]);
+  }
+  return subset;
+}
+
 void check_trainer_options(const TrainerOptions& options) {
   const auto at_least = [](const char* field, std::int64_t value, std::int64_t low) {
     RG_CHECK(value >= low, "trainer option ", field, " must be >= ", low, ", got ", value);
@@ -375,7 +409,7 @@ void check_trainer_options(const TrainerOptions& options) {
   finite_non_negative("max_loss_factor", options.max_loss_factor);
   if (options.audit.enabled) at_least("audit.every", options.audit.every, 1);
   RG_CHECK(std::find(kDefaultCutoffs.begin(), kDefaultCutoffs.end(), options.selection_k) != kDefaultCutoffs.end(),
-           "trainer option selection_k must be one of the evaluated cut-offs 1, 5, 10, 20; got ", options.selection_k);
+           "trainer option selection_k must be one of the evaluated cut-offs 1, 3, 5, 10, 20, 50; got ", options.selection_k);
   RG_CHECK(options.max_epochs > 0 || options.max_steps > 0 || options.max_minutes > 0,
            "trainer options: set at least one budget (max_epochs, max_steps or max_minutes)");
 }
@@ -387,6 +421,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
            " has ", data.num_items);
   const auto start = Clock::now();
   const std::map<std::string, std::string> configuration = run_configuration(model, optimizer, data, options);
+  const datasets::Split validation = spread_rows(data.valid, model.validation_rows());
   RunState state;
   std::string stop;
   Generator negative_generator(options.seed ^ 0x6e6567ULL);
@@ -437,6 +472,7 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     p.max_steps = options.max_steps;
     p.loss = last_loss;
     p.last_valid_ndcg10 = state.result.curve.empty() ? -1.0 : ndcg10(state.result.curve.back().valid);
+    p.last_valid_loss = state.result.curve.empty() ? -1.0 : state.result.curve.back().valid_loss;
     p.seconds = state.train_seconds;
     p.evaluated = evaluated;
     std::int64_t total = 0;
@@ -454,7 +490,8 @@ TrainResult train(SequentialRecommender& model, TrainingOptimizer& optimizer, co
     point.train_loss = state.loss_count > 0 ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0;
     point.seconds = state.train_seconds;
     model.set_evaluation_split(datasets::SplitName::Valid);
-    point.valid = evaluate(model, data.valid, options);
+    point.valid = evaluate(model, validation, options);
+    if (options.valid_loss) point.valid_loss = mean_loss(model, validation, options);
     state.loss_sum = 0.0;
     state.loss_count = 0;
     state.result.curve.push_back(point);

@@ -43,6 +43,9 @@ struct TrainerOptions {
   std::int64_t negatives = 1;  // per row, for LossKind::sampled_bce
   std::int64_t eval_batch_size = 1024;
   std::int64_t eval_max_rows = 0;  // evaluate on the first rows of a split only (0 = all); for quick runs
+  /// Also record the model's mean loss (its own objective; for a generative model the next-SID token
+  /// cross-entropy) on the validation rows at each evaluation: EvalPoint::valid_loss.
+  bool valid_loss = false;
   double clip_grad_norm = 0.0;     // 0 = no clipping
   /// Divergence bound: the run stops with an error naming the step when a batch's loss exceeds
   /// max_loss_factor * max(first batch's loss, 1). A healthy run never climbs far above its first loss
@@ -75,6 +78,7 @@ struct EvalPoint {
   double train_loss = 0.0;  // mean training loss since the previous evaluation
   double seconds = 0.0;     // training wall time so far (evaluation excluded)
   RankingMetrics valid;
+  double valid_loss = -1.0;  // the mean loss on the validation rows; -1 unless TrainerOptions::valid_loss
 };
 
 struct TrainResult {
@@ -98,6 +102,7 @@ struct TrainProgress {
   std::int64_t step = 0, epoch = 0, steps_per_epoch = 0, max_steps = 0;
   double loss = 0.0;              // the last batch's loss
   double last_valid_ndcg10 = -1;  // -1 before the first evaluation
+  double last_valid_loss = -1;    // -1 before the first evaluation or unless TrainerOptions::valid_loss
   double seconds = 0.0;
   double eta_seconds = -1;  // -1 when unknown
   bool evaluated = false;   // true when reported right after a validation evaluation
@@ -121,6 +126,15 @@ std::int64_t first_step_reaching(const std::vector<EvalPoint>& curve, double tar
 
 /// Full-ranking metrics of `model` on `split` (no gradients; the model is put in eval mode and restored).
 RankingMetrics evaluate(SequentialRecommender& model, const datasets::Split& split, const TrainerOptions& options);
+
+/// The model's mean loss (options.loss's full-softmax form: no negatives are drawn) over the rows of `split`,
+/// weighting each batch by its rows; no gradients, eval mode, restored afterwards.
+double mean_loss(SequentialRecommender& model, const datasets::Split& split, const TrainerOptions& options);
+
+/// A fixed subset of `split`: `rows` rows evenly spread over it, row floor(i * size / rows) for i = 0..rows-1,
+/// in order (the whole split when rows is 0 or not below its size). The same rows at every evaluation and in
+/// every run, so validation scores of runs and optimizers stay comparable.
+datasets::Split spread_rows(const datasets::Split& split, std::int64_t rows);
 
 /// Trains `model` with `optimizer` on `data` (see the top of this file). The model and optimizer must be freshly
 /// built from options.seed for a run to be reproducible.

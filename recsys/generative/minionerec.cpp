@@ -36,6 +36,7 @@ void check_options(const MiniOneRecOptions& o) {
   RG_CHECK(o.valid_beams >= 1 && o.test_beams >= 1, "minionerec: valid_beams and test_beams must be >= 1, got ",
            o.valid_beams, " and ", o.test_beams);
   RG_CHECK(o.exact == 0 || o.exact == 1, "minionerec: exact must be 0 or 1, got ", o.exact);
+  RG_CHECK(o.valid_rows >= 0, "minionerec: valid_rows must be >= 0 (0 = every validation row), got ", o.valid_rows);
 }
 
 }  // namespace
@@ -56,6 +57,7 @@ std::vector<OptionField<MiniOneRecOptions>> MiniOneRec::option_fields() {
       {"title_history_share", "chance per training row of adding its title-history example", &O::title_history_share},
       {"valid_beams", "beam width when ranking validation rows", &O::valid_beams},
       {"test_beams", "beam width when ranking test rows", &O::test_beams},
+      {"valid_rows", "validation rows ranked at each evaluation, evenly spread (0 = all)", &O::valid_rows},
       {"exact", "1: rank every catalogue item exactly instead of by beam search", &O::exact},
       {"context", "the longest prompt + response in tokens", &O::context}};
 }
@@ -118,9 +120,16 @@ std::vector<PromptExample> MiniOneRec::training_examples(const SequenceBatch& ba
   RG_CHECK(batch.targets.defined() && batch.targets.size(0) == static_cast<std::int64_t>(histories.size()),
            "MiniOneRec: the batch needs targets [B] for its ", histories.size(), " rows");
   const Tensor targets = raw::contiguous(raw::to_device(batch.targets, Device::cpu()));
+  std::vector<PromptExample> examples;
+  if (!is_training()) {  // evaluation: the next-SID task alone, with the prompt that ranking reads
+    for (std::size_t r = 0; r < histories.size(); ++r) {
+      examples.push_back(
+          prompts.next_item(PromptTask::sid_history, histories[r], targets.data<std::int64_t>()[r]));
+    }
+    return examples;
+  }
   // The step counter is a buffer: saved with the weights, restored on resume, moved with the model.
   const std::int64_t step = raw::to_device(sampling_step, Device::cpu()).data<std::int64_t>()[0];
-  std::vector<PromptExample> examples;
   for (std::int64_t r = 0; r < static_cast<std::int64_t>(histories.size()); ++r) {
     const ItemId target = targets.data<std::int64_t>()[r];
     const std::vector<ItemId>& row_history = histories[static_cast<std::size_t>(r)];
@@ -136,7 +145,7 @@ std::vector<PromptExample> MiniOneRec::training_examples(const SequenceBatch& ba
       examples.push_back(prompts.alignment(PromptTask::sid_to_title, target));
     }
   }
-  if (is_training()) raw::fill_(sampling_step, static_cast<double>(step + 1));
+  raw::fill_(sampling_step, static_cast<double>(step + 1));
   return examples;
 }
 

@@ -47,6 +47,7 @@ struct MiniOneRecOptions {
   double title_history_share = 0.3;  // per training row: the chance of adding its title-history example
   std::int64_t valid_beams = 20;
   std::int64_t test_beams = 50;
+  std::int64_t valid_rows = 1000;  // validation ranks a fixed, evenly spread subset of this many rows (0 = all)
   std::int64_t exact = 0;  // 1: rank every item (beam width = catalogue size)
   std::int64_t context = 256;
 };
@@ -65,7 +66,8 @@ class MiniOneRec : public SequentialRecommender {
   /// `semantic_ids`: every item's distinct SID; `titles[i]`: item i's title (titles[0] unused).
   MiniOneRec(const SemanticIds& semantic_ids, std::vector<std::string> titles, MiniOneRecOptions options = {});
 
-  /// The examples a training batch gives (see the top of the file); advances the step counter.
+  /// The examples a training batch gives (see the top of the file); advances the step counter. In eval mode:
+  /// each row's next-SID example alone (the validation loss), and the counter stays.
   std::vector<PromptExample> training_examples(const SequenceBatch& batch) const;
   /// Mean token cross-entropy over the response tokens of training_examples(batch) (only full_softmax applies).
   Tensor loss(const SequenceBatch& batch, LossKind kind) const override;
@@ -80,6 +82,7 @@ class MiniOneRec : public SequentialRecommender {
   std::vector<std::vector<ScoredItem>> recommend(const SequenceBatch& batch, std::int64_t width) const;
 
   bool is_generative() const override { return true; }
+  std::int64_t validation_rows() const override { return options.valid_rows; }
   std::string name() const override { return "MiniOneRec"; }
   std::string describe() const override;
   std::int64_t history_length() const override { return options.max_length; }

@@ -93,9 +93,13 @@ TEST(MiniOneRec, TaskMixAndReproducibleDraws) {
   half.train();
   const auto first = half.training_examples(rule_batch()).size();
   EXPECT_EQ(half.sampling_step.to_vector<std::int64_t>(), std::vector<std::int64_t>{1});
+  // In eval mode (the validation loss): each row's next-SID example alone, and the counter stays.
   half.eval();
-  (void)half.training_examples(rule_batch());
+  const std::vector<PromptExample> evaluated = half.training_examples(rule_batch());
+  ASSERT_EQ(evaluated.size(), static_cast<std::size_t>(kItems));
+  for (const PromptExample& e : evaluated) EXPECT_EQ(e.task, PromptTask::sid_history);
   EXPECT_EQ(half.sampling_step.to_vector<std::int64_t>(), std::vector<std::int64_t>{1});
+  half.train();
   raw::fill_(half.sampling_step, 0.0);
   EXPECT_EQ(half.training_examples(rule_batch()).size(), first);  // the same step draws the same examples
 }

@@ -29,7 +29,7 @@ const std::string kGolden = std::string(RECGRAD_TEST_DATA_DIR) + "/../recsys/gol
 std::string protocol_table(const std::string& name) {
   std::ostringstream out;
   manual_seed(0);
-  const auto model = find_model(protocol_model("muonrec", name)).make({100, 10}, {});
+  const auto model = find_model(protocol_model("muonrec", name)).make({100, 10, nullptr, nullptr}, {});
   out << "## " << name << ": " << model->describe() << "\n";
   for (const auto& [param, tensor] : model->named_parameters()) out << param << " " << tensor.shape() << "\n";
   for (const std::string optimizer : {"adamw", "muon"}) {

@@ -388,6 +388,59 @@ TEST(Training, ARunInterruptedAtItsStopResumesToTheSameResult) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Training, SpreadRowsIsAFixedEvenlySpreadSubset) {
+  datasets::Split split;
+  for (datasets::ItemId i = 1; i <= 10; ++i) {
+    const std::vector<datasets::ItemId> history(static_cast<std::size_t>(i), i);
+    split.add_row(i, history, i + 100);
+  }
+  const datasets::Split four = spread_rows(split, 4);  // rows 0, 2, 5, 7
+  EXPECT_EQ(four.targets, (std::vector<datasets::ItemId>{101, 103, 106, 108}));
+  EXPECT_EQ(four.users, (std::vector<datasets::UserId>{1, 3, 6, 8}));
+  ASSERT_EQ(four.size(), 4u);
+  EXPECT_EQ(std::vector<datasets::ItemId>(four.history(2).begin(), four.history(2).end()),
+            std::vector<datasets::ItemId>(6, 6));
+  EXPECT_EQ(spread_rows(split, 0).targets, split.targets);
+  EXPECT_EQ(spread_rows(split, 10).targets, split.targets);
+  EXPECT_EQ(spread_rows(split, 25).targets, split.targets);
+}
+
+namespace {
+// SASRec that asks the trainer to validate on 7 rows only (what MiniOneRec's valid_rows does)
+class SASRecOnSevenValidationRows : public SASRec {
+ public:
+  using SASRec::SASRec;
+  std::int64_t validation_rows() const override { return 7; }
+};
+}  // namespace
+
+TEST(Training, ValidationReadsTheModelsSubsetAndRecordsItsLoss) {
+  const datasets::SequenceDataset data = small_synthetic();
+  TrainerOptions options;
+  options.batch_size = 64;
+  options.max_steps = 4;
+  options.eval_every = 4;
+  options.valid_loss = true;
+  manual_seed(0);
+  SASRecOnSevenValidationRows model(data.num_items, SASRecOptions{.hidden = 8, .layers = 1, .heads = 1, .inner = 8});
+  auto optimizer = make_training_optimizer("adamw", model);
+  const TrainResult result = train(model, *optimizer, data, options);
+  ASSERT_EQ(result.curve.size(), 1u);
+  EXPECT_EQ(result.curve[0].valid.rows, 7);
+  EXPECT_EQ(result.best_valid.rows, 7);
+  EXPECT_EQ(result.test.rows, static_cast<std::int64_t>(data.test.size())) << "the test reads every row";
+  // the one evaluation's weights are the restored best: its recorded loss is theirs on the same 7 rows
+  const datasets::Split seven = spread_rows(data.valid, 7);
+  EXPECT_GT(result.curve[0].valid_loss, 0.0);
+  EXPECT_DOUBLE_EQ(result.curve[0].valid_loss, mean_loss(model, seven, options));
+  EXPECT_EQ(result.curve[0].valid.ndcg(10), evaluate(model, seven, options).ndcg(10));
+  options.valid_loss = false;
+  manual_seed(0);
+  SASRecOnSevenValidationRows again(data.num_items, SASRecOptions{.hidden = 8, .layers = 1, .heads = 1, .inner = 8});
+  auto optimizer_again = make_training_optimizer("adamw", again);
+  EXPECT_EQ(train(again, *optimizer_again, data, options).curve[0].valid_loss, -1.0) << "not recorded unless asked";
+}
+
 TEST(Training, TheAuditLogAppendsOnResume) {
   const datasets::SequenceDataset data = small_synthetic();
   const std::string dir = ::testing::TempDir() + "/recgrad_audit_resume";

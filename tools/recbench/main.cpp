@@ -180,6 +180,8 @@ RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, cons
   record.seed = seed;
   record.options = s.trainer;
   record.options.seed = seed;
+  // the generative models' validation also records their next-SID loss (cheap beside beam search)
+  record.options.valid_loss = find_model(protocol_model(s.protocol, model_name)).generative;
   // runs of other configurations get other files
   std::string tag = record.configuration;
   std::replace(tag.begin(), tag.end(), ' ', '_');
@@ -214,13 +216,14 @@ RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, cons
     if (s.quiet || (terminal ? p.step % 10 != 0 && !p.evaluated : !p.evaluated)) return;
     char line[256];
     std::snprintf(line, sizeof line,
-                  "%s%-8s %-7s seed %-4s epoch %3lld step %6lld  loss %.4f  valid NDCG@10 %s  %5.0fs  ETA %s   %s",
+                  "%s%-8s %-7s seed %-4s epoch %3lld step %6lld  loss %.4f  valid NDCG@10 %s  %5.0fs  ETA %s   ",
                   terminal ? "\r" : "", model_name.c_str(), optimizer_name.c_str(), seed_text.c_str(),
                   static_cast<long long>(p.epoch), static_cast<long long>(p.step), p.loss,
                   p.last_valid_ndcg10 < 0 ? "  -   " : std::to_string(p.last_valid_ndcg10).substr(0, 6).c_str(),
-                  p.seconds, p.eta_seconds < 0 ? "?" : (std::to_string(static_cast<int>(p.eta_seconds)) + "s").c_str(),
-                  terminal ? "" : "\n");
-    std::cerr << line << std::flush;
+                  p.seconds, p.eta_seconds < 0 ? "?" : (std::to_string(static_cast<int>(p.eta_seconds)) + "s").c_str());
+    std::cerr << line;
+    if (p.evaluated && p.last_valid_loss >= 0) std::cerr << "valid loss " << p.last_valid_loss;
+    std::cerr << (terminal ? "" : "\n") << std::flush;
   };
   record.result = train(*model, *optimizer, data, record.options, progress);
   record.peak_host_bytes = peak_resident_bytes();

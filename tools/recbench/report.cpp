@@ -349,6 +349,7 @@ json full_json(const Benchmark& b) {
                        {"train_loss", p.train_loss},
                        {"seconds", p.seconds},
                        {"valid", metrics_json(p.valid)}});
+      if (p.valid_loss >= 0) curve.back()["valid_loss"] = p.valid_loss;
     }
     const recsys::TrainerOptions& o = r.options;
     j["runs"].push_back({{"model", r.model},

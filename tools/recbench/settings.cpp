@@ -179,7 +179,7 @@ void add_options(CLI::App& app, Settings& s) {
                  "itself) or full (seeds 0,1,2, 30 epochs; the tuned search covers learning rates and weight decay, "
                  "averaged over tuning seeds 1000,1001); --seeds, --tuning-seeds and --max-epochs override it")
       ->capture_default_str();
-  app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 5, 10 or 20)")
+  app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 3, 5, 10, 20 or 50)")
       ->capture_default_str();
   app.add_option("--cosine-t-max", s.trainer.cosine_t_max, "cosine lr annealing per epoch over T_max epochs (0 = off)")
       ->capture_default_str();

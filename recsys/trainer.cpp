@@ -409,7 +409,8 @@ void check_trainer_options(const TrainerOptions& options) {
   finite_non_negative("max_loss_factor", options.max_loss_factor);
   if (options.audit.enabled) at_least("audit.every", options.audit.every, 1);
   RG_CHECK(std::find(kDefaultCutoffs.begin(), kDefaultCutoffs.end(), options.selection_k) != kDefaultCutoffs.end(),
-           "trainer option selection_k must be one of the evaluated cut-offs 1, 3, 5, 10, 20, 50; got ", options.selection_k);
+           "trainer option selection_k must be one of the evaluated cut-offs 1, 3, 5, 10, 20, 50; got ",
+           options.selection_k);
   RG_CHECK(options.max_epochs > 0 || options.max_steps > 0 || options.max_minutes > 0,
            "trainer options: set at least one budget (max_epochs, max_steps or max_minutes)");
 }

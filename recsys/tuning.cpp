@@ -49,8 +49,8 @@ TuningOutcome tune_coordinatewise(const OptimizerOverrides& start,
     return found != scored.end() ? found->second : (scored[key] = score(point));
   };
   // one axis: `values` (ascending) of `axis`, extended at the edge the winner sits on
-  const auto search = [&](const char* name, std::optional<double> OptimizerOverrides::*axis,
-                          std::vector<double> values, double factor, bool extend_down) {
+  const auto search = [&](const char* name, std::optional<double> OptimizerOverrides::*axis, std::vector<double> values,
+                          double factor, bool extend_down) {
     for (int extension = 0;; ++extension) {
       std::size_t winner = 0;
       double winner_score = 0.0;

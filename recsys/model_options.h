@@ -23,7 +23,7 @@ template <typename Options>
 struct OptionField {
   const char* name;
   const char* help;
-  std::variant<std::int64_t Options::*, double Options::*> member;
+  std::variant<std::int64_t Options::*, double Options::*, std::string Options::*> member;
 };
 
 /// "name=value" settings of one model, as given on the command line.
@@ -67,9 +67,12 @@ Options apply_settings(const std::string& model, Options defaults, const std::ve
       throw Error(recgrad::detail::concat(model, ": unknown option '", key, "' (known: ", known, ")"));
     }
     std::visit(
-        [&](auto member) {
-          using Number = std::remove_reference_t<decltype(defaults.*member)>;
-          defaults.*member = option_parsing::parse_number<Number>(model, key, text);
+        [&]<typename Value>(Value Options::*member) {
+          if constexpr (std::is_same_v<Value, std::string>) {
+            defaults.*member = text;  // a path or a name: taken as given
+          } else {
+            defaults.*member = option_parsing::parse_number<Value>(model, key, text);
+          }
         },
         field->member);
   }

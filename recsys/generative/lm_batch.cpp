@@ -16,7 +16,8 @@ void left_pad(const std::vector<std::vector<std::int64_t>>& rows, LmBatch& batch
   std::size_t width = 0;
   for (const auto& row : rows) width = std::max(width, row.size());
   const auto b = static_cast<std::int64_t>(rows.size()), t = static_cast<std::int64_t>(width);
-  std::vector<std::int64_t> tokens(static_cast<std::size_t>(b * t), WordTokenizer::kPad);
+  // padded positions hold id 0 (a valid row of any vocabulary); the mask keeps them out of every attention
+  std::vector<std::int64_t> tokens(static_cast<std::size_t>(b * t), 0);
   std::vector<std::uint8_t> padding(static_cast<std::size_t>(b * t), 1);
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const std::size_t start = r * width + (width - rows[r].size());

@@ -1,6 +1,7 @@
 #include "recsys/generative/minionerec.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -8,6 +9,9 @@
 #include "autograd/ops.h"
 #include "core/factory.h"
 #include "core/ops/copy.h"
+#include "core/ops/view.h"
+#include "nn/qwen2_checkpoint.h"
+#include "recsys/generative/bpe_prompt_vocabulary.h"
 #include "recsys/generative/lm_batch.h"
 
 namespace recgrad::recsys {
@@ -26,6 +30,38 @@ double draw(std::int64_t step, std::int64_t row, std::int64_t target, std::uint6
 
 std::vector<std::string> texts_of(const std::vector<std::string>& titles) {
   return std::vector<std::string>(titles.begin() + (titles.empty() ? 0 : 1), titles.end());
+}
+
+// The built-in word vocabulary, or with options.qwen2 the folder's tokenizer.json extended with the prompt tokens.
+std::shared_ptr<const PromptVocabulary> make_vocabulary(const MiniOneRecOptions& o, const SemanticIds& ids,
+                                                        const std::vector<std::string>& titles) {
+  if (o.qwen2.empty()) {
+    return std::make_shared<WordTokenizer>(WordTokenizer::build(ids, texts_of(titles), kPromptTasks, o.min_word_count));
+  }
+  const std::filesystem::path tokenizer_json = std::filesystem::path(o.qwen2) / "tokenizer.json";
+  RG_CHECK(std::filesystem::is_regular_file(tokenizer_json), "minionerec: qwen2 folder ", o.qwen2,
+           " has no tokenizer.json (its titles must be read with the checkpoint's own tokenizer)");
+  return std::make_shared<BpePromptVocabulary>(datasets::BpeTokenizer::load(tokenizer_json.string()), ids,
+                                               kPromptTasks);
+}
+
+// The Qwen2 checkpoint in `folder`, its vocabulary grown to `vocabulary`'s size; the rows of the added prompt and
+// SID tokens (ids from vocabulary.base_size() on, including any padding rows of the checkpoint's table that they
+// take over) start at the mean of the tokenizer's own rows, in the embedding and in a separate LM head alike.
+std::shared_ptr<nn::Qwen2ForCausalLM> loaded_qwen2(const std::string& folder, const BpePromptVocabulary& vocabulary) {
+  std::shared_ptr<nn::Qwen2ForCausalLM> lm = nn::load_qwen2_checkpoint(folder);
+  const std::int64_t own = vocabulary.base_size();
+  RG_CHECK(own <= lm->config.vocab_size, "minionerec: ", folder, "/tokenizer.json has ", own,
+           " tokens but the checkpoint's vocabulary has only ", lm->config.vocab_size,
+           " rows (vocab_size in config.json): the tokenizer does not belong to this checkpoint");
+  lm->resize_vocabulary(std::max(lm->config.vocab_size, vocabulary.vocab_size()));
+  NoGradGuard no_grad;
+  for (const Tensor& table : {lm->model->embed_tokens->weight, lm->output_weight()}) {
+    const std::int64_t rows = table.size(0), width = table.size(1);
+    const Tensor row_mean = mean(narrow(table, 0, 0, own), {0}, /*keepdim=*/true);
+    raw::copy_(narrow(table, 0, own, rows - own), expand(row_mean, {rows - own, width}));
+  }
+  return lm;
 }
 
 void check_options(const MiniOneRecOptions& o) {
@@ -59,7 +95,9 @@ std::vector<OptionField<MiniOneRecOptions>> MiniOneRec::option_fields() {
       {"test_beams", "beam width when ranking test rows", &O::test_beams},
       {"valid_rows", "validation rows ranked at each evaluation, evenly spread (0 = all)", &O::valid_rows},
       {"exact", "1: rank every catalogue item exactly instead of by beam search", &O::exact},
-      {"context", "the longest prompt + response in tokens", &O::context}};
+      {"context", "the longest prompt + response in tokens", &O::context},
+      {"qwen2", "a Hugging Face Qwen2 folder to start from (empty: from scratch; its config replaces the sizes)",
+       &O::qwen2}};
 }
 
 std::shared_ptr<MiniOneRec> MiniOneRec::create(const DatasetSizes& sizes, const MiniOneRecOptions& options) {
@@ -75,29 +113,34 @@ MiniOneRec::MiniOneRec(const SemanticIds& ids, std::vector<std::string> item_tit
     : options(o),
       semantic_ids(ids),
       titles(std::move(item_titles)),
-      tokenizer(WordTokenizer::build(semantic_ids, texts_of(titles), kPromptTasks, o.min_word_count)),
-      prompts(tokenizer, semantic_ids, titles, {o.max_length, o.title_words, o.context}) {
+      tokenizer(make_vocabulary(o, semantic_ids, titles)),
+      prompts(*tokenizer, semantic_ids, titles, {o.max_length, o.title_words, o.context}) {
   check_options(o);
+  prompts.check_fits_context();
   num_items = ids.num_items;
   RG_CHECK(o.exact == 1 || (o.valid_beams <= num_items && o.test_beams <= num_items), "minionerec: valid_beams (",
            o.valid_beams, ") and test_beams (", o.test_beams, ") must not exceed the catalogue's ", num_items,
            " items (exact=1 ranks them all)");
   trie = std::make_shared<SidTrie>(semantic_ids);  // refuses shared SIDs
-  nn::Qwen2Config config;
-  config.vocab_size = tokenizer.vocab_size();
-  config.hidden_size = o.hidden;
-  config.num_hidden_layers = o.layers;
-  config.num_attention_heads = o.heads;
-  config.num_key_value_heads = o.kv_heads;
-  config.intermediate_size = o.intermediate;
-  config.rope_theta = o.rope_theta;
-  config.tie_word_embeddings = true;
-  lm = register_module("lm", std::make_shared<nn::Qwen2ForCausalLM>(config));
+  if (o.qwen2.empty()) {
+    nn::Qwen2Config config;
+    config.vocab_size = tokenizer->vocab_size();
+    config.hidden_size = o.hidden;
+    config.num_hidden_layers = o.layers;
+    config.num_attention_heads = o.heads;
+    config.num_key_value_heads = o.kv_heads;
+    config.intermediate_size = o.intermediate;
+    config.rope_theta = o.rope_theta;
+    config.tie_word_embeddings = true;
+    lm = register_module("lm", std::make_shared<nn::Qwen2ForCausalLM>(config));
+  } else {
+    lm = register_module("lm", loaded_qwen2(o.qwen2, static_cast<const BpePromptVocabulary&>(*tokenizer)));
+  }
   sampling_step = register_buffer("sampling_step", zeros({1}, {.dtype = DType::i64}));
   for (std::int64_t level = 0; level < semantic_ids.levels(); ++level) {
     std::vector<std::int64_t> ids_of_level;
     for (std::int64_t code = 0; code < semantic_ids.codebook_sizes[static_cast<std::size_t>(level)]; ++code) {
-      ids_of_level.push_back(tokenizer.sid_token(level, code));
+      ids_of_level.push_back(tokenizer->sid_token(level, code));
     }
     level_tokens_.push_back(from_vector(ids_of_level, {static_cast<std::int64_t>(ids_of_level.size())}));
   }
@@ -123,8 +166,7 @@ std::vector<PromptExample> MiniOneRec::training_examples(const SequenceBatch& ba
   std::vector<PromptExample> examples;
   if (!is_training()) {  // evaluation: the next-SID task alone, with the prompt that ranking reads
     for (std::size_t r = 0; r < histories.size(); ++r) {
-      examples.push_back(
-          prompts.next_item(PromptTask::sid_history, histories[r], targets.data<std::int64_t>()[r]));
+      examples.push_back(prompts.next_item(PromptTask::sid_history, histories[r], targets.data<std::int64_t>()[r]));
     }
     return examples;
   }
@@ -241,9 +283,12 @@ Tensor MiniOneRec::score_all(const SequenceBatch& batch) const {
 std::string MiniOneRec::describe() const {
   std::ostringstream out;
   out << "MiniOneRec(items " << num_items << ", SID levels " << semantic_ids.levels() << " (fingerprint "
-      << semantic_ids.fingerprint() << "), vocabulary " << tokenizer.vocab_size() << ", hidden " << options.hidden
-      << ", layers " << options.layers << ", heads " << options.heads << "/" << options.kv_heads << " kv, SwiGLU "
-      << options.intermediate << ", rope " << options.rope_theta << ", max_length " << options.max_length
+      << semantic_ids.fingerprint() << "), " << tokenizer->summary() << ", "
+      << (options.qwen2.empty() ? "from scratch" : "from Qwen2 " + options.qwen2) << ", hidden "
+      << lm->config.hidden_size << ", layers " << lm->config.num_hidden_layers << ", heads "
+      << lm->config.num_attention_heads << "/" << lm->config.num_key_value_heads << " kv, SwiGLU "
+      << lm->config.intermediate_size << ", rope " << lm->config.rope_theta << ", "
+      << (lm->config.tie_word_embeddings ? "tied" : "separate") << " LM head, max_length " << options.max_length
       << ", title words " << options.title_words << ", tasks: next SID + title history " << options.title_history_share
       << " + alignment " << options.alignment_share << ", beams "
       << (options.exact == 1 ? "exact" : std::to_string(options.valid_beams) + "/" + std::to_string(options.test_beams))

@@ -48,8 +48,12 @@ struct MiniOneRecOptions {
   std::int64_t valid_beams = 20;
   std::int64_t test_beams = 50;
   std::int64_t valid_rows = 1000;  // validation ranks a fixed, evenly spread subset of this many rows (0 = all)
-  std::int64_t exact = 0;  // 1: rank every item (beam width = catalogue size)
+  std::int64_t exact = 0;          // 1: rank every item (beam width = catalogue size)
   std::int64_t context = 256;
+  /// A Hugging Face Qwen2 folder (config.json, model.safetensors or its index, tokenizer.json) to start from
+  /// instead of a model from scratch: its config replaces hidden, layers, heads, kv_heads, intermediate and
+  /// rope_theta, its tokenizer.json reads the titles, and the vocabulary grows by the prompt and SID tokens.
+  std::string qwen2;
 };
 
 class MiniOneRec : public SequentialRecommender {
@@ -90,7 +94,7 @@ class MiniOneRec : public SequentialRecommender {
   MiniOneRecOptions options;
   SemanticIds semantic_ids;
   std::vector<std::string> titles;
-  WordTokenizer tokenizer;
+  std::shared_ptr<const PromptVocabulary> tokenizer;  // WordTokenizer, or BpePromptVocabulary with options.qwen2
   PromptBuilder prompts;
   std::shared_ptr<const SidTrie> trie;
   std::shared_ptr<nn::Qwen2ForCausalLM> lm;

@@ -4,7 +4,7 @@
 
 namespace recgrad::recsys {
 
-PromptBuilder::PromptBuilder(const WordTokenizer& tokenizer, const SemanticIds& sids,
+PromptBuilder::PromptBuilder(const PromptVocabulary& tokenizer, const SemanticIds& sids,
                              const std::vector<std::string>& titles, PromptOptions options)
     : tokenizer_(tokenizer), sids_(sids), titles_(titles), options_(options) {
   RG_CHECK(options.max_history >= 1 && options.title_words >= 1 && options.context >= 4,
@@ -42,7 +42,7 @@ PromptExample PromptBuilder::next_item(PromptTask task, const std::vector<datase
   PromptExample example;
   example.task = task;
   example.item = target;
-  example.prompt = {WordTokenizer::kBos, tokenizer_.task_token(static_cast<std::int64_t>(task))};
+  example.prompt = {tokenizer_.bos(), tokenizer_.task_token(static_cast<std::int64_t>(task))};
   std::vector<datasets::ItemId> read;
   for (const datasets::ItemId item : history)
     if (item != 0) read.push_back(item);
@@ -51,14 +51,14 @@ PromptExample PromptBuilder::next_item(PromptTask task, const std::vector<datase
     read.erase(read.begin(), read.end() - options_.max_history);
   }
   for (std::size_t i = 0; i < read.size(); ++i) {
-    if (i > 0) example.prompt.push_back(WordTokenizer::kItem);
+    if (i > 0) example.prompt.push_back(tokenizer_.item_separator());
     const std::vector<std::int64_t> tokens =
         task == PromptTask::sid_history ? sid_tokens(read[i]) : title_tokens(read[i]);
     example.prompt.insert(example.prompt.end(), tokens.begin(), tokens.end());
   }
-  example.prompt.push_back(WordTokenizer::kSep);
+  example.prompt.push_back(tokenizer_.sep());
   example.response = sid_tokens(target);
-  example.response.push_back(WordTokenizer::kEos);
+  example.response.push_back(tokenizer_.eos());
   return finish(std::move(example), "the next-item example");
 }
 
@@ -68,15 +68,34 @@ PromptExample PromptBuilder::alignment(PromptTask task, datasets::ItemId item) c
   PromptExample example;
   example.task = task;
   example.item = item;
-  example.prompt = {WordTokenizer::kBos, tokenizer_.task_token(static_cast<std::int64_t>(task))};
+  example.prompt = {tokenizer_.bos(), tokenizer_.task_token(static_cast<std::int64_t>(task))};
   const std::vector<std::int64_t> sid = sid_tokens(item), title = title_tokens(item);
   const std::vector<std::int64_t>& input = task == PromptTask::title_to_sid ? title : sid;
   const std::vector<std::int64_t>& output = task == PromptTask::title_to_sid ? sid : title;
   example.prompt.insert(example.prompt.end(), input.begin(), input.end());
-  example.prompt.push_back(WordTokenizer::kSep);
+  example.prompt.push_back(tokenizer_.sep());
   example.response = output;
-  example.response.push_back(WordTokenizer::kEos);
+  example.response.push_back(tokenizer_.eos());
   return finish(std::move(example), "the alignment example");
+}
+
+void PromptBuilder::check_fits_context() const {
+  // the items with the longest SID and the longest title (the first such), read max_history times: an upper
+  // bound of every example's length
+  datasets::ItemId longest_sid = 1, longest_title = 1;
+  std::size_t sid_length = 0, title_length = 0;
+  for (datasets::ItemId item = 1; item <= sids_.num_items; ++item) {
+    if (const std::size_t n = sid_tokens(item).size(); n > sid_length) sid_length = n, longest_sid = item;
+    if (const std::size_t n = title_tokens(item).size(); n > title_length) title_length = n, longest_title = item;
+  }
+  if (sids_.num_items < 1) return;
+  const auto repeated = [&](datasets::ItemId item) {
+    return std::vector<datasets::ItemId>(static_cast<std::size_t>(options_.max_history), item);
+  };
+  (void)next_item(PromptTask::sid_history, repeated(longest_sid), longest_sid);
+  (void)next_item(PromptTask::title_history, repeated(longest_title), longest_sid);
+  (void)alignment(PromptTask::title_to_sid, longest_title);
+  (void)alignment(PromptTask::sid_to_title, longest_title);
 }
 
 PromptExample PromptBuilder::finish(PromptExample example, const char* what) const {

@@ -1,6 +1,7 @@
 // MiniOneRec's tasks as token sequences: the one prompt builder that supervised fine-tuning, reinforcement learning
 // and evaluation all use (MiniOneRec's issue #65: a training prompt that differs from the evaluation prompt costs
-// accuracy). Every example is a prompt and a response over the WordTokenizer vocabulary:
+// accuracy). Every example is a prompt and a response over a PromptVocabulary (the built-in words, or a Qwen2 BPE
+// tokenizer extended with these tokens; recsys/generative/prompt_vocabulary.h):
 //
 //   task 0  next item from SID history   <bos> <task_0> SID(h_1) <item> ... <item> SID(h_n) <sep>   -> SID(t) <eos>
 //   task 1  item title -> SID            <bos> <task_1> title(t) <sep>                             -> SID(t) <eos>
@@ -17,8 +18,8 @@
 #include <vector>
 
 #include "datasets/sequence_dataset.h"
+#include "recsys/generative/prompt_vocabulary.h"
 #include "recsys/generative/semantic_ids.h"
-#include "recsys/generative/word_tokenizer.h"
 
 namespace recgrad::recsys {
 
@@ -44,7 +45,7 @@ class PromptBuilder {
  public:
   /// `sids`: every item's SID; `titles`: titles[i] is item i's title (titles[0], the padding's, is unused). Both
   /// are referenced, not copied, and must outlive the builder.
-  PromptBuilder(const WordTokenizer& tokenizer, const SemanticIds& sids, const std::vector<std::string>& titles,
+  PromptBuilder(const PromptVocabulary& tokenizer, const SemanticIds& sids, const std::vector<std::string>& titles,
                 PromptOptions options = {});
 
   /// Item `item`'s SID tokens; throws naming the item and the token when the vocabulary lacks one.
@@ -57,13 +58,18 @@ class PromptBuilder {
   /// Task 1 or 2 for one item.
   PromptExample alignment(PromptTask task, datasets::ItemId item) const;
 
-  const WordTokenizer& tokenizer() const { return tokenizer_; }
+  /// Throws (as the examples would, naming the task and item) unless every task's longest example over this
+  /// catalogue fits the context; the bound reads the item with the longest SID or title max_history times. A model
+  /// calls it when built, so that a short context is refused before any training.
+  void check_fits_context() const;
+
+  const PromptVocabulary& tokenizer() const { return tokenizer_; }
   const PromptOptions& options() const { return options_; }
 
  private:
   PromptExample finish(PromptExample example, const char* what) const;
 
-  const WordTokenizer& tokenizer_;
+  const PromptVocabulary& tokenizer_;
   const SemanticIds& sids_;
   const std::vector<std::string>& titles_;
   PromptOptions options_;

@@ -17,11 +17,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "recsys/generative/prompt_vocabulary.h"
 #include "recsys/generative/semantic_ids.h"
 
 namespace recgrad::recsys {
 
-class WordTokenizer {
+class WordTokenizer : public PromptVocabulary {
  public:
   static constexpr std::int64_t kPad = 0, kBos = 1, kEos = 2, kUnk = 3, kSep = 4, kItem = 5, kFirstTask = 6;
 
@@ -37,19 +38,24 @@ class WordTokenizer {
   /// The words and punctuation of `text` (see the top of the file), lower-cased.
   static std::vector<std::string> split(const std::string& text);
   /// The ids of split(text), <unk> for words outside the vocabulary, at most `max_words` of them (-1: all).
-  std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_words = -1) const;
+  std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_words = -1) const override;
   /// The tokens of `ids` joined by spaces (specials included); an id outside the vocabulary throws.
-  std::string decode(const std::vector<std::int64_t>& ids) const;
+  std::string decode(const std::vector<std::int64_t>& ids) const override;
 
   /// The id of an exact token ("<a_12>", "<sep>", "kit"); throws naming the token when it is not in the vocabulary.
   std::int64_t id_of(const std::string& token) const;
   /// The id of level `level`'s code `code`; throws naming the token when the vocabulary lacks it.
-  std::int64_t sid_token(std::int64_t level, std::int64_t code) const;
+  std::int64_t sid_token(std::int64_t level, std::int64_t code) const override;
   /// The id of task `task`'s token.
-  std::int64_t task_token(std::int64_t task) const;
+  std::int64_t task_token(std::int64_t task) const override;
   const std::string& token(std::int64_t id) const;
-  std::int64_t vocab_size() const { return static_cast<std::int64_t>(tokens_.size()); }
-  std::int64_t tasks() const { return tasks_; }
+  std::int64_t vocab_size() const override { return static_cast<std::int64_t>(tokens_.size()); }
+  std::int64_t tasks() const override { return tasks_; }
+  std::int64_t bos() const override { return kBos; }
+  std::int64_t eos() const override { return kEos; }
+  std::int64_t sep() const override { return kSep; }
+  std::int64_t item_separator() const override { return kItem; }
+  std::string summary() const override { return "word vocabulary " + std::to_string(vocab_size()); }
   /// Whether `id` is an SID token.
   bool is_sid_token(std::int64_t id) const { return id >= first_sid_ && id < first_word_; }
 

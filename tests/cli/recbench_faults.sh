@@ -199,6 +199,14 @@ verdict $? "MiniOneRec trains with adamw and muon on a release's semantic IDs an
 expect_refused "needs semantic IDs or item text" --models minionerec
 expect_refused "minionerec: valid_beams and test_beams must be >= 1, got 0" --dataset Tiny --models minionerec \
   --model-option minionerec.valid_beams=0
+# a prompt longer than the context: refused when the model is built, naming the task, the item and the lengths
+expect_refused "more than the context of 8" --dataset Tiny --models minionerec --model-option minionerec.context=8
+# starting from a Qwen2 folder: a missing or malformed tokenizer.json is named
+rm -rf qwen2_folder && mkdir qwen2_folder
+expect_refused "qwen2_folder has no tokenizer.json" --dataset Tiny --models minionerec \
+  --model-option minionerec.qwen2=qwen2_folder
+printf '{"model": {"type": "BPE", "vocab": ' >qwen2_folder/tokenizer.json
+expect_refused "qwen2_folder/tokenizer.json" --dataset Tiny --models minionerec --model-option minionerec.qwen2=qwen2_folder
 # Bad releases for TIGER, each refused naming the file (and line or item) before any work: an empty catalogue, an
 # item without a semantic ID (in info/ and in index/), an item missing from the item text, and item text with no
 # usable term when the semantic IDs are computed from it.

@@ -6,9 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/ops/copy.h"
+#include "core/ops/view.h"
+#include "datasets/bpe_tokenizer.h"
+#include "nn/qwen2_checkpoint.h"
 #include "optim/adam.h"
 #include "recgrad.h"
 #include "recsys/generative/minionerec.h"
@@ -18,6 +23,7 @@ using namespace recgrad;
 using namespace recgrad::recsys;
 using datasets::ItemId;
 using recgrad::testing::expect_error;
+using recgrad::testing::max_abs_diff;
 
 namespace {
 
@@ -172,6 +178,118 @@ TEST(MiniOneRec, BadInputIsRefused) {
                {"must not exceed the catalogue's 12 items"});
   MiniOneRecOptions short_context = small_options();
   short_context.context = 10;
-  MiniOneRec cramped(catalogue_ids(), catalogue_titles(), short_context);
-  expect_error([&] { cramped.loss(rule_batch(), LossKind::full_softmax); }, {"more than the context of 10"});
+  // refused when built, before any training: max_length 3 items of 4 SID tokens need 2 + 3 * 4 + 2 + 1 + 5 tokens
+  expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), short_context); },
+               {"(task 0) has 22 tokens, more than the context of 10"});
+}
+
+namespace {
+const std::string kQwenTokenizer = std::string(RECGRAD_TEST_DATA_DIR) + "/datasets/tiny_qwen_tokenizer.json";
+
+// A tiny Qwen2 checkpoint folder in the Hugging Face layout whose tokenizer is the tiny Qwen tokenizer fixture, its
+// embedding table padded by 5 rows beyond the tokenizer (as Qwen's 151936 rows pad its 151665 tokens).
+std::string tiny_qwen2_folder(const std::string& name, std::int64_t extra_rows = 5) {
+  const std::string folder = ::testing::TempDir() + "/" + name;
+  std::filesystem::remove_all(folder);
+  nn::Qwen2Config config;
+  config.vocab_size = datasets::BpeTokenizer::load(kQwenTokenizer).vocab_size() + extra_rows;
+  config.hidden_size = 16;
+  config.num_hidden_layers = 1;
+  config.num_attention_heads = 2;
+  config.num_key_value_heads = 1;
+  config.intermediate_size = 24;
+  config.tie_word_embeddings = false;
+  manual_seed(11);
+  nn::save_qwen2_checkpoint(nn::Qwen2ForCausalLM(config), folder);
+  std::filesystem::copy_file(kQwenTokenizer, folder + "/tokenizer.json");
+  return folder;
+}
+}  // namespace
+
+// Starting from a Qwen2 checkpoint: its weights and sizes are kept, its tokenizer.json reads the titles, and the
+// vocabulary grows by the prompt and SID tokens, whose rows (and the checkpoint's padding rows they take over)
+// start at the mean of the tokenizer's own rows; the model then trains and decodes like the one from scratch.
+TEST(MiniOneRec, StartsFromAQwen2Checkpoint) {
+  const std::string folder = tiny_qwen2_folder("recgrad_minionerec_qwen2");
+  const auto checkpoint = nn::load_qwen2_checkpoint(folder);
+  const std::int64_t own = datasets::BpeTokenizer::load(kQwenTokenizer).vocab_size();
+  MiniOneRecOptions options = small_options();
+  options.qwen2 = folder;
+  MiniOneRec model(catalogue_ids(), catalogue_titles(), options);
+  const nn::Qwen2Config& config = model.lm->config;
+  EXPECT_EQ(config.hidden_size, 16);
+  EXPECT_EQ(config.num_hidden_layers, 1);
+  EXPECT_FALSE(config.tie_word_embeddings);
+  // 4 frame tokens, 4 task tokens, 3 + 3 + 3 codes and the dedup level's codes
+  const auto& ids = model.semantic_ids;
+  std::int64_t sid_tokens = 0;
+  for (const std::int64_t size : ids.codebook_sizes) sid_tokens += size;
+  EXPECT_EQ(model.tokenizer->vocab_size(), own + 8 + sid_tokens);
+  EXPECT_EQ(config.vocab_size, model.tokenizer->vocab_size());
+  EXPECT_NE(model.describe().find("from Qwen2"), std::string::npos) << model.describe();
+  for (const std::string& name : {"model.embed_tokens.weight", "lm_head.weight"}) {
+    const Tensor loaded = model.lm->state_dict().at(name);
+    const Tensor original = checkpoint->state_dict().at(name);
+    EXPECT_EQ(max_abs_diff(narrow(loaded, 0, 0, own), narrow(original, 0, 0, own)), 0.0) << name;
+    const Tensor row_mean = mean(narrow(original, 0, 0, own), {0}, true);
+    for (const std::int64_t row : {own, own + 4, config.vocab_size - 1}) {
+      EXPECT_LT(max_abs_diff(narrow(loaded, 0, row, 1), row_mean), 1e-7) << name << " row " << row;
+    }
+  }
+  EXPECT_EQ(max_abs_diff(model.lm->state_dict().at("model.layers.0.mlp.up_proj.weight"),
+                         checkpoint->state_dict().at("model.layers.0.mlp.up_proj.weight")),
+            0.0);
+  // titles through the checkpoint's tokenizer, with a leading space
+  const datasets::BpeTokenizer bpe = datasets::BpeTokenizer::load(kQwenTokenizer);
+  EXPECT_EQ(model.prompts.title_tokens(1), bpe.encode(" blue lamp kit"));
+  // it trains and decodes valid, distinct items
+  AdamW optimizer(model.parameters(), AdamWOptions{.lr = 0.01});
+  model.train();
+  const SequenceBatch batch = rule_batch();
+  double first = 0.0, last = 0.0;
+  for (int step = 0; step < 30; ++step) {
+    optimizer.zero_grad();
+    Tensor loss = model.loss(batch, LossKind::full_softmax);
+    loss.backward();
+    optimizer.step();
+    (step == 0 ? first : last) = loss.item<double>();
+  }
+  EXPECT_LT(last, first);
+  model.eval();
+  for (const auto& beams : model.recommend(batch, 4)) {
+    std::set<ItemId> distinct;
+    for (const ScoredItem& beam : beams) {
+      EXPECT_GE(beam.item, 1);
+      EXPECT_LE(beam.item, kItems);
+      distinct.insert(beam.item);
+    }
+    EXPECT_EQ(distinct.size(), 4u);
+  }
+  std::filesystem::remove_all(folder);
+}
+
+TEST(MiniOneRec, AQwen2FolderThatDoesNotFitIsRefusedNamingTheFile) {
+  MiniOneRecOptions options = small_options();
+  options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_no_tokenizer");
+  std::filesystem::remove(options.qwen2 + "/tokenizer.json");
+  expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), options); }, {"tokenizer.json", options.qwen2});
+  // a tokenizer with more tokens than the checkpoint has rows belongs to another checkpoint
+  options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_small_table", -10);
+  expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), options); },
+               {"tokenizer.json", "rows", "does not belong"});
+  // a tokenizer.json that is not valid JSON
+  options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_broken_tokenizer");
+  std::ofstream(options.qwen2 + "/tokenizer.json") << "{\"model\": {\"type\": \"BPE\", \"vocab\": ";
+  expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), options); }, {"tokenizer.json"});
+  // a checkpoint with a wrong shape
+  options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_wrong_shape");
+  {
+    std::ifstream in(options.qwen2 + "/config.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string from = "\"intermediate_size\": 24";
+    ASSERT_NE(text.find(from), std::string::npos) << text;
+    text.replace(text.find(from), from.size(), "\"intermediate_size\": 20");
+    std::ofstream(options.qwen2 + "/config.json") << text;
+  }
+  expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), options); }, {"up_proj", "[24, 16]"});
 }

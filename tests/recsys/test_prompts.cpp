@@ -9,6 +9,7 @@
 #include "recgrad.h"
 #include "recsys/generative/lm_batch.h"
 #include "recsys/generative/prompts.h"
+#include "recsys/generative/word_tokenizer.h"
 #include "test_support.h"
 
 using namespace recgrad;
@@ -76,6 +77,10 @@ TEST(Prompts, BadInputIsAClearError) {
         small.next_item(PromptTask::sid_history, {1, 2, 3}, 4);
       },
       {"item 4 (task 0) has 14 tokens, more than the context of 8"});
+  // the bound of the whole catalogue, checked up front: the longest SID read max_history times
+  expect_error([&] { small.check_fits_context(); }, {"(task 0) has", "more than the context of 8"});
+  const PromptBuilder roomy(f.tokenizer, f.ids, f.items, {.max_history = 2, .title_words = 2, .context = 64});
+  roomy.check_fits_context();
   const PromptBuilder builder(f.tokenizer, f.ids, f.items);
   expect_error(
       [&] {

@@ -145,6 +145,8 @@ MiniOneRec::MiniOneRec(const SemanticIds& ids, std::vector<std::string> item_tit
     level_tokens_.push_back(from_vector(ids_of_level, {static_cast<std::int64_t>(ids_of_level.size())}));
   }
   declared_roles_ = {{"lm.model.embed_tokens.weight", ParameterRole::embedding}};
+  // a separate LM head (a loaded untied checkpoint) goes to AdamW with the embeddings, as in MuonRec's recipe
+  if (lm->lm_head) declared_roles_.push_back({"lm.lm_head.weight", ParameterRole::output_head});
 }
 
 std::vector<std::vector<ItemId>> MiniOneRec::histories_of(const SequenceBatch& batch) {

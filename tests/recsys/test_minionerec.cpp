@@ -17,6 +17,7 @@
 #include "optim/adam.h"
 #include "recgrad.h"
 #include "recsys/generative/minionerec.h"
+#include "recsys/training_optimizer.h"
 #include "test_support.h"
 
 using namespace recgrad;
@@ -242,6 +243,23 @@ TEST(MiniOneRec, StartsFromAQwen2Checkpoint) {
   // titles through the checkpoint's tokenizer, with a leading space
   const datasets::BpeTokenizer bpe = datasets::BpeTokenizer::load(kQwenTokenizer);
   EXPECT_EQ(model.prompts.title_tokens(1), bpe.encode(" blue lamp kit"));
+  // MuonRec's routing under the muon hybrid: the projections to Muon, the embeddings, the separate LM head and every
+  // 1-D tensor to AdamW
+  const std::string routing = make_training_optimizer("muon", model)->describe();
+  const auto optimizer_of = [&](const std::string& name) {
+    const std::size_t at = routing.find(name + " ");
+    EXPECT_NE(at, std::string::npos) << name << " is not in\n" << routing;
+    const std::string line = routing.substr(at, routing.find('\n', at) - at);
+    return line.find("Muon") != std::string::npos ? "Muon" : (line.find("AdamW") != std::string::npos ? "AdamW" : "?");
+  };
+  for (const std::string projection : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                       "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}) {
+    EXPECT_STREQ(optimizer_of("lm.model.layers.0." + projection + ".weight"), "Muon") << projection;
+  }
+  EXPECT_STREQ(optimizer_of("lm.model.layers.0.self_attn.q_proj.bias"), "AdamW");
+  EXPECT_STREQ(optimizer_of("lm.model.embed_tokens.weight"), "AdamW");
+  EXPECT_STREQ(optimizer_of("lm.lm_head.weight"), "AdamW");
+  EXPECT_STREQ(optimizer_of("lm.model.norm.weight"), "AdamW");
   // it trains and decodes valid, distinct items
   AdamW optimizer(model.parameters(), AdamWOptions{.lr = 0.01});
   model.train();

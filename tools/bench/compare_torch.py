@@ -45,6 +45,25 @@ def recgrad_times_us(binary, threads, min_time=0.5):
             for b in json.loads(out)["benchmarks"]}
 
 
+def compare_side_by_side(description, default_binary, workloads, min_time=2.0):
+    """The main() of a comparison script: parses --binary and --threads, times the binary's benchmarks and the
+    PyTorch `workloads()` ({benchmark name: fn}) on the same thread count, prints a table in milliseconds and
+    returns (ours, theirs, threads), times in us."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--binary", default=default_binary)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    ours = recgrad_times_us(args.binary, args.threads, min_time=min_time)
+    torch.set_num_threads(args.threads)
+    theirs = {name: median_time_us(fn, min_time=min_time) for name, fn in workloads().items()}
+    print(f"threads: {args.threads}; torch {torch.__version__}")
+    print(f"{'workload':24} {'recgrad ms':>12} {'torch ms':>12} {'ratio':>7}")
+    for name, ours_us in ours.items():
+        if name in theirs:
+            print(f"{name:24} {ours_us / 1e3:12.2f} {theirs[name] / 1e3:12.2f} {ours_us / theirs[name]:7.2f}")
+    return ours, theirs, args.threads
+
+
 def torch_workloads():
     torch.manual_seed(0)
     work = {}

@@ -13,7 +13,6 @@ parent beams, reads one token each and takes the log-softmax over the whole voca
 
     /usr/bin/python3 tools/bench/compare_torch_qwen2.py [--binary build/tools/bench_qwen2] [--threads N]
 """
-import argparse
 import math
 import os
 import sys
@@ -23,7 +22,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from compare_torch import median_time_us, recgrad_times_us  # noqa: E402
+from compare_torch import compare_side_by_side  # noqa: E402
 
 VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, INTER, THETA, EPS = 4118, 128, 4, 4, 4, 352, 10000.0, 1e-6
 ROWS, LENGTH, RESPONSE, BEAMS, CACHED = 64, 48, 5, 20, 40
@@ -145,18 +144,7 @@ def torch_workloads():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default="build/tools/bench_qwen2")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    args = parser.parse_args()
-    ours = recgrad_times_us(args.binary, args.threads, min_time=2)
-    torch.set_num_threads(args.threads)
-    theirs = {name: median_time_us(fn, min_time=2.0) for name, fn in torch_workloads().items()}
-    print(f"threads: {args.threads}; torch {torch.__version__}")
-    print(f"{'workload':24} {'recgrad ms':>12} {'torch ms':>12} {'ratio':>7}")
-    for name, ours_us in ours.items():
-        if name in theirs:
-            print(f"{name:24} {ours_us / 1e3:12.2f} {theirs[name] / 1e3:12.2f} {ours_us / theirs[name]:7.2f}")
+    ours, theirs, _ = compare_side_by_side(__doc__.splitlines()[0], "build/tools/bench_qwen2", torch_workloads)
     tokens = ROWS * LENGTH
     print(f"training tokens per second: recgrad {tokens / ours['BM_qwen2_train_step'] * 1e6:,.0f}, "
           f"torch {tokens / theirs['BM_qwen2_train_step'] * 1e6:,.0f}")

@@ -12,7 +12,6 @@ tensors, as Hugging Face's generate does it; the encoder tokens are built outsid
 
     /usr/bin/python3 tools/bench/compare_torch_tiger.py [--binary build/tools/bench_tiger] [--threads N]
 """
-import argparse
 import os
 import sys
 
@@ -21,7 +20,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "fixtures"))
-from compare_torch import median_time_us, recgrad_times_us  # noqa: E402
+from compare_torch import compare_side_by_side  # noqa: E402
 from torch_t5 import TensorTrie, Tiger, beam_search  # noqa: E402
 
 ITEMS, ROWS, WINDOW = 3686, 256, 10
@@ -62,18 +61,7 @@ def torch_workloads():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default="build/tools/bench_tiger")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    args = parser.parse_args()
-    ours = recgrad_times_us(args.binary, args.threads, min_time=2)
-    torch.set_num_threads(args.threads)
-    theirs = {name: median_time_us(fn, min_time=2.0) for name, fn in torch_workloads().items()}
-    print(f"threads: {args.threads}; torch {torch.__version__}")
-    print(f"{'workload':24} {'recgrad ms':>12} {'torch ms':>12} {'ratio':>7}")
-    for name, ours_us in ours.items():
-        if name in theirs:
-            print(f"{name:24} {ours_us / 1e3:12.2f} {theirs[name] / 1e3:12.2f} {ours_us / theirs[name]:7.2f}")
+    compare_side_by_side(__doc__.splitlines()[0], "build/tools/bench_tiger", torch_workloads)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ namespace recgrad::recsys {
 
 const std::vector<ModelEntry>& model_zoo() {
   static const std::vector<ModelEntry> zoo = {
-      zoo_entry<SASRec>(),        zoo_entry<GRU4Rec>(),        zoo_entry<Caser>(),
-      zoo_entry<SASRecMuonRec>(), zoo_entry<GRU4RecMuonRec>(), zoo_entry<CaserMuonRec>(),
-      zoo_entry<Tiger>(),         zoo_entry<TigerPaper>(),     zoo_entry<MiniOneRec>(),
+      zoo_entry<SASRec>(),         zoo_entry<GRU4Rec>(),       zoo_entry<Caser>(), zoo_entry<SASRecMuonRec>(),
+      zoo_entry<GRU4RecMuonRec>(), zoo_entry<CaserMuonRec>(),  zoo_entry<Tiger>(), zoo_entry<TigerPaper>(),
+      zoo_entry<MiniOneRec>(),     zoo_entry<MiniOneRecGpu>(),
   };
   return zoo;
 }

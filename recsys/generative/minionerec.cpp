@@ -75,10 +75,9 @@ void check_options(const MiniOneRecOptions& o) {
   RG_CHECK(o.valid_rows >= 0, "minionerec: valid_rows must be >= 0 (0 = every validation row), got ", o.valid_rows);
 }
 
-}  // namespace
-
-std::vector<OptionField<MiniOneRecOptions>> MiniOneRec::option_fields() {
-  using O = MiniOneRecOptions;
+// The options of MiniOneRec and of its presets (O derives from MiniOneRecOptions).
+template <typename O>
+std::vector<OptionField<O>> minionerec_option_fields() {
   return {
       {"hidden", "width of the decoder (Qwen2 hidden_size)", &O::hidden},
       {"layers", "decoder layers", &O::layers},
@@ -98,6 +97,15 @@ std::vector<OptionField<MiniOneRecOptions>> MiniOneRec::option_fields() {
       {"context", "the longest prompt + response in tokens", &O::context},
       {"qwen2", "a Hugging Face Qwen2 folder to start from (empty: from scratch; its config replaces the sizes)",
        &O::qwen2}};
+}
+
+}  // namespace
+
+std::vector<OptionField<MiniOneRecOptions>> MiniOneRec::option_fields() {
+  return minionerec_option_fields<MiniOneRecOptions>();
+}
+std::vector<OptionField<MiniOneRecGpuOptions>> MiniOneRecGpu::option_fields() {
+  return minionerec_option_fields<MiniOneRecGpuOptions>();
 }
 
 std::shared_ptr<MiniOneRec> MiniOneRec::create(const DatasetSizes& sizes, const MiniOneRecOptions& options) {

@@ -107,4 +107,32 @@ class MiniOneRec : public SequentialRecommender {
   bool evaluating_test_ = false;
 };
 
+/// MiniOneRec's GPU size: 8 layers of width 512, 8 query and 2 key/value heads (grouped-query attention, as in
+/// Qwen2.5), SwiGLU 1408 (2.75 x 512), RoPE base 1e6, every validation row ranked. The other defaults are
+/// MiniOneRecOptions'.
+struct MiniOneRecGpuOptions : MiniOneRecOptions {
+  MiniOneRecGpuOptions() {
+    hidden = 512;
+    layers = 8;
+    heads = 8;
+    kv_heads = 2;
+    intermediate = 1408;
+    rope_theta = 1e6;
+    valid_rows = 0;
+  }
+};
+
+/// The zoo entry of MiniOneRec at its GPU size (it builds a MiniOneRec).
+struct MiniOneRecGpu {
+  using Options = MiniOneRecGpuOptions;
+  static constexpr const char* kZooName = "minionerec_gpu";
+  static constexpr bool kGenerative = true;
+  static constexpr const char* kSummary =
+      "MiniOneRec (SFT) at its GPU size (8 layers of 512, 8/2 heads, SwiGLU 1408), trained from scratch";
+  static std::vector<OptionField<MiniOneRecGpuOptions>> option_fields();
+  static std::shared_ptr<MiniOneRec> create(const DatasetSizes& sizes, const MiniOneRecGpuOptions& options) {
+    return MiniOneRec::create(sizes, options);
+  }
+};
+
 }  // namespace recgrad::recsys

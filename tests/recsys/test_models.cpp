@@ -28,6 +28,12 @@ constexpr std::int64_t kItems = 9, kUsers = 5, kLength = 4;
 const ModelSettings kTinyTiger = {{"d_model", "8"},  {"encoder_layers", "1"}, {"decoder_layers", "1"}, {"heads", "2"},
                                   {"head_dim", "4"}, {"d_ff", "8"},           {"user_buckets", "4"},   {"exact", "1"}};
 
+// MiniOneRec on its next-item task alone (the loss of the generic tests), ranking all 9 items
+const ModelSettings kTinyMiniOneRec = {
+    {"hidden", "32"},       {"layers", "2"},         {"heads", "4"},           {"kv_heads", "2"},
+    {"intermediate", "32"}, {"min_word_count", "1"}, {"alignment_share", "0"}, {"title_history_share", "0"},
+    {"exact", "1"}};
+
 // Tiny configurations of the zoo's models (recsys/zoo.h), so that f64 gradchecks stay fast.
 const std::map<std::string, ModelSettings> kTinySettings = {
     {"sasrec", {{"hidden", "8"}, {"layers", "2"}, {"heads", "2"}, {"inner", "16"}}},
@@ -39,33 +45,18 @@ const std::map<std::string, ModelSettings> kTinySettings = {
     // exact: TIGER ranks all 9 items, so score_all and score_items must agree
     {"tiger", kTinyTiger},
     {"tiger_paper", kTinyTiger},
-    // MiniOneRec on its next-item task alone (the loss of the generic tests), ranking all 9 items
-    {"minionerec",
-     {{"hidden", "32"},
-      {"layers", "2"},
-      {"heads", "4"},
-      {"kv_heads", "2"},
-      {"intermediate", "32"},
-      {"min_word_count", "1"},
-      {"alignment_share", "0"},
-      {"title_history_share", "0"},
-      {"exact", "1"}}},
+    {"minionerec", kTinyMiniOneRec},
+    {"minionerec_gpu", kTinyMiniOneRec},
 };
 
 // Smaller still for the f64 gradcheck, where a model needs two losses per parameter element: MiniOneRec at the
 // size above has ten times the parameters of the others.
-const std::map<std::string, ModelSettings> kGradcheckSettings = {
-    {"minionerec",
-     {{"hidden", "8"},
-      {"layers", "1"},
-      {"heads", "2"},
-      {"kv_heads", "1"},
-      {"intermediate", "8"},
-      {"min_word_count", "1"},
-      {"alignment_share", "0"},
-      {"title_history_share", "0"},
-      {"exact", "1"}}},
-};
+const ModelSettings kGradcheckMiniOneRec = {
+    {"hidden", "8"},       {"layers", "1"},         {"heads", "2"},           {"kv_heads", "1"},
+    {"intermediate", "8"}, {"min_word_count", "1"}, {"alignment_share", "0"}, {"title_history_share", "0"},
+    {"exact", "1"}};
+const std::map<std::string, ModelSettings> kGradcheckSettings = {{"minionerec", kGradcheckMiniOneRec},
+                                                                 {"minionerec_gpu", kGradcheckMiniOneRec}};
 
 // The generative models train on their own objective only (token cross-entropy of the target's semantic ID).
 bool takes_sampled_losses(const std::string& name) { return !find_model(name).generative; }
@@ -219,6 +210,8 @@ TEST(Models, LearnADeterministicNextItemRule) {
   const SequenceBatch batch = batch_of(history, targets);
   for (const std::string& name : kModels) {
     SCOPED_TRACE(name);
+    // at these tiny settings minionerec_gpu is minionerec with another RoPE base: its 400 steps would repeat them
+    if (name == "minionerec_gpu") continue;
     auto model = make_model(name);
     // TIGER's T5 stacks (N(0, 1) embeddings, unscaled attention) want a smaller step than 0.05; MiniOneRec, a
     // language model reading the rule through SID tokens from a 0.02-scaled start, a smaller one and more steps.

@@ -58,6 +58,25 @@ LmBatch training_batch(const std::vector<PromptExample>& examples) {
   return batch;
 }
 
+std::vector<LmBatch> length_grouped_batches(const std::vector<PromptExample>& examples, std::int64_t max_tokens) {
+  RG_CHECK(max_tokens >= 1, "length_grouped_batches: max_tokens must be >= 1, got ", max_tokens);
+  const auto length = [&](std::size_t i) { return examples[i].prompt.size() + examples[i].response.size() - 1; };
+  std::vector<std::size_t> order(examples.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return length(a) < length(b); });
+  std::vector<LmBatch> batches;
+  std::vector<PromptExample> group;
+  for (const std::size_t i : order) {  // ascending lengths: the newest row is the group's longest
+    if (!group.empty() && static_cast<std::int64_t>((group.size() + 1) * length(i)) > max_tokens) {
+      batches.push_back(training_batch(group));
+      group.clear();
+    }
+    group.push_back(examples[i]);
+  }
+  if (!group.empty()) batches.push_back(training_batch(group));
+  return batches;
+}
+
 LmBatch prompt_batch(const std::vector<PromptExample>& examples) {
   std::vector<std::vector<std::int64_t>> rows;
   for (const PromptExample& e : examples) {

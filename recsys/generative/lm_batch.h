@@ -28,6 +28,12 @@ struct LmBatch {
 
 /// The training batch of `examples` (see the top of the file).
 LmBatch training_batch(const std::vector<PromptExample>& examples);
+/// The training batches of `examples` grouped by length, so that short rows are not padded to the longest row of
+/// the whole set: the examples sorted by their sequence length (prompt + response - 1; ties keep their order), then
+/// cut into consecutive groups, a group closing before its rows times its longest sequence would pass
+/// `max_tokens` (a single longer row still forms a group). Every example lands in exactly one batch; the mean loss
+/// of all of them is the sum over the batches of (mean loss of the batch) x (its response tokens) / (all of them).
+std::vector<LmBatch> length_grouped_batches(const std::vector<PromptExample>& examples, std::int64_t max_tokens);
 /// The decoding batch of the examples' prompts (scored_positions and targets are empty).
 LmBatch prompt_batch(const std::vector<PromptExample>& examples);
 

@@ -205,12 +205,22 @@ Tensor MiniOneRec::loss(const SequenceBatch& batch, LossKind kind) const {
   RG_CHECK(kind == LossKind::full_softmax,
            "MiniOneRec: its loss is the token cross-entropy of the responses; the sampled losses (", loss_name(kind),
            ") do not apply (use --loss softmax)");
-  const LmBatch lm_batch = training_batch(training_examples(batch));
+  // Examples of similar lengths run together (a title history is several times longer than an alignment prompt):
+  // the mean over all response tokens, without padding every row to the longest.
+  const std::vector<LmBatch> groups = length_grouped_batches(training_examples(batch), kTokensPerGroup);
+  std::int64_t response_tokens = 0;
+  for (const LmBatch& group : groups) response_tokens += group.targets.size(0);
   const Device device = lm->output_weight().device();
-  nn::AttentionMasks masks;
-  masks.key_padding_mask = raw::to_device(lm_batch.padding, device);
-  const Tensor hidden = lm->hidden_states(raw::to_device(lm_batch.tokens, device), masks);
-  return response_loss(hidden, lm_batch, [&](const Tensor& rows) { return lm->logits(rows); });
+  Tensor loss;
+  for (const LmBatch& group : groups) {
+    nn::AttentionMasks masks;
+    masks.key_padding_mask = raw::to_device(group.padding, device);
+    const Tensor hidden = lm->hidden_states(raw::to_device(group.tokens, device), masks);
+    const Tensor part = mul(response_loss(hidden, group, [&](const Tensor& rows) { return lm->logits(rows); }),
+                            static_cast<double>(group.targets.size(0)) / static_cast<double>(response_tokens));
+    loss = loss.defined() ? add(loss, part) : part;
+  }
+  return loss;
 }
 
 Tensor MiniOneRec::score_items(const SequenceBatch& batch, const Tensor& items) const {

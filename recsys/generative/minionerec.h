@@ -103,7 +103,8 @@ class MiniOneRec : public SequentialRecommender {
  private:
   /// Each row's history (item ids, oldest first, 0 = padding), read from the batch once.
   static std::vector<std::vector<datasets::ItemId>> histories_of(const SequenceBatch& batch);
-  std::vector<Tensor> level_tokens_;  // per level: the vocabulary ids of its codes 0..K_l-1
+  std::vector<Tensor> level_tokens_;                     // per level: the vocabulary ids of its codes 0..K_l-1
+  static constexpr std::int64_t kTokensPerGroup = 8192;  // the padded tokens of one forward pass in loss()
   bool evaluating_test_ = false;
 };
 

@@ -4,6 +4,8 @@
 // only, and a batch of rows of different lengths giving the loss and gradients of its rows run one by one.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/ops/copy.h"
 #include "nn/qwen2.h"
 #include "recgrad.h"
@@ -160,4 +162,64 @@ TEST(LmBatch, BatchEqualsRowsOneByOne) {
   for (std::size_t i = 0; i < rows_grad.size(); ++i) {
     EXPECT_NEAR(batch_grad[i], rows_grad[i] / tokens, 1e-10 * (1 + std::abs(batch_grad[i]))) << i;
   }
+}
+
+// Grouping by length: every example in exactly one group, lengths ascending, each group within the token budget
+// (a longer row alone), and the token-weighted mean of the groups' losses equals the loss of one padded batch.
+TEST(LmBatch, LengthGroupsPartitionTheExamplesAndKeepTheLoss) {
+  const Fixture f;
+  const PromptBuilder builder(f.tokenizer, f.ids, f.items);
+  const std::vector<PromptExample> examples = {builder.next_item(PromptTask::title_history, {1, 2, 3, 4}, 2),
+                                               builder.alignment(PromptTask::title_to_sid, 1),
+                                               builder.next_item(PromptTask::sid_history, {1, 2, 3}, 4),
+                                               builder.alignment(PromptTask::sid_to_title, 2),
+                                               builder.next_item(PromptTask::sid_history, {4}, 1),
+                                               builder.alignment(PromptTask::title_to_sid, 4)};
+  std::vector<std::int64_t> lengths;
+  for (const PromptExample& e : examples)
+    lengths.push_back(static_cast<std::int64_t>(e.prompt.size() + e.response.size() - 1));
+  const std::int64_t budget = 24;
+  const std::vector<LmBatch> groups = length_grouped_batches(examples, budget);
+  std::int64_t rows = 0, targets = 0, previous_width = 0;
+  for (const LmBatch& group : groups) {
+    const std::int64_t b = group.tokens.size(0), width = group.tokens.size(1);
+    EXPECT_TRUE(b == 1 || b * width <= budget) << b << " rows of " << width;
+    EXPECT_GE(width, previous_width) << "ascending lengths";
+    previous_width = width;
+    rows += b;
+    targets += group.targets.size(0);
+  }
+  EXPECT_GT(groups.size(), 1u);
+  EXPECT_EQ(rows, static_cast<std::int64_t>(examples.size()));
+  EXPECT_EQ(targets, training_batch(examples).targets.size(0));
+  EXPECT_EQ(groups.back().tokens.size(1), *std::max_element(lengths.begin(), lengths.end()));
+  expect_error([&] { length_grouped_batches(examples, 0); }, {"max_tokens must be >= 1"});
+
+  nn::Qwen2Config config;
+  config.vocab_size = f.tokenizer.vocab_size();
+  config.hidden_size = 8;
+  config.num_hidden_layers = 1;
+  config.num_attention_heads = 2;
+  config.num_key_value_heads = 1;
+  config.intermediate_size = 8;
+  manual_seed(4);
+  nn::Qwen2ForCausalLM model(config);
+  for (const Tensor& p : model.parameters()) {
+    NoGradGuard no_grad;
+    raw::copy_(p, mul(p, 20.0));
+  }
+  model.to_dtype(DType::f64);
+  const auto loss_of = [&](const LmBatch& batch) {
+    nn::AttentionMasks masks;
+    masks.key_padding_mask = batch.padding;
+    return response_loss(model.hidden_states(batch.tokens, masks), batch,
+                         [&](const Tensor& h) { return model.logits(h); });
+  };
+  const double whole = loss_of(training_batch(examples)).item<double>();
+  double grouped = 0.0;
+  for (const LmBatch& group : groups) {
+    grouped +=
+        loss_of(group).item<double>() * static_cast<double>(group.targets.size(0)) / static_cast<double>(targets);
+  }
+  EXPECT_NEAR(grouped, whole, 1e-12 * std::abs(whole));
 }

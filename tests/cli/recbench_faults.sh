@@ -196,6 +196,13 @@ output=$("$recbench" --quiet --protocol fixed --dataset Tiny --models minionerec
 status=$?
 [ "$status" -eq 0 ] && grep -q '"model": "minionerec"' out/results.json 2>/dev/null
 verdict $? "MiniOneRec trains with adamw and muon on a release's semantic IDs and titles"
+rm -rf out
+output=$("$recbench" --quiet --dataset Tiny --models minionerec --optimizers adamw,muon --max-epochs 1 \
+  "${minionerec_small[@]}" --out out 2>&1)
+status=$?
+[ "$status" -eq 0 ] &&
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["protocol"]=="tuned" and len(j["runs"])==2 and all(r["model"]=="minionerec" for r in j["runs"]) and sum(t["chosen"] for t in j["tuning"])==2 and len(j["tuning"])>=6' out/results.json 2>/dev/null
+verdict $? "MiniOneRec under the tuned protocol (the default): its learning rates searched for adamw and muon"
 expect_refused "needs semantic IDs or item text" --models minionerec
 expect_refused "minionerec: valid_beams and test_beams must be >= 1, got 0" --dataset Tiny --models minionerec \
   --model-option minionerec.valid_beams=0

@@ -45,6 +45,28 @@ struct Fixture {
 constexpr std::int64_t kBos = WordTokenizer::kBos, kSep = WordTokenizer::kSep, kEos = WordTokenizer::kEos,
                        kItem = WordTokenizer::kItem;
 
+// A small Qwen2 decoder in f64 (in f64 the sides of a comparison agree to rounding; f32 would blur a small error),
+// its weights 20 times the 0.02 start so that rows differ: width `hidden` with 2 heads per 8, one key/value head
+// per 2 query heads, SwiGLU 1.5 x hidden.
+std::shared_ptr<nn::Qwen2ForCausalLM> decoder_f64(std::int64_t vocab, std::int64_t hidden, std::int64_t layers,
+                                                  std::uint64_t seed) {
+  nn::Qwen2Config config;
+  config.vocab_size = vocab;
+  config.hidden_size = hidden;
+  config.num_hidden_layers = layers;
+  config.num_attention_heads = hidden / 4;
+  config.num_key_value_heads = hidden / 8;
+  config.intermediate_size = hidden * 3 / 2;
+  manual_seed(seed);
+  auto model = std::make_shared<nn::Qwen2ForCausalLM>(config);
+  for (const Tensor& p : model->parameters()) {
+    NoGradGuard no_grad;
+    raw::copy_(p, mul(p, 20.0));
+  }
+  model->to_dtype(DType::f64);
+  return model;
+}
+
 }  // namespace
 
 TEST(Prompts, TaskLayouts) {
@@ -123,20 +145,8 @@ TEST(LmBatch, BatchEqualsRowsOneByOne) {
   const std::vector<PromptExample> examples = {builder.next_item(PromptTask::sid_history, {1, 2, 3}, 4),
                                                builder.alignment(PromptTask::sid_to_title, 2),
                                                builder.next_item(PromptTask::title_history, {4}, 3)};
-  nn::Qwen2Config config;
-  config.vocab_size = f.tokenizer.vocab_size();
-  config.hidden_size = 16;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 4;
-  config.num_key_value_heads = 2;
-  config.intermediate_size = 24;
-  manual_seed(3);
-  nn::Qwen2ForCausalLM model(config);
-  for (const Tensor& p : model.parameters()) {  // larger weights than the 0.02 start, so the rows differ
-    NoGradGuard no_grad;
-    raw::copy_(p, mul(p, 20.0));
-  }
-  model.to_dtype(DType::f64);  // in f64 the two sides agree to rounding; f32 would blur a small error
+  const auto decoder = decoder_f64(f.tokenizer.vocab_size(), 16, 2, 3);
+  nn::Qwen2ForCausalLM& model = *decoder;
   const auto loss_of = [&](const std::vector<PromptExample>& rows) {
     const LmBatch batch = training_batch(rows);
     nn::AttentionMasks masks;
@@ -195,20 +205,8 @@ TEST(LmBatch, LengthGroupsPartitionTheExamplesAndKeepTheLoss) {
   EXPECT_EQ(groups.back().tokens.size(1), *std::max_element(lengths.begin(), lengths.end()));
   expect_error([&] { length_grouped_batches(examples, 0); }, {"max_tokens must be >= 1"});
 
-  nn::Qwen2Config config;
-  config.vocab_size = f.tokenizer.vocab_size();
-  config.hidden_size = 8;
-  config.num_hidden_layers = 1;
-  config.num_attention_heads = 2;
-  config.num_key_value_heads = 1;
-  config.intermediate_size = 8;
-  manual_seed(4);
-  nn::Qwen2ForCausalLM model(config);
-  for (const Tensor& p : model.parameters()) {
-    NoGradGuard no_grad;
-    raw::copy_(p, mul(p, 20.0));
-  }
-  model.to_dtype(DType::f64);
+  const auto decoder = decoder_f64(f.tokenizer.vocab_size(), 8, 1, 4);
+  nn::Qwen2ForCausalLM& model = *decoder;
   const auto loss_of = [&](const LmBatch& batch) {
     nn::AttentionMasks masks;
     masks.key_padding_mask = batch.padding;

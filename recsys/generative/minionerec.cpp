@@ -251,12 +251,23 @@ Tensor MiniOneRec::score_items(const SequenceBatch& batch, const Tensor& items) 
 }
 
 std::vector<std::vector<ScoredItem>> MiniOneRec::recommend(const SequenceBatch& batch, std::int64_t width) const {
-  NoGradGuard no_grad;
   std::vector<PromptExample> examples;
-  const std::int64_t rows = batch.history.size(0);
   // The prompt does not depend on the target (any item stands in for it).
   for (const std::vector<ItemId>& history : histories_of(batch)) {
     examples.push_back(prompts.next_item(PromptTask::sid_history, history, /*target=*/1));
+  }
+  return recommend_prompts(examples, width);
+}
+
+std::vector<std::vector<ScoredItem>> MiniOneRec::recommend_prompts(const std::vector<PromptExample>& examples,
+                                                                   std::int64_t width) const {
+  NoGradGuard no_grad;
+  const auto rows = static_cast<std::int64_t>(examples.size());
+  for (const PromptExample& e : examples) {
+    RG_CHECK(
+        e.task == PromptTask::sid_history || e.task == PromptTask::title_history || e.task == PromptTask::title_to_sid,
+        "MiniOneRec.recommend_prompts: task ", static_cast<std::int64_t>(e.task),
+        " answers with a title, not a semantic ID");
   }
   const LmBatch prompt = prompt_batch(examples);
   const Device device = lm->output_weight().device();

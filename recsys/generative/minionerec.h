@@ -82,8 +82,12 @@ class MiniOneRec : public SequentialRecommender {
   void set_evaluation_split(datasets::SplitName split) override {
     evaluating_test_ = split == datasets::SplitName::Test;
   }
-  /// The beam search's items for each row of the batch.
+  /// The beam search's items for each row of the batch (their next-SID prompts).
   std::vector<std::vector<ScoredItem>> recommend(const SequenceBatch& batch, std::int64_t width) const;
+  /// The beam search's items for each prompt (tasks whose response is an SID: next item or title -> SID); only
+  /// the prompts are read. GRPO's rollouts.
+  std::vector<std::vector<ScoredItem>> recommend_prompts(const std::vector<PromptExample>& examples,
+                                                         std::int64_t width) const;
 
   bool is_generative() const override { return true; }
   std::int64_t validation_rows() const override { return options.valid_rows; }

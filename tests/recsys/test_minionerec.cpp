@@ -16,6 +16,7 @@
 #include "nn/qwen2_checkpoint.h"
 #include "optim/adam.h"
 #include "recgrad.h"
+#include "recsys/generative/grpo.h"
 #include "recsys/generative/minionerec.h"
 #include "recsys/training_optimizer.h"
 #include "test_support.h"
@@ -310,4 +311,62 @@ TEST(MiniOneRec, AQwen2FolderThatDoesNotFitIsRefusedNamingTheFile) {
     std::ofstream(options.qwen2 + "/config.json") << text;
   }
   expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), options); }, {"up_proj", "[24, 16]"});
+}
+
+// One GRPO step (recsys/generative/grpo.h) on next-SID prompts whose targets the 4 beams hold: with beta = 0 and
+// the rule reward it raises each target's log-probability; the reference stays as it was; the log is filled in.
+TEST(MiniOneRecGrpo, AStepRaisesTheRewardedTargets) {
+  manual_seed(5);
+  MiniOneRec policy(catalogue_ids(), catalogue_titles(), small_options());
+  MiniOneRec reference(catalogue_ids(), catalogue_titles(), small_options());
+  reference.load_state_dict(policy.state_dict());
+  const nn::StateDict reference_before = reference.state_dict();
+  // prompts whose target is among the 4 beams of the untrained policy (else the rule reward gives no signal)
+  std::vector<PromptExample> prompts;
+  const SequenceBatch batch = rule_batch();
+  const std::vector<std::vector<ScoredItem>> beams = policy.recommend(batch, 4);
+  const std::vector<std::int64_t> history = batch.history.to_vector<std::int64_t>();
+  for (std::int64_t row = 0; row < kItems; ++row) {
+    const std::vector<ItemId> row_history(history.begin() + row * 3, history.begin() + row * 3 + 3);
+    const ItemId target = beams[static_cast<std::size_t>(row)][1].item;  // the second beam is "right"
+    prompts.push_back(policy.prompts.next_item(PromptTask::sid_history, row_history, target));
+  }
+  const auto target_log_prob = [&]() {
+    NoGradGuard no_grad;
+    std::vector<PromptExample> completions = prompts;
+    for (PromptExample& c : completions) {
+      c.response = policy.prompts.sid_tokens(c.item);
+      c.response.push_back(policy.tokenizer->eos());
+    }
+    return sum(score_completions(policy, completions).log_probs).item<double>();
+  };
+  const double before = target_log_prob();
+  GrpoOptions options;
+  options.group_size = 4;
+  options.beta = 0.0;
+  options.reward = GroupReward::rule;
+  auto optimizer = make_training_optimizer("adamw", policy);
+  const GrpoStepLog log = grpo_step(policy, reference, *optimizer, prompts, options);
+  EXPECT_DOUBLE_EQ(log.hit_share, 1.0);
+  EXPECT_DOUBLE_EQ(log.mean_reward, 0.25);  // one hit in each group of 4
+  EXPECT_EQ(log.mean_kl, 0.0) << "the first step starts at the reference";
+  EXPECT_GT(log.entropy, 0.0);
+  EXPECT_GT(target_log_prob(), before + 1e-3);
+  for (const auto& [name, tensor] : reference.state_dict()) {
+    EXPECT_EQ(max_abs_diff(tensor, reference_before.at(name)), 0.0) << name << " of the reference changed";
+  }
+  // a second step now sees a policy away from the reference
+  EXPECT_GT(grpo_step(policy, reference, *optimizer, prompts, options).mean_kl, 0.0);
+}
+
+TEST(MiniOneRecGrpo, BadOptionsAreRefused) {
+  GrpoOptions options;
+  options.group_size = kItems + 1;
+  expect_error([&] { check_grpo_options(options, kItems); }, {"group_size must be in 2..12", "got 13"});
+  options.group_size = 4;
+  options.beta = -0.1;
+  expect_error([&] { check_grpo_options(options, kItems); }, {"beta must be >= 0"});
+  options.beta = 0.1;
+  options.clip_grad_norm = -1;
+  expect_error([&] { check_grpo_options(options, kItems); }, {"clip_grad_norm must be >= 0"});
 }

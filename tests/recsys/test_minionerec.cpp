@@ -17,6 +17,7 @@
 #include "optim/adam.h"
 #include "recgrad.h"
 #include "recsys/generative/grpo.h"
+#include "recsys/generative/grpo_stage.h"
 #include "recsys/generative/minionerec.h"
 #include "recsys/training_optimizer.h"
 #include "test_support.h"
@@ -369,4 +370,78 @@ TEST(MiniOneRecGrpo, BadOptionsAreRefused) {
   options.beta = 0.1;
   options.clip_grad_norm = -1;
   expect_error([&] { check_grpo_options(options, kItems); }, {"clip_grad_norm must be >= 0"});
+}
+
+namespace {
+// The rule catalogue as a dataset: every split holds the 12 rows [a, a+1] -> a+2 (mod 12, items 1..12).
+datasets::SequenceDataset rule_dataset() {
+  datasets::SequenceDataset data;
+  data.name = "rule";
+  data.num_items = kItems;
+  data.num_users = kItems;
+  data.max_history_length = 2;
+  data.items.resize(kItems + 1);
+  for (datasets::Split* split : {&data.train, &data.valid, &data.test}) {
+    for (ItemId a = 1; a <= kItems; ++a) {
+      const ItemId b = a % kItems + 1;
+      const std::vector<ItemId> history = {a, b};
+      split->add_row(static_cast<datasets::UserId>(a - 1), history, b % kItems + 1);
+    }
+  }
+  return data;
+}
+}  // namespace
+
+// The RL stage after a short SFT: its step count, a finite log per step, validation before and after, the test of
+// the SFT and of the final weights, and the same numbers again from the same seed.
+TEST(MiniOneRecGrpo, TheStageRunsReproducibly) {
+  const datasets::SequenceDataset data = rule_dataset();
+  GrpoStageOptions options;
+  options.step.group_size = 4;
+  options.sid_history_prompts = 10;
+  options.title_prompts = 4;
+  options.prompts_per_step = 4;
+  options.epochs = 2;
+  options.eval_every = 2;
+  TrainerOptions trainer;
+  const auto run = [&]() {
+    manual_seed(6);
+    MiniOneRecOptions sizes = small_options();
+    sizes.valid_rows = 6;
+    MiniOneRec policy(catalogue_ids(), catalogue_titles(), sizes);
+    AdamW sft(policy.parameters(), AdamWOptions{.lr = 0.01});
+    for (int i = 0; i < 40; ++i) {  // a short SFT, so that the beams often hold the target
+      sft.zero_grad();
+      policy.loss(rule_batch(), LossKind::full_softmax).backward();
+      sft.step();
+    }
+    auto optimizer = make_training_optimizer("adamw", policy, OptimizerOverrides{.lr = 1e-3});
+    return grpo_stage(policy, *optimizer, data, options, trainer);
+  };
+  const GrpoStageResult first = run();
+  ASSERT_EQ(first.steps.size(), 8u);  // 14 prompts in steps of 4: 4 a pass, 2 passes
+  for (const GrpoStepLog& log : first.steps) {
+    EXPECT_TRUE(std::isfinite(log.loss) && std::isfinite(log.mean_kl) && log.entropy > 0);
+    EXPECT_GE(log.hit_share, 0.0);
+    EXPECT_LE(log.hit_share, 1.0);
+  }
+  ASSERT_EQ(first.curve.size(), 5u);  // before, after steps 2, 4, 6, and after the last
+  EXPECT_EQ(first.curve.front().step, 0);
+  EXPECT_EQ(first.curve.back().step, 8);
+  EXPECT_EQ(first.curve.front().valid.rows, 6);
+  EXPECT_EQ(first.test.rows, kItems);
+  EXPECT_EQ(first.sft_test.rows, kItems);
+  const GrpoStageResult again = run();
+  ASSERT_EQ(again.steps.size(), first.steps.size());
+  for (std::size_t i = 0; i < first.steps.size(); ++i) {
+    EXPECT_EQ(again.steps[i].loss, first.steps[i].loss) << i;
+    EXPECT_EQ(again.steps[i].mean_reward, first.steps[i].mean_reward) << i;
+  }
+  EXPECT_EQ(again.test.ndcg(10), first.test.ndcg(10));
+  GrpoStageOptions bad = options;
+  bad.prompts_per_step = 0;
+  expect_error([&] { check_grpo_stage_options(bad, kItems); }, {"prompts_per_step must be >= 1"});
+  bad = options;
+  bad.step.group_size = 20;
+  expect_error([&] { check_grpo_stage_options(bad, kItems); }, {"group_size must be in 2..12"});
 }

@@ -78,27 +78,30 @@ Tensor Qwen2ForCausalLM::forward(const Tensor& tokens, const AttentionMasks& mas
 
 namespace {
 
-// [old + extra, d]: the old rows, then `extra` copies of their mean.
-Tensor grown_by_mean_rows(const Tensor& table, std::int64_t new_rows) {
-  const std::int64_t old_rows = table.size(0);
-  const Tensor row_mean = mean(table, {0}, /*keepdim=*/true);  // [1, d]
-  const Tensor extra = raw::contiguous(expand(row_mean, {new_rows - old_rows, table.size(1)}));
-  return raw::contiguous(cat({table, extra}, 0));
+// [new_rows, d]: the first `kept_rows` rows of `table`, then copies of their mean.
+Tensor grown_by_mean_rows(const Tensor& table, std::int64_t new_rows, std::int64_t kept_rows) {
+  const Tensor kept = narrow(table, 0, 0, kept_rows);
+  const Tensor row_mean = mean(kept, {0}, /*keepdim=*/true);  // [1, d]
+  const Tensor extra = raw::contiguous(expand(row_mean, {new_rows - kept_rows, table.size(1)}));
+  return raw::contiguous(cat({kept, extra}, 0));
 }
 
 }  // namespace
 
-void Qwen2ForCausalLM::resize_vocabulary(std::int64_t new_size) {
+void Qwen2ForCausalLM::resize_vocabulary(std::int64_t new_size, std::optional<std::int64_t> kept_rows) {
+  const std::int64_t kept = kept_rows.value_or(config.vocab_size);
   RG_CHECK(new_size >= config.vocab_size, "Qwen2ForCausalLM.resize_vocabulary: cannot shrink the vocabulary from ",
            config.vocab_size, " to ", new_size, " tokens");
-  if (new_size == config.vocab_size) return;
+  RG_CHECK(kept >= 1 && kept <= config.vocab_size, "Qwen2ForCausalLM.resize_vocabulary: kept_rows ", kept,
+           " must be in [1, ", config.vocab_size, "]");
+  if (new_size == kept) return;
   NoGradGuard no_grad;
   // The tables change shape, so the modules get new parameters.
   Embedding& embedding = *model->embed_tokens;
-  embedding.weight = embedding.replace_parameter("weight", grown_by_mean_rows(embedding.weight, new_size));
+  embedding.weight = embedding.replace_parameter("weight", grown_by_mean_rows(embedding.weight, new_size, kept));
   embedding.num_embeddings = new_size;
   if (lm_head) {
-    lm_head->weight = lm_head->replace_parameter("weight", grown_by_mean_rows(lm_head->weight, new_size));
+    lm_head->weight = lm_head->replace_parameter("weight", grown_by_mean_rows(lm_head->weight, new_size, kept));
     lm_head->out_features = new_size;
   }
   config.vocab_size = new_size;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "nn/attention.h"
@@ -74,10 +75,12 @@ class Qwen2ForCausalLM : public Module {
   /// The output projection W [vocab, hidden] (lm_head.weight, or the embeddings when tied).
   const Tensor& output_weight() const;
 
-  /// Grows the vocabulary to `new_size` tokens: each new row of the embeddings (and of an untied LM head) is the
-  /// mean of the existing rows, as Hugging Face's resize_token_embeddings(mean_resizing=True) starts them.
-  /// Existing rows are unchanged. Must not shrink.
-  void resize_vocabulary(std::int64_t new_size);
+  /// Grows the vocabulary to `new_size` tokens: rows [0, kept_rows) of the embeddings (and of an untied LM head)
+  /// are unchanged and every row from kept_rows on starts at their mean, as Hugging Face's
+  /// resize_token_embeddings(mean_resizing=True) starts new rows. kept_rows defaults to the current size; a
+  /// smaller one also restarts rows the table had beyond it (a checkpoint's padding rows taken over by new tokens).
+  /// Must not shrink.
+  void resize_vocabulary(std::int64_t new_size, std::optional<std::int64_t> kept_rows = std::nullopt);
 
   Qwen2Config config;
   std::shared_ptr<Qwen2Backbone> model;

@@ -64,9 +64,7 @@ GrpoStepLog grpo_step(MiniOneRec& policy, const MiniOneRec& reference, TrainingO
       completions.push_back(std::move(completion));
       advantages.push_back(group_advantage[i]);
       log.mean_reward += rewards[i];
-    }
-    for (const datasets::ItemId candidate : candidates) {
-      if (candidate == prompts[p].item) log.hit_share += 1.0;
+      if (candidates[i] == prompts[p].item) log.hit_share += 1.0;  // beams are distinct: one hit at most
     }
   }
   log.mean_reward /= static_cast<double>(completions.size());

@@ -63,10 +63,7 @@ void check_grpo_stage_options(const GrpoStageOptions& options, std::int64_t cata
 GrpoStageResult grpo_stage(MiniOneRec& policy, TrainingOptimizer& optimizer, const datasets::SequenceDataset& data,
                            const GrpoStageOptions& options, const TrainerOptions& trainer) {
   check_grpo_stage_options(options, policy.num_items);
-  MiniOneRec reference(policy.semantic_ids, policy.titles, policy.options);
-  reference.to(policy.lm->output_weight().device());
-  reference.load_state_dict(policy.state_dict());
-  reference.eval();
+  const std::shared_ptr<const MiniOneRec> reference = policy.frozen_copy();
   const datasets::Split validation = spread_rows(data.valid, policy.validation_rows());
   GrpoStageResult result;
   std::int64_t step = 0;
@@ -95,7 +92,7 @@ GrpoStageResult grpo_stage(MiniOneRec& policy, TrainingOptimizer& optimizer, con
       const std::vector<PromptExample> batch(
           prompts.begin() + static_cast<std::ptrdiff_t>(first),
           prompts.begin() + static_cast<std::ptrdiff_t>(std::min(prompts.size(), first + per_step)));
-      const GrpoStepLog log = grpo_step(policy, reference, optimizer, batch, options.step);
+      const GrpoStepLog log = grpo_step(policy, *reference, optimizer, batch, options.step);
       RG_CHECK(std::isfinite(log.loss), "grpo: the loss became ", log.loss, " at step ", step);
       result.steps.push_back(log);
       result.train_seconds += seconds_since(start);

@@ -54,13 +54,7 @@ std::shared_ptr<nn::Qwen2ForCausalLM> loaded_qwen2(const std::string& folder, co
   RG_CHECK(own <= lm->config.vocab_size, "minionerec: ", folder, "/tokenizer.json has ", own,
            " tokens but the checkpoint's vocabulary has only ", lm->config.vocab_size,
            " rows (vocab_size in config.json): the tokenizer does not belong to this checkpoint");
-  lm->resize_vocabulary(std::max(lm->config.vocab_size, vocabulary.vocab_size()));
-  NoGradGuard no_grad;
-  for (const Tensor& table : {lm->model->embed_tokens->weight, lm->output_weight()}) {
-    const std::int64_t rows = table.size(0), width = table.size(1);
-    const Tensor row_mean = mean(narrow(table, 0, 0, own), {0}, /*keepdim=*/true);
-    raw::copy_(narrow(table, 0, own, rows - own), expand(row_mean, {rows - own, width}));
-  }
+  lm->resize_vocabulary(std::max(lm->config.vocab_size, vocabulary.vocab_size()), /*kept_rows=*/own);
   return lm;
 }
 
@@ -155,6 +149,29 @@ MiniOneRec::MiniOneRec(const SemanticIds& ids, std::vector<std::string> item_tit
   declared_roles_ = {{"lm.model.embed_tokens.weight", ParameterRole::embedding}};
   // a separate LM head (a loaded untied checkpoint) goes to AdamW with the embeddings, as in MuonRec's recipe
   if (lm->lm_head) declared_roles_.push_back({"lm.lm_head.weight", ParameterRole::output_head});
+}
+
+MiniOneRec::MiniOneRec(const MiniOneRec& source, CopyTag)
+    : options(source.options),
+      semantic_ids(source.semantic_ids),
+      titles(source.titles),
+      tokenizer(source.tokenizer),
+      prompts(*tokenizer, semantic_ids, titles, {options.max_length, options.title_words, options.context}),
+      trie(source.trie),
+      level_tokens_(source.level_tokens_) {
+  num_items = source.num_items;
+  lm = register_module("lm", std::make_shared<nn::Qwen2ForCausalLM>(source.lm->config));
+  sampling_step = register_buffer("sampling_step", zeros({1}, {.dtype = DType::i64}));
+  declared_roles_ = source.declared_roles_;
+}
+
+std::shared_ptr<MiniOneRec> MiniOneRec::frozen_copy() const {
+  std::shared_ptr<MiniOneRec> copy(new MiniOneRec(*this, CopyTag{}));
+  copy->to(lm->output_weight().device());
+  copy->load_state_dict(state_dict());
+  for (Tensor& p : copy->parameters()) p.requires_grad_(false);
+  copy->eval();
+  return copy;
 }
 
 std::vector<std::vector<ItemId>> MiniOneRec::histories_of(const SequenceBatch& batch) {
@@ -262,13 +279,39 @@ std::vector<std::vector<ScoredItem>> MiniOneRec::recommend(const SequenceBatch& 
 std::vector<std::vector<ScoredItem>> MiniOneRec::recommend_prompts(const std::vector<PromptExample>& examples,
                                                                    std::int64_t width) const {
   NoGradGuard no_grad;
-  const auto rows = static_cast<std::int64_t>(examples.size());
+  std::size_t longest_prompt = 0;
   for (const PromptExample& e : examples) {
     RG_CHECK(
         e.task == PromptTask::sid_history || e.task == PromptTask::title_history || e.task == PromptTask::title_to_sid,
         "MiniOneRec.recommend_prompts: task ", static_cast<std::int64_t>(e.task),
         " answers with a title, not a semantic ID");
+    longest_prompt = std::max(longest_prompt, e.prompt.size());
   }
+  const std::int64_t rows_per_chunk =
+      decode_rows_per_chunk(static_cast<std::int64_t>(longest_prompt) + semantic_ids.levels(), width);
+  std::vector<std::vector<ScoredItem>> beams;
+  beams.reserve(examples.size());
+  for (std::size_t first = 0; first < examples.size(); first += static_cast<std::size_t>(rows_per_chunk)) {
+    const std::size_t last = std::min(examples.size(), first + static_cast<std::size_t>(rows_per_chunk));
+    const std::vector<PromptExample> chunk(examples.begin() + static_cast<std::ptrdiff_t>(first),
+                                           examples.begin() + static_cast<std::ptrdiff_t>(last));
+    for (std::vector<ScoredItem>& row : beam_search_chunk(chunk, width)) beams.push_back(std::move(row));
+  }
+  return beams;
+}
+
+std::int64_t MiniOneRec::decode_rows_per_chunk(std::int64_t sequence_length, std::int64_t width) const {
+  const nn::Qwen2Config& config = lm->config;
+  // Keys and values of every layer, f32 (the caches the search keeps for each live beam).
+  const std::int64_t bytes_per_token = config.num_hidden_layers * 2 * config.num_key_value_heads * config.head_dim() *
+                                       static_cast<std::int64_t>(sizeof(float));
+  const std::int64_t bytes_per_row = std::max<std::int64_t>(1, width * sequence_length * bytes_per_token);
+  return std::max<std::int64_t>(1, decode_cache_bytes / bytes_per_row);
+}
+
+std::vector<std::vector<ScoredItem>> MiniOneRec::beam_search_chunk(const std::vector<PromptExample>& examples,
+                                                                   std::int64_t width) const {
+  const auto rows = static_cast<std::int64_t>(examples.size());
   const LmBatch prompt = prompt_batch(examples);
   const Device device = lm->output_weight().device();
   const Tensor tokens = raw::to_device(prompt.tokens, device);

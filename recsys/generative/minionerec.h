@@ -89,6 +89,10 @@ class MiniOneRec : public SequentialRecommender {
   std::vector<std::vector<ScoredItem>> recommend_prompts(const std::vector<PromptExample>& examples,
                                                          std::int64_t width) const;
 
+  /// A frozen copy of this model (GRPO's reference): the same tokenizer, trie and options, a decoder of the same
+  /// config with these weights copied (no checkpoint re-read), on the same device, no gradients, in eval mode.
+  std::shared_ptr<MiniOneRec> frozen_copy() const;
+
   bool is_generative() const override { return true; }
   std::int64_t validation_rows() const override { return options.valid_rows; }
   std::string name() const override { return "MiniOneRec"; }
@@ -103,10 +107,21 @@ class MiniOneRec : public SequentialRecommender {
   std::shared_ptr<const SidTrie> trie;
   std::shared_ptr<nn::Qwen2ForCausalLM> lm;
   Tensor sampling_step;  // [1] i64 buffer: the training batches seen, for the task draws
+  /// The memory the beam search's KV caches may take: the prompts decode in chunks of rows whose caches
+  /// (rows x width beams x tokens x layers x keys and values) fit it. It bounds the 50-beam test's memory
+  /// (without it, 1024 rows x 50 beams took 14-16 GB) and changes no result.
+  std::int64_t decode_cache_bytes = std::int64_t{1} << 30;
 
  private:
   /// Each row's history (item ids, oldest first, 0 = padding), read from the batch once.
   static std::vector<std::vector<datasets::ItemId>> histories_of(const SequenceBatch& batch);
+  struct CopyTag {};
+  MiniOneRec(const MiniOneRec& source, CopyTag);  // frozen_copy's
+  /// The rows one beam-search chunk may hold so that its caches fit decode_cache_bytes (at least 1).
+  std::int64_t decode_rows_per_chunk(std::int64_t sequence_length, std::int64_t width) const;
+  /// recommend_prompts on one chunk of rows: the prompts in one forward pass, then the levels with KV caches.
+  std::vector<std::vector<ScoredItem>> beam_search_chunk(const std::vector<PromptExample>& examples,
+                                                         std::int64_t width) const;
   std::vector<Tensor> level_tokens_;                     // per level: the vocabulary ids of its codes 0..K_l-1
   static constexpr std::int64_t kTokensPerGroup = 8192;  // the padded tokens of one forward pass in loss()
   bool evaluating_test_ = false;

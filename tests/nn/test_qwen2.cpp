@@ -184,6 +184,22 @@ TEST(Qwen2, ResizeVocabularyStartsNewRowsAtTheMean) {
     ASSERT_EQ(kept.size(), before.size());
     for (std::size_t i = 0; i < kept.size(); ++i) EXPECT_FLOAT_EQ(kept[i], before[i]);
     expect_error([&] { model->resize_vocabulary(40); }, {"cannot shrink the vocabulary from 53 to 40"});
+    expect_error([&] { model->resize_vocabulary(60, 54); }, {"kept_rows 54 must be in [1, 53]"});
+    // Keeping fewer rows than the table has restarts the rows beyond them (padding rows taken over) at the mean
+    // of the kept ones, in one write.
+    model->resize_vocabulary(56, /*kept_rows=*/45);
+    const std::vector<float> regrown = model->model->embed_tokens->weight.to_vector<float>();
+    ASSERT_EQ(regrown.size(), static_cast<std::size_t>(56 * 16));
+    EXPECT_EQ(std::vector<float>(regrown.begin(), regrown.begin() + 45 * 16),
+              std::vector<float>(rows.begin(), rows.begin() + 45 * 16));
+    for (std::int64_t c = 0; c < 16; ++c) {
+      double mean = 0;
+      for (std::int64_t r = 0; r < 45; ++r) mean += rows[static_cast<std::size_t>(r * 16 + c)] / 45.0;
+      for (std::int64_t r = 45; r < 56; ++r) EXPECT_NEAR(regrown[static_cast<std::size_t>(r * 16 + c)], mean, 1e-6);
+    }
+    if (model->lm_head) {
+      EXPECT_EQ(model->lm_head->weight.shape(), (Shape{56, 16}));
+    }
   }
 }
 

@@ -145,6 +145,30 @@ TEST(MiniOneRec, BeamScoresEqualTeacherForcedScores) {
   }
 }
 
+// A cache budget too small for more than one row decodes the rows one chunk at a time; the beams are the same
+// items with the same scores as those of one chunk holding every row.
+TEST(MiniOneRec, DecodingInChunksOfRowsChangesNoBeam) {
+  manual_seed(1);
+  MiniOneRec model(catalogue_ids(), catalogue_titles(), small_options());
+  for (const Tensor& p : model.parameters()) {
+    NoGradGuard no_grad;
+    raw::copy_(p, mul(p, 25.0));
+  }
+  model.eval();
+  const SequenceBatch batch = rule_batch();
+  const auto together = model.recommend(batch, 4);
+  model.decode_cache_bytes = 1;  // one row per chunk
+  const auto chunked = model.recommend(batch, 4);
+  ASSERT_EQ(chunked.size(), together.size());
+  for (std::size_t r = 0; r < together.size(); ++r) {
+    ASSERT_EQ(chunked[r].size(), together[r].size()) << "row " << r;
+    for (std::size_t k = 0; k < together[r].size(); ++k) {
+      EXPECT_EQ(chunked[r][k].item, together[r][k].item) << "row " << r << " beam " << k;
+      EXPECT_NEAR(chunked[r][k].score, together[r][k].score, 1e-5 * (1 + std::abs(together[r][k].score)));
+    }
+  }
+}
+
 // Training with AdamW learns the rule next = last + 1: most rows then rank their target first.
 TEST(MiniOneRec, LearnsANextItemRule) {
   manual_seed(2);
@@ -230,7 +254,7 @@ TEST(MiniOneRec, StartsFromAQwen2Checkpoint) {
   EXPECT_EQ(model.tokenizer->vocab_size(), own + 8 + sid_tokens);
   EXPECT_EQ(config.vocab_size, model.tokenizer->vocab_size());
   EXPECT_NE(model.describe().find("from Qwen2"), std::string::npos) << model.describe();
-  for (const std::string& name : {"model.embed_tokens.weight", "lm_head.weight"}) {
+  for (const char* name : {"model.embed_tokens.weight", "lm_head.weight"}) {
     const Tensor loaded = model.lm->state_dict().at(name);
     const Tensor original = checkpoint->state_dict().at(name);
     EXPECT_EQ(max_abs_diff(narrow(loaded, 0, 0, own), narrow(original, 0, 0, own)), 0.0) << name;
@@ -319,9 +343,8 @@ TEST(MiniOneRec, AQwen2FolderThatDoesNotFitIsRefusedNamingTheFile) {
 TEST(MiniOneRecGrpo, AStepRaisesTheRewardedTargets) {
   manual_seed(5);
   MiniOneRec policy(catalogue_ids(), catalogue_titles(), small_options());
-  MiniOneRec reference(catalogue_ids(), catalogue_titles(), small_options());
-  reference.load_state_dict(policy.state_dict());
-  const nn::StateDict reference_before = reference.state_dict();
+  const std::shared_ptr<const MiniOneRec> reference = policy.frozen_copy();
+  const nn::StateDict reference_before = reference->state_dict();
   // prompts whose target is among the 4 beams of the untrained policy (else the rule reward gives no signal)
   std::vector<PromptExample> prompts;
   const SequenceBatch batch = rule_batch();
@@ -347,17 +370,48 @@ TEST(MiniOneRecGrpo, AStepRaisesTheRewardedTargets) {
   options.beta = 0.0;
   options.reward = GroupReward::rule;
   auto optimizer = make_training_optimizer("adamw", policy);
-  const GrpoStepLog log = grpo_step(policy, reference, *optimizer, prompts, options);
+  const GrpoStepLog log = grpo_step(policy, *reference, *optimizer, prompts, options);
   EXPECT_DOUBLE_EQ(log.hit_share, 1.0);
   EXPECT_DOUBLE_EQ(log.mean_reward, 0.25);  // one hit in each group of 4
   EXPECT_EQ(log.mean_kl, 0.0) << "the first step starts at the reference";
   EXPECT_GT(log.entropy, 0.0);
   EXPECT_GT(target_log_prob(), before + 1e-3);
-  for (const auto& [name, tensor] : reference.state_dict()) {
+  for (const auto& [name, tensor] : reference->state_dict()) {
     EXPECT_EQ(max_abs_diff(tensor, reference_before.at(name)), 0.0) << name << " of the reference changed";
   }
   // a second step now sees a policy away from the reference
-  EXPECT_GT(grpo_step(policy, reference, *optimizer, prompts, options).mean_kl, 0.0);
+  EXPECT_GT(grpo_step(policy, *reference, *optimizer, prompts, options).mean_kl, 0.0);
+}
+
+// GRPO's reference is a frozen copy: the same scores, no gradients, eval mode, independent weights; a model
+// started from a Qwen2 folder copies without reading the folder again (it is gone when the copy is made).
+TEST(MiniOneRecGrpo, TheReferenceIsAFrozenCopy) {
+  const std::string folder = tiny_qwen2_folder("recgrad_minionerec_frozen_copy");
+  MiniOneRecOptions options = small_options();
+  options.qwen2 = folder;
+  manual_seed(6);
+  MiniOneRec policy(catalogue_ids(), catalogue_titles(), options);
+  std::filesystem::remove_all(folder);
+  policy.train();
+  const std::shared_ptr<const MiniOneRec> reference = policy.frozen_copy();
+  EXPECT_FALSE(reference->is_training());
+  for (const Tensor& p : reference->parameters()) EXPECT_FALSE(p.requires_grad());
+  ASSERT_EQ(reference->state_dict().size(), policy.state_dict().size());
+  for (const auto& [name, tensor] : policy.state_dict()) {
+    EXPECT_EQ(max_abs_diff(reference->state_dict().at(name), tensor), 0.0) << name;
+  }
+  policy.eval();
+  const SequenceBatch batch = rule_batch();
+  const auto policy_beams = policy.recommend(batch, 4);
+  const auto reference_beams = reference->recommend(batch, 4);
+  for (std::size_t r = 0; r < policy_beams.size(); ++r) {
+    for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(reference_beams[r][k].item, policy_beams[r][k].item);
+  }
+  {  // the copy's weights are its own
+    NoGradGuard no_grad;
+    raw::fill_(policy.lm->model->norm->weight, 3.0);
+  }
+  EXPECT_GT(max_abs_diff(reference->lm->model->norm->weight, policy.lm->model->norm->weight), 0.0);
 }
 
 TEST(MiniOneRecGrpo, BadOptionsAreRefused) {
@@ -415,7 +469,8 @@ TEST(MiniOneRecGrpo, TheStageRunsReproducibly) {
       policy.loss(rule_batch(), LossKind::full_softmax).backward();
       sft.step();
     }
-    auto optimizer = make_training_optimizer("adamw", policy, OptimizerOverrides{.lr = 1e-3});
+    auto optimizer = make_training_optimizer(
+        "adamw", policy, OptimizerOverrides{.lr = 1e-3, .adamw_lr = std::nullopt, .weight_decay = std::nullopt});
     return grpo_stage(policy, *optimizer, data, options, trainer);
   };
   const GrpoStageResult first = run();

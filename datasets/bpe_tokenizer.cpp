@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <queue>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "datasets/csv.h"
 #include "datasets/unicode_categories.h"
@@ -300,7 +301,8 @@ BpeTokenizer BpeTokenizer::load(const std::string& tokenizer_json_path) {
   BpeTokenizer tok;
   tok.path_ = tokenizer_json_path;
   const JsonReader in{tok.path_};
-  const std::string text = read_text_file(tokenizer_json_path);
+  tok.source_text_ = read_text_file(tokenizer_json_path);
+  const std::string& text = tok.source_text_;
   json root;
   try {
     root = json::parse(text);
@@ -662,6 +664,30 @@ std::int64_t BpeTokenizer::add_tokens(const std::vector<std::string>& tokens) {
   }
   if (added > 0) rebuild_tries();
   return added;
+}
+
+void BpeTokenizer::save(const std::string& tokenizer_json_path) const {
+  json root = json::parse(source_text_);
+  json& added = root["added_tokens"];
+  if (added.is_null()) added = json::array();
+  std::vector<std::int64_t> saved_ids;
+  for (const json& entry : added) saved_ids.push_back(entry.at("id").get<std::int64_t>());
+  std::vector<std::int64_t> new_ids;
+  for (const auto& [id, token] : added_) {
+    if (std::find(saved_ids.begin(), saved_ids.end(), id) == saved_ids.end()) new_ids.push_back(id);
+  }
+  std::sort(new_ids.begin(), new_ids.end());
+  for (const std::int64_t id : new_ids) {
+    const AddedToken& token = added_.at(id);
+    added.push_back({{"id", id},
+                     {"content", token.content},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", token.normalized},
+                     {"special", token.special}});
+  }
+  write_file_atomically(tokenizer_json_path, root.dump(2), "BpeTokenizer::save");
 }
 
 }  // namespace recgrad::datasets

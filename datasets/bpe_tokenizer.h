@@ -75,6 +75,11 @@ class BpeTokenizer {
   /// token is refused.
   std::int64_t add_tokens(const std::vector<std::string>& tokens);
 
+  /// Writes the tokenizer.json it was loaded from, with the tokens add_tokens appended to its added_tokens (id,
+  /// content, special, normalized; as Hugging Face saves them), to `tokenizer_json_path` atomically (temp file +
+  /// rename); load() of the result gives the same ids and encodings.
+  void save(const std::string& tokenizer_json_path) const;
+
   /// The path the tokenizer was loaded from (labels error messages).
   const std::string& path() const { return path_; }
 
@@ -108,6 +113,7 @@ class BpeTokenizer {
   void encode_piece(std::string_view piece, std::vector<std::int64_t>& ids) const;
 
   std::string path_;
+  std::string source_text_;  // the file as loaded (save() rewrites it with the tokens added since)
   bool nfc_ = false;
   bool ignore_merges_ = false;
   std::unordered_map<std::string, std::int64_t> ids_;   // every token (vocabulary and added) -> id

@@ -16,10 +16,19 @@ BpePromptVocabulary::BpePromptVocabulary(datasets::BpeTokenizer base, const Sema
       added.push_back(semantic_token(level, code));
     }
   }
+  std::size_t present = 0;
+  const std::string* missing = nullptr;
   for (const std::string& token : added) {
-    RG_CHECK(!tokenizer_.contains(token), tokenizer_.path(), ": already has the token \"", token,
-             "\" that MiniOneRec adds; a tokenizer saved after extension cannot be extended again");
+    if (tokenizer_.contains(token)) {
+      ++present;
+    } else if (missing == nullptr) {
+      missing = &token;
+    }
   }
+  // A tokenizer MiniOneRec saved (MiniOneRec::save_hf) has them all already: it is used as it is.
+  RG_CHECK(present == 0 || present == added.size(), tokenizer_.path(), ": has ", present, " of the ", added.size(),
+           " prompt and SID tokens MiniOneRec adds but not \"", missing == nullptr ? "" : *missing,
+           "\": it was extended for other semantic IDs or tasks");
   tokenizer_.add_tokens(added);
   bos_ = tokenizer_.id_of("<|rec_bos|>");
   eos_ = tokenizer_.id_of("<|rec_eos|>");
@@ -50,6 +59,9 @@ std::int64_t BpePromptVocabulary::task_token(std::int64_t task) const {
 }
 
 std::string BpePromptVocabulary::summary() const {
+  if (base_size_ == vocab_size()) {
+    return "BPE " + tokenizer_.path() + " " + std::to_string(base_size_) + " tokens, prompt and SID tokens included";
+  }
   return "BPE " + tokenizer_.path() + " " + std::to_string(base_size_) + " + " +
          std::to_string(vocab_size() - base_size_) + " tokens";
 }

@@ -17,7 +17,8 @@ namespace recgrad::recsys {
 
 class BpePromptVocabulary : public PromptVocabulary {
  public:
-  /// `base` with the prompt tokens of `tasks` tasks and every SID token of `sids` added.
+  /// `base` with the prompt tokens of `tasks` tasks and every SID token of `sids` added; a `base` that has them all
+  /// (one MiniOneRec saved) is used as it is, and one that has only some of them is refused.
   BpePromptVocabulary(datasets::BpeTokenizer base, const SemanticIds& sids, std::int64_t tasks);
 
   std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_words) const override;
@@ -32,7 +33,8 @@ class BpePromptVocabulary : public PromptVocabulary {
   std::int64_t vocab_size() const override { return tokenizer_.vocab_size(); }
   std::string summary() const override;
 
-  /// The tokenizer's size before the prompt and SID tokens were added: ids from here on are new.
+  /// The tokenizer's size before the prompt and SID tokens were added: ids from here on are new (the whole size
+  /// for a tokenizer that had them).
   std::int64_t base_size() const { return base_size_; }
   const datasets::BpeTokenizer& tokenizer() const { return tokenizer_; }
 

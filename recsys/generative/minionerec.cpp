@@ -165,6 +165,15 @@ MiniOneRec::MiniOneRec(const MiniOneRec& source, CopyTag)
   declared_roles_ = source.declared_roles_;
 }
 
+void MiniOneRec::save_hf(const std::string& folder) const {
+  const auto* bpe = dynamic_cast<const BpePromptVocabulary*>(tokenizer.get());
+  RG_CHECK(bpe != nullptr,
+           "MiniOneRec.save_hf: this model reads its prompts with the built-in word vocabulary, "
+           "which has no tokenizer.json; only a model started from a Qwen2 folder (minionerec.qwen2) exports to one");
+  nn::save_qwen2_checkpoint(*lm, folder);
+  bpe->tokenizer().save((std::filesystem::path(folder) / "tokenizer.json").string());
+}
+
 std::shared_ptr<MiniOneRec> MiniOneRec::frozen_copy() const {
   std::shared_ptr<MiniOneRec> copy(new MiniOneRec(*this, CopyTag{}));
   copy->to(lm->output_weight().device());

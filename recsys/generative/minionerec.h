@@ -89,6 +89,11 @@ class MiniOneRec : public SequentialRecommender {
   std::vector<std::vector<ScoredItem>> recommend_prompts(const std::vector<PromptExample>& examples,
                                                          std::int64_t width) const;
 
+  /// Writes the decoder and its extended tokenizer as a Hugging Face Qwen2 folder (config.json, model.safetensors,
+  /// tokenizer.json with the prompt and SID tokens added; each file atomically), which options.qwen2 loads back
+  /// unchanged. Only a model started from a Qwen2 folder has a tokenizer.json to write; otherwise throws.
+  void save_hf(const std::string& folder) const;
+
   /// A frozen copy of this model (GRPO's reference): the same tokenizer, trie and options, a decoder of the same
   /// config with these weights copied (no checkpoint re-read), on the same device, no gradients, in eval mode.
   std::shared_ptr<MiniOneRec> frozen_copy() const;

@@ -235,6 +235,33 @@ TEST(BpeTokenizer, AddTokensAppendsIdsAndMatchesTheReference) {
   expect_error([&] { tok.add_tokens({std::string("\xff")}); }, {"add_tokens", "not valid UTF-8", "byte offset 0"});
 }
 
+// save() writes the added tokens into added_tokens: the saved file loads with the same ids, specials and
+// encodings (the reference cases, added tokens included), and saving it again changes nothing.
+TEST(BpeTokenizer, SaveWritesTheAddedTokens) {
+  BpeTokenizer tok = BpeTokenizer::load(kTokenizerPath);
+  const json& later = cases()["added_later"];
+  tok.add_tokens(later["tokens"].get<std::vector<std::string>>());
+  const std::string path = (fs::path(::testing::TempDir()) / "recgrad_saved_tokenizer.json").string();
+  tok.save(path);
+  const BpeTokenizer loaded = BpeTokenizer::load(path);
+  ASSERT_EQ(loaded.vocab_size(), tok.vocab_size());
+  for (std::int64_t id = 0; id < tok.vocab_size(); ++id) {
+    EXPECT_EQ(loaded.token_of(id), tok.token_of(id)) << "id " << id;
+    EXPECT_EQ(loaded.is_special(id), tok.is_special(id)) << "id " << id;
+  }
+  for (const json& item : later["cases"]) {
+    const std::string text = item["text"].get<std::string>();
+    EXPECT_EQ(loaded.encode(text), item["ids"].get<std::vector<std::int64_t>>()) << "text: " << json(text).dump();
+  }
+  for (const json& item : cases()["cases"]) {
+    const std::string text = item["text"].get<std::string>();
+    EXPECT_EQ(loaded.encode(text), tok.encode(text)) << "text: " << json(text).dump();
+  }
+  const std::string again = (fs::path(::testing::TempDir()) / "recgrad_saved_tokenizer_again.json").string();
+  loaded.save(again);
+  EXPECT_EQ(read_bytes(again), read_bytes(path));
+}
+
 TEST(BpeTokenizer, IgnoreMergesTakesAPieceThatIsInTheVocabulary) {
   TokenizerTempDir dir;
   json data = tiny_json();

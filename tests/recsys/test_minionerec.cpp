@@ -312,6 +312,47 @@ TEST(MiniOneRec, StartsFromAQwen2Checkpoint) {
   std::filesystem::remove_all(folder);
 }
 
+// A fine-tuned model exports as a Hugging Face folder with its extended tokenizer.json; starting from that folder
+// gives the same vocabulary and the same weights (the SID rows are not restarted), so the same beams.
+TEST(MiniOneRec, SaveHfRoundTripsThroughAQwen2Folder) {
+  const std::string folder = tiny_qwen2_folder("recgrad_minionerec_export_source");
+  MiniOneRecOptions options = small_options();
+  options.qwen2 = folder;
+  manual_seed(7);
+  MiniOneRec model(catalogue_ids(), catalogue_titles(), options);
+  AdamW optimizer(model.parameters(), AdamWOptions{.lr = 0.01});
+  model.train();
+  for (int step = 0; step < 5; ++step) {  // the SID rows move away from their mean start
+    optimizer.zero_grad();
+    model.loss(rule_batch(), LossKind::full_softmax).backward();
+    optimizer.step();
+  }
+  const std::string exported = ::testing::TempDir() + "/recgrad_minionerec_exported";
+  std::filesystem::remove_all(exported);
+  model.save_hf(exported);
+  options.qwen2 = exported;
+  MiniOneRec reloaded(catalogue_ids(), catalogue_titles(), options);
+  EXPECT_EQ(reloaded.tokenizer->vocab_size(), model.tokenizer->vocab_size());
+  EXPECT_NE(reloaded.tokenizer->summary().find("prompt and SID tokens included"), std::string::npos);
+  EXPECT_EQ(reloaded.tokenizer->sid_token(1, 2), model.tokenizer->sid_token(1, 2));
+  EXPECT_EQ(reloaded.prompts.title_tokens(3), model.prompts.title_tokens(3));
+  for (const auto& [name, tensor] : model.lm->state_dict()) {
+    EXPECT_EQ(max_abs_diff(reloaded.lm->state_dict().at(name), tensor), 0.0) << name;
+  }
+  model.eval();
+  reloaded.eval();
+  const auto before = model.recommend(rule_batch(), 4);
+  const auto after = reloaded.recommend(rule_batch(), 4);
+  for (std::size_t r = 0; r < before.size(); ++r) {
+    for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(after[r][k].item, before[r][k].item) << "row " << r;
+  }
+  // the built-in word vocabulary has no tokenizer.json to write
+  expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), small_options()).save_hf(exported + "_words"); },
+               {"save_hf", "word vocabulary", "minionerec.qwen2"});
+  std::filesystem::remove_all(folder);
+  std::filesystem::remove_all(exported);
+}
+
 TEST(MiniOneRec, AQwen2FolderThatDoesNotFitIsRefusedNamingTheFile) {
   MiniOneRecOptions options = small_options();
   options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_no_tokenizer");
@@ -321,6 +362,15 @@ TEST(MiniOneRec, AQwen2FolderThatDoesNotFitIsRefusedNamingTheFile) {
   options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_small_table", -10);
   expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), options); },
                {"tokenizer.json", "rows", "does not belong"});
+  // a tokenizer.json extended for other semantic IDs: some of the tokens MiniOneRec adds, not all
+  options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_partly_extended");
+  {
+    datasets::BpeTokenizer partly = datasets::BpeTokenizer::load(kQwenTokenizer);
+    partly.add_tokens({"<|rec_bos|>", "<a_0>"});
+    partly.save(options.qwen2 + "/tokenizer.json");
+  }
+  expect_error([&] { MiniOneRec(catalogue_ids(), catalogue_titles(), options); },
+               {"tokenizer.json", "has 2 of the", "other semantic IDs"});
   // a tokenizer.json that is not valid JSON
   options.qwen2 = tiny_qwen2_folder("recgrad_minionerec_broken_tokenizer");
   std::ofstream(options.qwen2 + "/tokenizer.json") << "{\"model\": {\"type\": \"BPE\", \"vocab\": ";

@@ -19,6 +19,7 @@
 #include "optim/clip_grad.h"
 #include "optim/lr_schedule.h"
 #include "recsys/item_ids.h"
+#include "recsys/metrics_json.h"
 
 namespace recgrad::recsys {
 namespace {
@@ -62,27 +63,6 @@ void check_gradients_finite(const std::vector<Tensor>& parameters, std::int64_t 
   const double l1 = grad_norm(parameters, 1.0);
   RG_CHECK(std::isfinite(l1), "train: a gradient became non-finite (sum |g| = ", l1, ") at step ", step, " (", model,
            ", ", optimizer, "); the run stops here");
-}
-
-json metrics_to_json(const RankingMetrics& m) {
-  json j{{"rows", m.rows}, {"mrr", m.mrr}};
-  for (const MetricsAtK& k : m.at_k)
-    j["at"][std::to_string(k.k)] = {{"recall", k.recall}, {"ndcg", k.ndcg}, {"mrr", k.mrr}};
-  return j;
-}
-
-RankingMetrics metrics_from_json(const json& j) {
-  RankingMetrics m;
-  m.rows = j.at("rows").get<std::int64_t>();
-  m.mrr = j.at("mrr").get<double>();
-  if (j.contains("at")) {
-    for (const auto& [k, v] : j.at("at").items()) {
-      m.at_k.push_back(
-          {std::stoll(k), v.at("recall").get<double>(), v.at("ndcg").get<double>(), v.at("mrr").get<double>()});
-    }
-    std::sort(m.at_k.begin(), m.at_k.end(), [](const MetricsAtK& a, const MetricsAtK& b) { return a.k < b.k; });
-  }
-  return m;
 }
 
 double ndcg10(const RankingMetrics& m) { return m.ndcg(10); }

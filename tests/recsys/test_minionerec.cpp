@@ -544,9 +544,98 @@ TEST(MiniOneRecGrpo, TheStageRunsReproducibly) {
   }
   EXPECT_EQ(again.test.ndcg(10), first.test.ndcg(10));
   GrpoStageOptions bad = options;
+  bad.lr_scale = 0.0;
+  expect_error([&] { check_grpo_stage_options(bad, kItems); }, {"lr_scale must be > 0"});
+  bad = options;
   bad.prompts_per_step = 0;
   expect_error([&] { check_grpo_stage_options(bad, kItems); }, {"prompts_per_step must be >= 1"});
   bad = options;
   bad.step.group_size = 20;
   expect_error([&] { check_grpo_stage_options(bad, kItems); }, {"group_size must be in 2..12"});
+}
+
+namespace {
+// A policy after a short SFT (seeded), ready for the GRPO stage.
+std::unique_ptr<MiniOneRec> sft_policy(std::uint64_t seed, std::int64_t hidden = 32) {
+  manual_seed(seed);
+  MiniOneRecOptions sizes = small_options();
+  sizes.valid_rows = 6;
+  sizes.hidden = hidden;
+  auto policy = std::make_unique<MiniOneRec>(catalogue_ids(), catalogue_titles(), sizes);
+  AdamW sft(policy->parameters(), AdamWOptions{.lr = 0.01});
+  for (int i = 0; i < 40; ++i) {
+    sft.zero_grad();
+    policy->loss(rule_batch(), LossKind::full_softmax).backward();
+    sft.step();
+  }
+  return policy;
+}
+}  // namespace
+
+// A stage interrupted after step 5 and resumed from its checkpoint follows the uninterrupted trajectory step for
+// step. The policy it resumes with comes from another SFT seed: the checkpoint's policy, optimizer state and
+// reference replace it (a reference copied from the new policy would change every KL term). A finished stage's
+// checkpoint returns its result; a checkpoint whose reference does not fit the policy is refused, naming the
+// tensors.
+TEST(MiniOneRecGrpo, AResumedStageFollowsTheSameTrajectory) {
+  const datasets::SequenceDataset data = rule_dataset();
+  GrpoStageOptions options;
+  options.step.group_size = 4;
+  options.step.beta = 0.5;  // a large KL weight, so that the reference weighs on every step
+  options.sid_history_prompts = 10;
+  options.title_prompts = 4;
+  options.prompts_per_step = 4;
+  options.epochs = 2;
+  options.eval_every = 3;
+  options.checkpoint_every = 2;
+  const TrainerOptions trainer;
+  const auto make_optimizer = [](MiniOneRec& policy) {
+    return make_training_optimizer(
+        "adamw", policy, OptimizerOverrides{.lr = 1e-2, .adamw_lr = std::nullopt, .weight_decay = std::nullopt});
+  };
+  const auto whole = [&] {
+    auto policy = sft_policy(6);
+    return grpo_stage(*policy, *make_optimizer(*policy), data, options, trainer);
+  }();
+  ASSERT_EQ(whole.steps.size(), 8u);
+
+  GrpoStageOptions checkpointed = options;
+  checkpointed.checkpoint_path = ::testing::TempDir() + "/recgrad_grpo_stage.safetensors";
+  checkpointed.resume = true;
+  std::filesystem::remove(checkpointed.checkpoint_path);
+  struct Interrupted {};
+  {
+    auto policy = sft_policy(6);
+    EXPECT_THROW(grpo_stage(*policy, *make_optimizer(*policy), data, checkpointed, trainer,
+                            [](const GrpoProgress& p) {
+                              if (p.step == 5) throw Interrupted{};
+                            }),
+                 Interrupted);
+  }
+  auto other = sft_policy(9);  // another SFT: its weights and its copy must not be used
+  const GrpoStageResult resumed = grpo_stage(*other, *make_optimizer(*other), data, checkpointed, trainer);
+  EXPECT_TRUE(resumed.resumed);
+  ASSERT_EQ(resumed.steps.size(), whole.steps.size());
+  for (std::size_t i = 0; i < whole.steps.size(); ++i) {
+    EXPECT_EQ(resumed.steps[i].loss, whole.steps[i].loss) << "step " << i;
+    EXPECT_EQ(resumed.steps[i].mean_kl, whole.steps[i].mean_kl) << "step " << i;
+    EXPECT_EQ(resumed.steps[i].mean_reward, whole.steps[i].mean_reward) << "step " << i;
+  }
+  ASSERT_EQ(resumed.curve.size(), whole.curve.size());
+  for (std::size_t i = 0; i < whole.curve.size(); ++i) {
+    EXPECT_EQ(resumed.curve[i].step, whole.curve[i].step);
+    EXPECT_EQ(resumed.curve[i].valid.ndcg(10), whole.curve[i].valid.ndcg(10));
+  }
+  EXPECT_EQ(resumed.test.ndcg(10), whole.test.ndcg(10));
+  EXPECT_EQ(resumed.sft_test.ndcg(10), whole.sft_test.ndcg(10));
+  // finished: returned as it is
+  auto third = sft_policy(10);
+  const GrpoStageResult returned = grpo_stage(*third, *make_optimizer(*third), data, checkpointed, trainer);
+  EXPECT_EQ(returned.steps.size(), whole.steps.size());
+  EXPECT_EQ(returned.test.ndcg(10), whole.test.ndcg(10));
+  // a policy of another size: the stored reference does not fit it
+  auto wider = sft_policy(6, 48);
+  expect_error([&] { grpo_stage(*wider, *make_optimizer(*wider), data, checkpointed, trainer); },
+               {"reference model in", "does not match the policy", "lm.model.embed_tokens.weight", "[", "32]", "48]"});
+  std::filesystem::remove(checkpointed.checkpoint_path);
 }

@@ -190,12 +190,36 @@ rm -rf out
 minionerec_small=(--model-option minionerec.valid_beams=2 --model-option minionerec.test_beams=3
   --model-option minionerec.hidden=16 --model-option minionerec.layers=1 --model-option minionerec.heads=2
   --model-option minionerec.kv_heads=1 --model-option minionerec.intermediate=16
-  --model-option minionerec.min_word_count=1)
+  --model-option minionerec.min_word_count=1 --rl-group 2)
 output=$("$recbench" --quiet --protocol fixed --dataset Tiny --models minionerec --optimizers adamw,muon \
   --max-epochs 2 "${minionerec_small[@]}" --out out 2>&1)
 status=$?
 [ "$status" -eq 0 ] && grep -q '"model": "minionerec"' out/results.json 2>/dev/null
 verdict $? "MiniOneRec trains with adamw and muon on a release's semantic IDs and titles"
+# ... then its GRPO stage: logged in results.json and reported (SFT -> RL change); --resume returns it unchanged
+# from its checkpoint; --rl-prompts 0 is SFT only
+rl_of() { python3 -c 'import json,sys; print(json.dumps([r["rl"]["test"] for r in json.load(open(sys.argv[1]))["runs"]]))' "$1"; }
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert all(len(r["rl"]["steps"]) >= 1 and "ndcg@10" in r["rl"]["test"] for r in j["runs"])' out/results.json 2>/dev/null &&
+  grep -q "SFT, then GRPO" out/results.md && grep -q "does reinforcement learning (GRPO) after SFT raise" out/REPORT.md &&
+  [ -f out/checkpoints/minionerec_adamw_seed0_rl.safetensors ]
+verdict $? "MiniOneRec's GRPO stage runs after SFT, is logged in results.json and reported, and checkpoints"
+first_rl=$(rl_of out/results.json)
+output=$("$recbench" --quiet --protocol fixed --dataset Tiny --models minionerec --optimizers adamw,muon \
+  --max-epochs 2 "${minionerec_small[@]}" --out out --resume 2>&1)
+[ "$?" -eq 0 ] && [ "$(rl_of out/results.json)" = "$first_rl" ] &&
+  python3 -c 'import json,sys; assert all(r["rl"]["resumed"] for r in json.load(open(sys.argv[1]))["runs"])' out/results.json
+verdict $? "--resume returns finished GRPO stages from their checkpoints unchanged"
+rm -rf out
+output=$("$recbench" --quiet --protocol fixed --dataset Tiny --models minionerec --optimizers adamw --max-epochs 1 \
+  "${minionerec_small[@]}" --rl-prompts 0 --out out 2>&1)
+[ "$?" -eq 0 ] && python3 -c 'import json,sys; assert "rl" not in json.load(open(sys.argv[1]))["runs"][0]' out/results.json
+verdict $? "--rl-prompts 0: MiniOneRec's SFT only"
+# bad GRPO settings, refused before any work: a group larger than the catalogue, a negative KL weight, a reward
+# that does not exist
+expect_refused "group_size must be in 2..3" --dataset Tiny --models minionerec --rl-group 4 \
+  --model-option minionerec.valid_beams=2 --model-option minionerec.test_beams=3
+expect_refused "beta must be >= 0" --dataset Tiny --models minionerec --rl-beta -0.1
+expect_refused "--rl-reward" --dataset Tiny --models minionerec --rl-reward best
 rm -rf out
 output=$("$recbench" --quiet --dataset Tiny --models minionerec --optimizers adamw,muon --max-epochs 1 \
   "${minionerec_small[@]}" --out out 2>&1)

@@ -32,6 +32,8 @@
 #include "datasets/synthetic.h"
 #include "git_revision.h"
 #include "recgrad.h"
+#include "recsys/generative/grpo_stage.h"
+#include "recsys/generative/minionerec.h"
 #include "recsys/generative/rq_kmeans.h"
 #include "recsys/generative/rq_vae.h"
 #include "recsys/generative/semantic_ids.h"
@@ -167,11 +169,63 @@ void fill_time_to_target(Benchmark& benchmark) {
   }
 }
 
-/// Trains `model_name` with `optimizer_name` (as the protocol maps them), seed `seed` and `overrides`; `counter`
-/// ("[3/12]") heads its progress output.
+/// The GRPO stage's settings in words (for the progress output and the report).
+std::string rl_description(const GrpoStageOptions& o) {
+  std::ostringstream text;
+  text << "GRPO: G " << o.step.group_size << " constrained beams, " << to_string(o.step.reward) << " reward, beta "
+       << o.step.beta << ", up to " << o.sid_history_prompts << " next-SID + " << o.title_prompts
+       << " title -> SID prompts of the training split, " << o.prompts_per_step << " per step, " << o.epochs
+       << (o.epochs == 1 ? " epoch" : " epochs") << ", lr " << o.lr_scale << " x the run's (warmup "
+       << 100 * o.warmup_share << "% then cosine), gradient clipping " << o.step.clip_grad_norm
+       << ", reference = the frozen SFT weights";
+  return text.str();
+}
+
+/// MiniOneRec's GRPO stage after SFT on `model`, which holds the SFT run's best weights: a fresh optimizer of the
+/// run's kind and learning rates (times --rl-lr-scale), its own checkpoint beside the run's; fills record.rl.
+void run_rl_stage(const Settings& s, const datasets::SequenceDataset& data, RunRecord& record,
+                  SequentialRecommender& model, const std::string& optimizer_name,
+                  const OptimizerOverrides& overrides) {
+  auto& policy = dynamic_cast<MiniOneRec&>(model);
+  auto optimizer = make_training_optimizer(protocol_optimizer(s.protocol, optimizer_name), model, overrides);
+  GrpoStageOptions options = s.grpo;
+  options.seed = record.seed;
+  options.test_start = false;  // the SFT run's test is of these very weights
+  const std::string sft_path = record.options.checkpoint_path;
+  options.checkpoint_path =
+      sft_path.substr(0, sft_path.size() - std::string(".safetensors").size()) + "_rl.safetensors";
+  options.resume = s.resume;
+  record.rl_description = rl_description(options);
+  const bool terminal = isatty(fileno(stderr)) != 0;
+  if (!s.quiet) std::cerr << "  then " << record.rl_description << "\n";
+  const auto progress = [&](const GrpoProgress& p) {
+    if (s.quiet || (!terminal && !p.evaluated && p.step % 20 != 0)) return;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%s  GRPO step %4lld/%lld  reward %+.3f  hit share %.2f  KL %.4f  entropy %.3f  valid NDCG@10 %.4f  "
+                  "%5.0fs   ",
+                  terminal ? "\r" : "", static_cast<long long>(p.step), static_cast<long long>(p.total_steps),
+                  p.log.mean_reward, p.log.hit_share, p.log.mean_kl, p.log.entropy, p.last_valid_ndcg10, p.seconds);
+    std::cerr << line << (terminal ? "" : "\n") << std::flush;
+  };
+  record.rl = grpo_stage(policy, *optimizer, data, options, record.options, progress);
+  record.rl.sft_test = record.result.test;
+  record.has_rl = true;
+  record.rl_peak_host_bytes = peak_resident_bytes();
+  if (!s.quiet) {
+    std::cerr << (terminal ? "\n" : "") << "  GRPO: test NDCG@10 " << record.result.test.ndcg(10) << " after SFT -> "
+              << record.rl.test.ndcg(10) << " after " << record.rl.steps.size() << " steps ("
+              << static_cast<int>(record.rl.train_seconds) << " s of steps, "
+              << static_cast<int>(record.rl.total_seconds) << " s in all" << (record.rl.resumed ? ", resumed" : "")
+              << ")\n";
+  }
+}
+
+/// Trains `model_name` with `optimizer_name` (as the protocol maps them), seed `seed` and `overrides`, then, when
+/// `with_rl` and the model has one, its GRPO stage; `counter` ("[3/12]") heads its progress output.
 RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, const std::string& model_name,
                   const std::string& optimizer_name, std::uint64_t seed, const OptimizerOverrides& overrides,
-                  const std::string& counter) {
+                  const std::string& counter, bool with_rl = true) {
   const std::string seed_text = std::to_string(seed);
   RunRecord record;
   record.model = model_name;
@@ -235,6 +289,7 @@ RunRecord run_one(const Settings& s, const datasets::SequenceDataset& data, cons
               << " (" << record.result.stop_reason << ", " << static_cast<int>(record.result.train_seconds)
               << " s training" << (record.result.resumed ? ", resumed" : "") << ")\n";
   }
+  if (with_rl && s.runs_rl(model_name)) run_rl_stage(s, data, record, *model, optimizer_name, overrides);
   return record;
 }
 
@@ -281,7 +336,7 @@ OptimizerOverrides tune(const Settings& s, const datasets::SequenceDataset& data
     TuningPoint tuning{model_name, optimizer_name, key, {}, 0.0, false, {}};
     for (const std::uint64_t seed : s.tuning_seed_values) {
       RunRecord run = run_one(s, data, model_name, optimizer_name, seed, point,
-                              "[tuning " + model_name + " " + optimizer_name + " " + key + "]");
+                              "[tuning " + model_name + " " + optimizer_name + " " + key + "]", /*with_rl=*/false);
       tuning.valid_scores.push_back(run.result.best_valid.ndcg(s.trainer.selection_k));
       tuning_runs.push_back(std::move(run));
     }
@@ -315,11 +370,16 @@ void run_tuned(const Settings& s, const datasets::SequenceDataset& data, Benchma
         const auto same = std::find_if(tuning_runs.begin(), tuning_runs.end(), [&](const RunRecord& run) {
           return run.seed == seed && run.configuration == overrides_text(chosen);
         });
-        keep(s, benchmark,
-             same != tuning_runs.end()
-                 ? *same
-                 : run_one(s, data, model_name, optimizer_name, seed, chosen,
-                           "[" + model_name + " " + optimizer_name + " at " + overrides_text(chosen) + "]"));
+        const std::string counter = "[" + model_name + " " + optimizer_name + " at " + overrides_text(chosen) + "]";
+        if (same != tuning_runs.end() && s.runs_rl(model_name)) {
+          // its SFT is done: resumed from its finished checkpoint (no step retrained), then the GRPO stage
+          Settings resuming = s;
+          resuming.resume = true;
+          keep(s, benchmark, run_one(resuming, data, model_name, optimizer_name, seed, chosen, counter));
+        } else {
+          keep(s, benchmark,
+               same != tuning_runs.end() ? *same : run_one(s, data, model_name, optimizer_name, seed, chosen, counter));
+        }
       }
     }
   }
@@ -402,6 +462,13 @@ int main(int argc, char** argv) {
       (void)find_model(protocol_model(settings.protocol, name))
           .make({data.num_items, data.num_users, settings.semantic_ids, settings.item_titles},
                 model_settings(settings, name));
+      if (settings.runs_rl(name)) {  // a group of more beams than the catalogue has items, say
+        try {
+          check_grpo_stage_options(settings.grpo, data.num_items);
+        } catch (const Error& error) {
+          throw Error(std::string("recbench: --rl-*: ") + error.what());
+        }
+      }
     }
     if (sweep->parsed()) {
       Benchmark all = make_benchmark(data, description, app, settings.protocol);

@@ -210,6 +210,142 @@ std::string first_lines(const std::string& text, int lines) {
   return out;
 }
 
+// ---- MiniOneRec's GRPO stage after SFT ----
+
+/// The mean of `values[from, to)` of a stage's step logs (NaN for an empty range).
+double mean_over(const std::vector<recsys::GrpoStepLog>& steps, std::size_t from, std::size_t to,
+                 double recsys::GrpoStepLog::*field) {
+  if (from >= to) return std::nan("");
+  double sum = 0;
+  for (std::size_t i = from; i < to; ++i) sum += steps[i].*field;
+  return sum / static_cast<double>(to - from);
+}
+
+/// "a -> b": the mean of a field over a stage's first and last tenth of the steps, averaged over the runs.
+std::string first_to_last(const std::vector<const RunRecord*>& runs, double recsys::GrpoStepLog::*field, int digits) {
+  std::vector<double> first, last;
+  for (const RunRecord* r : runs) {
+    const std::size_t n = r->rl.steps.size(), tenth = std::max<std::size_t>(1, n / 10);
+    if (n == 0) continue;
+    first.push_back(mean_over(r->rl.steps, 0, tenth, field));
+    last.push_back(mean_over(r->rl.steps, n - tenth, n, field));
+  }
+  if (first.empty()) return "-";
+  return format(mean_std(first).mean, digits) + " -> " + format(mean_std(last).mean, digits);
+}
+
+/// The runs of `g` that have a GRPO stage.
+std::vector<const RunRecord*> rl_runs(const Group& g) {
+  std::vector<const RunRecord*> runs;
+  for (const RunRecord* r : g.runs) {
+    if (r->has_rl) runs.push_back(r);
+  }
+  return runs;
+}
+
+/// The change of test NDCG@10 from SFT to RL over the runs (paired by run: the same seed's two stages).
+PairedComparison sft_to_rl(const std::vector<const RunRecord*>& runs) {
+  std::vector<double> sft, rl;
+  for (const RunRecord* r : runs) {
+    sft.push_back(r->result.test.ndcg(10));
+    rl.push_back(r->rl.test.ndcg(10));
+  }
+  return recsys::compare_paired(sft, rl);
+}
+
+/// results.md's table of the GRPO stages (empty when no run has one).
+std::string rl_table(const Benchmark& b) {
+  std::ostringstream md;
+  bool any = false;
+  for (const ModelGroups& m : grouped(b)) {
+    for (const Group& g : m.groups) {
+      const std::vector<const RunRecord*> runs = rl_runs(g);
+      if (runs.empty()) continue;
+      if (!any) {
+        md << "\n### " << m.model << ": SFT, then GRPO\n\n"
+           << runs.front()->rl_description << ". Test metrics: the SFT run's best-validation weights, then the "
+           << "stage's final weights (as MiniOneRec evaluates its last RL checkpoint). *Change* = the mean over "
+           << "seeds of the relative change of test NDCG@10 from SFT to RL, with its 95% confidence interval; "
+           << "reward, hit share (groups whose beams hold the target) and KL: mean over the first -> last tenth "
+           << "of the steps.\n\n"
+           << "| model | optimizer | seeds | SFT test NDCG@10 | RL test NDCG@10 | change | SFT steps (best) | RL "
+              "steps | reward | hit share | KL | RL step s | RL total s |\n"
+           << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        any = true;
+      }
+      std::vector<double> sft, rl, sft_steps, rl_steps, step_seconds, total_seconds;
+      for (const RunRecord* r : runs) {
+        sft.push_back(r->result.test.ndcg(10));
+        rl.push_back(r->rl.test.ndcg(10));
+        sft_steps.push_back(static_cast<double>(r->result.best_step));
+        rl_steps.push_back(static_cast<double>(r->rl.steps.size()));
+        step_seconds.push_back(r->rl.train_seconds);
+        total_seconds.push_back(r->rl.total_seconds);
+      }
+      md << "| " << m.model << " | " << g.label() << " | " << runs.size() << " | " << format(mean_std(sft)) << " | "
+         << format(mean_std(rl)) << " | " << paired_text(sft_to_rl(runs)) << " | " << format(mean_std(sft_steps), 0)
+         << " | " << format(mean_std(rl_steps), 0) << " | " << first_to_last(runs, &recsys::GrpoStepLog::mean_reward, 3)
+         << " | " << first_to_last(runs, &recsys::GrpoStepLog::hit_share, 2) << " | "
+         << first_to_last(runs, &recsys::GrpoStepLog::mean_kl, 4) << " | " << format(mean_std(step_seconds).mean, 0)
+         << " | " << format(mean_std(total_seconds).mean, 0) << " |\n";
+    }
+  }
+  return md.str();
+}
+
+/// REPORT.md's section on the GRPO stages: the SFT -> RL change per optimizer and, after RL, the hybrid against
+/// AdamW (empty when no run has a stage).
+std::string rl_section(const Benchmark& b) {
+  std::ostringstream md;
+  for (const ModelGroups& m : grouped(b)) {
+    bool any = false;
+    for (const Group& g : m.groups) any = any || !rl_runs(g).empty();
+    if (!any) continue;
+    md << "## " << m.model << ": does reinforcement learning (GRPO) after SFT raise test NDCG@10?\n\n";
+    for (const Group& g : m.groups) {
+      const std::vector<const RunRecord*> runs = rl_runs(g);
+      if (runs.empty()) continue;
+      const PairedComparison c = sft_to_rl(runs);
+      std::vector<double> sft, rl;
+      for (const RunRecord* r : runs) {
+        sft.push_back(r->result.test.ndcg(10));
+        rl.push_back(r->rl.test.ndcg(10));
+      }
+      md << "- **" << g.label() << "**: " << format(mean_std(sft)) << " after SFT -> " << format(mean_std(rl))
+         << " after GRPO, a change of " << paired_text(c) << " over " << seeds_text(c.n) << ": ";
+      if (c.n < 2) {
+        md << "one seed gives no interval.\n";
+      } else if (c.ci_low > 0) {
+        md << "**GRPO raised it** (the whole interval is above 0).\n";
+      } else if (c.ci_high < 0) {
+        md << "**GRPO lowered it** (the whole interval is below 0).\n";
+      } else {
+        md << "**inconclusive** (the interval contains 0).\n";
+      }
+    }
+    // After both stages: the hybrid against AdamW, per seed.
+    const Group* reference = adamw_reference(m);
+    for (const Group& g : m.groups) {
+      if (reference == nullptr || &g == reference || rl_runs(g).empty()) continue;
+      std::vector<double> base, cand;
+      for (const RunRecord* c : rl_runs(g)) {
+        for (const RunRecord* r : rl_runs(*reference)) {
+          if (r->seed != c->seed) continue;
+          base.push_back(r->rl.test.ndcg(10));
+          cand.push_back(c->rl.test.ndcg(10));
+        }
+      }
+      const PairedComparison after = recsys::compare_paired(base, cand);
+      md << "- After both stages, " << g.label() << " against " << reference->label() << ": test NDCG@10 "
+         << paired_text(after) << " over " << seeds_text(after.n) << " (the MuonRec paper claims +12.6% on average "
+         << "over its models).\n";
+    }
+    md << "\nSettings: " << rl_runs(m.groups.front()).front()->rl_description
+       << ". The SFT steps to converge are the table above's; the GRPO stage runs its fixed number of steps.\n\n";
+  }
+  return md.str();
+}
+
 std::string markdown(const Benchmark& b) {
   const std::vector<ModelGroups> models = grouped(b);
   bool configured = false;  // a configuration column only when some run has one
@@ -269,6 +405,7 @@ std::string markdown(const Benchmark& b) {
       md << " " << format(mean_std(seconds).mean, 1) << " |\n";
     }
   }
+  md << rl_table(b);
   bool audited = false;
   for (const RunRecord& r : b.runs) audited = audited || !r.result.audit.empty();
   if (audited) {
@@ -385,6 +522,29 @@ json full_json(const Benchmark& b) {
                          {"audit_seconds_per_audited_step", r.result.audit_seconds_per_step},
                          {"peak_host_bytes", r.peak_host_bytes},
                          {"peak_device_bytes", r.peak_device_bytes}});
+    if (r.has_rl) {
+      json steps = json::array(), rl_curve = json::array();
+      for (const recsys::GrpoStepLog& s : r.rl.steps) {
+        steps.push_back({{"loss", s.loss},
+                         {"mean_reward", s.mean_reward},
+                         {"hit_share", s.hit_share},
+                         {"mean_kl", s.mean_kl},
+                         {"entropy", s.entropy}});
+      }
+      for (const recsys::EvalPoint& p : r.rl.curve) {
+        rl_curve.push_back(
+            {{"step", p.step}, {"seconds", p.seconds}, {"valid", metrics_json(p.valid)}, {"valid_loss", p.valid_loss}});
+      }
+      j["runs"].back()["rl"] = {{"description", r.rl_description},
+                                {"steps", steps},
+                                {"curve", rl_curve},
+                                {"sft_test", metrics_json(r.result.test)},
+                                {"test", metrics_json(r.rl.test)},
+                                {"train_seconds", r.rl.train_seconds},
+                                {"total_seconds", r.rl.total_seconds},
+                                {"resumed", r.rl.resumed},
+                                {"peak_host_bytes", r.rl_peak_host_bytes}};
+    }
   }
   // The paired comparisons of REPORT.md: every non-reference group against the model's AdamW reference.
   j["comparisons"] = json::array();
@@ -914,6 +1074,7 @@ std::string report_markdown(const Benchmark& b) {
     summaries.emplace_back(m.model, std::move(summary));
   }
 
+  md << rl_section(b);
   md << "## Summary\n\n";
   if (models.empty()) md << "No run has finished yet.\n";
   for (const auto& [model, lines] : summaries) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "recsys/generative/grpo_stage.h"
 #include "recsys/metrics.h"
 #include "recsys/trainer.h"
 
@@ -27,6 +28,12 @@ struct RunRecord {
   double time_to_target_seconds = -1;  // the training seconds at that step; -1 never
   double peak_host_bytes = 0.0;        // the process's peak resident set so far (VmHWM)
   double peak_device_bytes = 0.0;      // the CUDA allocator's peak during this run (0 on the CPU)
+  /// MiniOneRec's GRPO stage after SFT (has_rl): it starts from the SFT run's best weights, whose test metrics
+  /// are result.test (= rl.sft_test), and ends with rl.test.
+  bool has_rl = false;
+  recsys::GrpoStageResult rl;
+  std::string rl_description;  // the stage's settings
+  double rl_peak_host_bytes = 0.0;
 };
 
 /// One point of a tuning grid (--protocol tuned): an optimizer's configuration and its validation score.

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -179,7 +180,8 @@ void add_options(CLI::App& app, Settings& s) {
                  "itself) or full (seeds 0,1,2, 30 epochs; the tuned search covers learning rates and weight decay, "
                  "averaged over tuning seeds 1000,1001); --seeds, --tuning-seeds and --max-epochs override it")
       ->capture_default_str();
-  app.add_option("--selection-k", s.trainer.selection_k, "select the best weights on valid NDCG@K (1, 3, 5, 10, 20 or 50)")
+  app.add_option("--selection-k", s.trainer.selection_k,
+                 "select the best weights on valid NDCG@K (1, 3, 5, 10, 20 or 50)")
       ->capture_default_str();
   app.add_option("--cosine-t-max", s.trainer.cosine_t_max, "cosine lr annealing per epoch over T_max epochs (0 = off)")
       ->capture_default_str();
@@ -220,6 +222,18 @@ void add_options(CLI::App& app, Settings& s) {
                  "synthetic data: users (default: the budget's, 1500 quick or 3000 full)");
   app.add_option("--synthetic-items", s.synthetic_items, "synthetic data: items")->capture_default_str();
   app.add_option("--synthetic-zipf", s.synthetic_zipf, "synthetic data: popularity Zipf exponent")
+      ->capture_default_str();
+  app.add_option("--rl-prompts", s.rl_prompts,
+                 "MiniOneRec's GRPO stage after SFT: next-SID prompts of the training split (plus a quarter as many "
+                 "title -> SID prompts); 0 = SFT only (default: the budget's, 500 quick or 2000 full)");
+  app.add_option("--rl-group", s.grpo.step.group_size, "GRPO: constrained beams per prompt (G)")->capture_default_str();
+  app.add_option("--rl-beta", s.grpo.step.beta, "GRPO: the KL weight (>= 0)")->capture_default_str();
+  app.add_option("--rl-reward", s.rl_reward, "GRPO: rule, ranking (MiniOneRec's) or sid_prefix")->capture_default_str();
+  app.add_option("--rl-lr-scale", s.grpo.lr_scale, "GRPO: the stage's peak lr as a share of the run's own lr")
+      ->capture_default_str();
+  app.add_option("--rl-epochs", s.grpo.epochs, "GRPO: passes over the prompts")->capture_default_str();
+  app.add_option("--rl-prompts-per-step", s.grpo.prompts_per_step, "GRPO: prompts per step")->capture_default_str();
+  app.add_option("--rl-eval-every", s.grpo.eval_every, "GRPO: steps between validations (0 = before and after)")
       ->capture_default_str();
   app.add_flag("--quiet", s.quiet, "no progress output");
   app.add_flag("--audit", s.audit, "record the optimizer audit (optim/audit.h) as JSON lines and plot it");
@@ -316,6 +330,21 @@ void finish_settings(Settings& s, const CLI::App& app) {
              " needs semantic IDs or item text, "
              "which the built-in synthetic data does not have; use --dataset with a MiniOneRec-format folder");
   }
+  // the GRPO stage: its numbers now; the group against the catalogue once the data is loaded
+  if (app.count("--rl-prompts") == 0) s.rl_prompts = full_budget ? Settings::kFullRlPrompts : Settings::kQuickRlPrompts;
+  RG_CHECK(s.rl_prompts >= 0, "recbench: --rl-prompts must be >= 0 (0 = SFT only), got ", s.rl_prompts);
+  s.grpo.sid_history_prompts = std::max<std::int64_t>(1, s.rl_prompts);
+  s.grpo.title_prompts = s.rl_prompts / 4;
+  try {
+    s.grpo.step.reward = recsys::group_reward_from_name(s.rl_reward);
+  } catch (const Error& error) {
+    throw Error(std::string("recbench: --rl-reward: ") + error.what());
+  }
+  try {
+    recsys::check_grpo_stage_options(s.grpo, std::numeric_limits<std::int64_t>::max());
+  } catch (const Error& error) {
+    throw Error(std::string("recbench: --rl-*: ") + error.what());
+  }
   s.trainer.device = s.device == "cuda" ? Device::cuda() : Device::cpu();
   s.trainer.loss = s.loss == "softmax" ? LossKind::full_softmax
                    : s.loss == "bce"   ? LossKind::sampled_bce
@@ -355,6 +384,10 @@ void finish_settings(Settings& s, const CLI::App& app) {
   prepare_folder(s.out, "--out");
   s.checkpoint_folder = s.checkpoint_dir.empty() ? s.out + "/checkpoints" : s.checkpoint_dir;
   prepare_folder(s.checkpoint_folder, s.checkpoint_dir.empty() ? "--out's checkpoints" : "--checkpoints");
+}
+
+bool Settings::runs_rl(const std::string& name) const {
+  return rl_prompts > 0 && protocol_model(protocol, name).rfind("minionerec", 0) == 0;
 }
 
 }  // namespace recgrad::recbench

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "recsys/generative/grpo_stage.h"
 #include "recsys/trainer.h"
 #include "recsys/zoo.h"
 
@@ -44,6 +45,11 @@ struct Settings {
   std::string protocol;                   // empty: tuned (fixed for `recbench sweep`)
   std::vector<std::string> tuning_seeds;  // empty: the budget's
   bool tune_weight_decay = true;          // the tuned protocol's search covers weight decay (budget full)
+  // MiniOneRec's GRPO stage after its SFT (recsys/generative/grpo_stage.h): --rl-prompts next-SID prompts (0: SFT
+  // only; default the budget's) and a quarter as many title -> SID prompts; group, beta, reward, lr scale, epochs.
+  std::int64_t rl_prompts = -1;
+  std::string rl_reward = "ranking";
+  recsys::GrpoStageOptions grpo;
 
   // Filled by finish_settings from the options above.
   std::vector<std::string> model_names, optimizer_names;
@@ -67,6 +73,10 @@ struct Settings {
   static constexpr const char* kQuickSeeds = "0";
   static constexpr const char* kFullSeeds = "0,1,2";
   static constexpr const char* kFullTuningSeeds = "1000,1001";
+  static constexpr std::int64_t kQuickRlPrompts = 500, kFullRlPrompts = 2000;
+
+  /// Whether model `name` gets the GRPO stage after its training (MiniOneRec, with --rl-prompts > 0).
+  bool runs_rl(const std::string& name) const;
 };
 
 /// Comma-separated fields of every value ("a,b" "c" -> a, b, c); empty fields are kept (and refused by the

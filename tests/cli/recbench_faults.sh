@@ -214,6 +214,15 @@ output=$("$recbench" --quiet --protocol fixed --dataset Tiny --models minionerec
   "${minionerec_small[@]}" --rl-prompts 0 --out out 2>&1)
 [ "$?" -eq 0 ] && python3 -c 'import json,sys; assert "rl" not in json.load(open(sys.argv[1]))["runs"][0]' out/results.json
 verdict $? "--rl-prompts 0: MiniOneRec's SFT only"
+# on a folder named Industrial_and_Scientific, REPORT.md sets the results beside the published MiniOneRec table
+rm -rf out Industrial_and_Scientific && cp -r Tiny Industrial_and_Scientific
+output=$("$recbench" --quiet --protocol fixed --dataset Industrial_and_Scientific --models minionerec --optimizers adamw \
+  --max-epochs 1 "${minionerec_small[@]}" --out out 2>&1)
+[ "$?" -eq 0 ] && grep -q "Against the published MiniOneRec table" out/REPORT.md &&
+  grep -q "| minionerec | 0.1167 | .*after GRPO" out/REPORT.md && grep -q "| gru4rec | 0.0669 | not run" out/REPORT.md &&
+  grep -q "SOURCE.md" out/REPORT.md
+verdict $? "on Industrial_and_Scientific, REPORT.md compares with the published MiniOneRec table"
+rm -rf Industrial_and_Scientific
 # bad GRPO settings, refused before any work: a group larger than the catalogue, a negative KL weight, a reward
 # that does not exist
 expect_refused "group_size must be in 2..3" --dataset Tiny --models minionerec --rl-group 4 \

@@ -496,6 +496,24 @@ datasets::SequenceDataset rule_dataset() {
 }
 }  // namespace
 
+namespace {
+// A policy after a short SFT (seeded), ready for the GRPO stage.
+std::unique_ptr<MiniOneRec> sft_policy(std::uint64_t seed, std::int64_t hidden = 32) {
+  manual_seed(seed);
+  MiniOneRecOptions sizes = small_options();
+  sizes.valid_rows = 6;
+  sizes.hidden = hidden;
+  auto policy = std::make_unique<MiniOneRec>(catalogue_ids(), catalogue_titles(), sizes);
+  AdamW sft(policy->parameters(), AdamWOptions{.lr = 0.01});
+  for (int i = 0; i < 40; ++i) {
+    sft.zero_grad();
+    policy->loss(rule_batch(), LossKind::full_softmax).backward();
+    sft.step();
+  }
+  return policy;
+}
+}  // namespace
+
 // The RL stage after a short SFT: its step count, a finite log per step, validation before and after, the test of
 // the SFT and of the final weights, and the same numbers again from the same seed.
 TEST(MiniOneRecGrpo, TheStageRunsReproducibly) {
@@ -509,19 +527,10 @@ TEST(MiniOneRecGrpo, TheStageRunsReproducibly) {
   options.eval_every = 2;
   TrainerOptions trainer;
   const auto run = [&]() {
-    manual_seed(6);
-    MiniOneRecOptions sizes = small_options();
-    sizes.valid_rows = 6;
-    MiniOneRec policy(catalogue_ids(), catalogue_titles(), sizes);
-    AdamW sft(policy.parameters(), AdamWOptions{.lr = 0.01});
-    for (int i = 0; i < 40; ++i) {  // a short SFT, so that the beams often hold the target
-      sft.zero_grad();
-      policy.loss(rule_batch(), LossKind::full_softmax).backward();
-      sft.step();
-    }
+    auto policy = sft_policy(6);  // a short SFT, so that the beams often hold the target
     auto optimizer = make_training_optimizer(
-        "adamw", policy, OptimizerOverrides{.lr = 1e-3, .adamw_lr = std::nullopt, .weight_decay = std::nullopt});
-    return grpo_stage(policy, *optimizer, data, options, trainer);
+        "adamw", *policy, OptimizerOverrides{.lr = 1e-3, .adamw_lr = std::nullopt, .weight_decay = std::nullopt});
+    return grpo_stage(*policy, *optimizer, data, options, trainer);
   };
   const GrpoStageResult first = run();
   ASSERT_EQ(first.steps.size(), 8u);  // 14 prompts in steps of 4: 4 a pass, 2 passes
@@ -553,24 +562,6 @@ TEST(MiniOneRecGrpo, TheStageRunsReproducibly) {
   bad.step.group_size = 20;
   expect_error([&] { check_grpo_stage_options(bad, kItems); }, {"group_size must be in 2..12"});
 }
-
-namespace {
-// A policy after a short SFT (seeded), ready for the GRPO stage.
-std::unique_ptr<MiniOneRec> sft_policy(std::uint64_t seed, std::int64_t hidden = 32) {
-  manual_seed(seed);
-  MiniOneRecOptions sizes = small_options();
-  sizes.valid_rows = 6;
-  sizes.hidden = hidden;
-  auto policy = std::make_unique<MiniOneRec>(catalogue_ids(), catalogue_titles(), sizes);
-  AdamW sft(policy->parameters(), AdamWOptions{.lr = 0.01});
-  for (int i = 0; i < 40; ++i) {
-    sft.zero_grad();
-    policy->loss(rule_batch(), LossKind::full_softmax).backward();
-    sft.step();
-  }
-  return policy;
-}
-}  // namespace
 
 // A stage interrupted after step 5 and resumed from its checkpoint follows the uninterrupted trajectory step for
 // step. The policy it resumes with comes from another SFT seed: the checkpoint's policy, optimizer state and

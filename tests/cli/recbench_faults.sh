@@ -201,6 +201,7 @@ verdict $? "MiniOneRec trains with adamw and muon on a release's semantic IDs an
 rl_of() { python3 -c 'import json,sys; print(json.dumps([r["rl"]["test"] for r in json.load(open(sys.argv[1]))["runs"]]))' "$1"; }
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert all(len(r["rl"]["steps"]) >= 1 and "ndcg@10" in r["rl"]["test"] for r in j["runs"])' out/results.json 2>/dev/null &&
   grep -q "SFT, then GRPO" out/results.md && grep -q "does reinforcement learning (GRPO) after SFT raise" out/REPORT.md &&
+  grep -q "| train s | wall s | peak GB |" out/results.md &&
   [ -f out/checkpoints/minionerec_adamw_seed0_rl.safetensors ]
 verdict $? "MiniOneRec's GRPO stage runs after SFT, is logged in results.json and reported, and checkpoints"
 first_rl=$(rl_of out/results.json)

@@ -411,18 +411,21 @@ std::string markdown(const Benchmark& b) {
         "training seconds) at which the run reached the same seed's AdamW best validation NDCG@10 (mean over the "
         "seeds that reached it, with how many did); *gain* = the mean over seeds of the relative change of test "
         "NDCG@10 against the AdamW run of the same seed, with its 95% confidence interval. The AdamW reference is "
-        "the AdamW row with the optimizer's own settings (else the first AdamW row). REPORT.md reads these "
-        "numbers against the MuonRec paper's claims.\n\n";
+        "the AdamW row with the optimizer's own settings (else the first AdamW row). *train s* = training "
+        "seconds, *wall s* = the whole run's seconds (evaluations, test and for MiniOneRec its GRPO stage "
+        "included; a resumed run counts what its checkpoints recorded), mean over seeds; *peak GB* = the "
+        "process's peak resident memory when the group's runs ended (it includes the runs before them), and the "
+        "CUDA allocator's peak on a GPU. REPORT.md reads these numbers against the MuonRec paper's claims.\n\n";
   md << "| model | optimizer |" << (configured ? " configuration |" : "") << " seeds |";
   for (std::int64_t k : kReportedK) md << " Recall@" << k << " |";
   for (std::int64_t k : kReportedK) md << " NDCG@" << k << " |";
-  md << " steps | steps vs AdamW | to target | gain | train s |\n|---|---|---|";
-  for (std::size_t i = 0; i < 2 * kReportedK.size() + 5 + (configured ? 1 : 0); ++i) md << "---|";
+  md << " steps | steps vs AdamW | to target | gain | train s | wall s | peak GB |\n|---|---|---|";
+  for (std::size_t i = 0; i < 2 * kReportedK.size() + 7 + (configured ? 1 : 0); ++i) md << "---|";
   md << "\n";
   md << "| MostPopular | - |" << (configured ? " - |" : "") << " - |";
   for (std::int64_t k : kReportedK) md << " " << format(b.most_popular_test.recall(k)) << " |";
   for (std::int64_t k : kReportedK) md << " " << format(b.most_popular_test.ndcg(k)) << " |";
-  md << " - | - | - | - | - |\n";
+  md << " - | - | - | - | - | - | - |\n";
   for (const ModelGroups& m : models) {
     const Group* reference = adamw_reference(m);
     for (const Group& g : m.groups) {
@@ -436,10 +439,14 @@ std::string markdown(const Benchmark& b) {
           md << " " << format(mean_std(v)) << " |";
         }
       }
-      std::vector<double> steps, seconds;
+      std::vector<double> steps, seconds, wall;
+      double peak_host = 0.0, peak_device = 0.0;
       for (const RunRecord* r : g.runs) {
         steps.push_back(static_cast<double>(r->result.best_step));
         seconds.push_back(r->result.train_seconds);
+        wall.push_back(r->result.total_seconds + (r->has_rl ? r->rl.total_seconds : 0.0));
+        peak_host = std::max({peak_host, r->peak_host_bytes, r->rl_peak_host_bytes});
+        peak_device = std::max(peak_device, r->peak_device_bytes);
       }
       md << " " << format(mean_std(steps), 0) << " |";
       const bool paired = reference != nullptr && reference != &g;
@@ -448,7 +455,9 @@ std::string markdown(const Benchmark& b) {
       md << " " << (paired ? paired_text(p.steps) : unpaired) << " |";
       md << " " << time_to_target_text(g.runs) << " |";
       md << " " << (paired ? paired_text(p.ndcg) : unpaired) << " |";
-      md << " " << format(mean_std(seconds).mean, 1) << " |\n";
+      md << " " << format(mean_std(seconds).mean, 1) << " | " << format(mean_std(wall).mean, 0) << " | "
+         << format(peak_host / 1e9, 2) << (peak_device > 0 ? " (GPU " + format(peak_device / 1e9, 2) + ")" : "")
+         << " |\n";
     }
   }
   md << rl_table(b);

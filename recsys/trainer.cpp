@@ -18,6 +18,7 @@
 #include "optim/audit.h"
 #include "optim/clip_grad.h"
 #include "optim/lr_schedule.h"
+#include "recsys/checkpoint_file.h"
 #include "recsys/item_ids.h"
 #include "recsys/metrics_json.h"
 
@@ -139,109 +140,41 @@ json final_to_json(const TrainResult& r) {
           {"audit_seconds_per_step", r.audit_seconds_per_step}};
 }
 
-/// One file: the weights ("model.*"), the best weights so far ("best.*"), the optimizer state ("optim.*" tensors,
-/// its scalars and the run state as JSON metadata), the run's configuration and, once it has ended, its result
-/// ("final"). Written atomically by save_safetensors, with the checksum that load_checkpoint requires.
+/// One file (recsys/checkpoint_file.h): the weights ("model.*"), the best weights so far ("best.*"), the
+/// optimizer state, the run state ("run"), the run's configuration and, once it has ended, its result ("final").
 void save_checkpoint(const std::string& path, const nn::StateDict& live_weights, const TrainingOptimizer& optimizer,
-                     const RunState& state, const std::map<std::string, std::string>& configuration,
+                     const RunState& state, const CheckpointConfiguration& configuration,
                      const TrainResult* finished = nullptr) {
-  nn::StateDict tensors;
-  for (const auto& [name, tensor] : live_weights)
-    tensors.insert("model." + name, raw::to_device(tensor, Device::cpu()));
-  for (const auto& [name, tensor] : state.best_weights) tensors.insert("best." + name, tensor);
-  const OptimizerStateDict optim = optimizer.state_dict();
-  for (const auto& [name, tensor] : optim.tensors)
-    tensors.insert("optim." + name, raw::to_device(tensor, Device::cpu()));
-  json scalars = json::object();  // as text: JSON has no NaN or infinity, and some options are NaN ("unset")
-  for (const auto& [name, value] : optim.scalars) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    scalars[name] = text;
-  }
-  std::map<std::string, std::string> metadata = {{"run", state.to_json().dump()},
-                                                 {"optim_scalars", scalars.dump()},
-                                                 {"configuration", json(configuration).dump()}};
-  if (finished != nullptr) metadata["final"] = final_to_json(*finished).dump();
-  nn::save_safetensors(path, tensors, metadata);
-}
-
-/// Throws, naming every field that differs, unless the checkpoint's configuration is `configuration`.
-void check_same_configuration(const std::string& path, const nn::SafetensorsContents& contents,
-                              const std::map<std::string, std::string>& configuration) {
-  std::map<std::string, std::string> stored;
-  if (contents.metadata.count("configuration")) {
-    try {
-      stored = json::parse(contents.metadata.at("configuration")).get<std::map<std::string, std::string>>();
-    } catch (const json::exception& error) {
-      throw Error(detail::concat("resume: checkpoint ", path,
-                                 ": its 'configuration' metadata is not a JSON object of strings (", error.what(),
-                                 ")"));
-    }
-  }
-  std::string differences;
-  for (const auto& [field, value] : configuration) {
-    const auto found = stored.find(field);
-    const std::string there = found == stored.end() ? "(absent)" : found->second;
-    if (there != value) differences += "\n  " + field + ": '" + there + "' in the checkpoint, '" + value + "' now";
-  }
-  for (const auto& [field, value] : stored) {
-    if (!configuration.count(field)) differences += "\n  " + field + ": '" + value + "' in the checkpoint, absent now";
-  }
-  RG_CHECK(
-      differences.empty(), "resume: checkpoint ", path,
-      " was written by another run (another configuration); delete it or change the path. Differences:", differences);
+  CheckpointWriter checkpoint;
+  checkpoint.add_tensors("model.", live_weights);
+  checkpoint.add_tensors("best.", state.best_weights);
+  checkpoint.add_optimizer_state(optimizer.state_dict());
+  checkpoint.set_entry("run", state.to_json());
+  checkpoint.set_configuration(configuration);
+  if (finished != nullptr) checkpoint.set_entry("final", final_to_json(*finished));
+  checkpoint.save(path);
 }
 
 /// Loads the checkpoint at `path` into model, optimizer and state; returns its final result when the run had
-/// finished (null otherwise). The checkpoint must carry a matching checksum (save_safetensors always writes one):
-/// a corrupted checkpoint, or one that cannot be verified, is refused and never resumed.
+/// finished (null otherwise). A checkpoint whose checksum fails or is missing, or that another configuration
+/// wrote, is refused and never resumed.
 std::optional<json> load_checkpoint(const std::string& path, SequentialRecommender& model, TrainingOptimizer& optimizer,
-                                    RunState& state, const std::map<std::string, std::string>& configuration) {
-  nn::SafetensorsContents contents;
-  try {
-    contents = nn::read_safetensors(path, nn::ChecksumPolicy::require);
-  } catch (const Error& error) {
-    throw Error(detail::concat(
-        "resume: checkpoint ", path,
-        " is unusable, so the run is not resumed (move it away or delete it to start afresh): ", error.what()));
-  }
-  check_same_configuration(path, contents, configuration);
-  // A checkpoint that passed its checksum but was not written by save_checkpoint (made by hand, or by another
-  // tool) may lack a field or hold malformed JSON: say which, instead of a bare json exception.
-  const auto metadata_json = [&](const std::string& key) {
-    const auto found = contents.metadata.find(key);
-    RG_CHECK(found != contents.metadata.end(), "resume: checkpoint ", path, " has no '", key,
-             "' metadata entry, so it was not written by recgrad's trainer; move it away or delete it");
-    try {
-      return json::parse(found->second);
-    } catch (const json::exception& error) {
-      throw Error(detail::concat("resume: checkpoint ", path, ": its '", key, "' metadata is not valid JSON (",
-                                 error.what(), ")"));
-    }
-  };
-  nn::StateDict weights, best;
-  OptimizerStateDict optim;
-  for (const auto& [name, tensor] : contents.tensors) {
-    if (name.rfind("model.", 0) == 0) weights.insert(name.substr(6), tensor);
-    if (name.rfind("best.", 0) == 0) best.insert(name.substr(5), tensor);
-    if (name.rfind("optim.", 0) == 0) optim.tensors[name.substr(6)] = tensor;
-  }
-  const json scalars = metadata_json("optim_scalars");  // a local: items() refers into it
+                                    RunState& state, const CheckpointConfiguration& configuration) {
+  const CheckpointContents contents(path, {.reader = "resume", .run = "run", .writer = "recgrad's trainer"});
+  contents.check_configuration(configuration);
+  const OptimizerStateDict optim = contents.optimizer_state();
   RunState loaded;
   try {
-    for (const auto& [name, value] : scalars.items()) {
-      optim.scalars[name] = std::strtod(value.get<std::string>().c_str(), nullptr);  // reads "nan" and "inf" too
-    }
-    loaded.from_json(metadata_json("run"));
+    loaded.from_json(contents.entry("run"));
   } catch (const json::exception& error) {
     throw Error(detail::concat("resume: checkpoint ", path, ": its run state is incomplete or mistyped (", error.what(),
                                "); move it away or delete it"));
   }
-  loaded.best_weights = best;
-  model.load_state_dict(weights);  // both validate fully before changing anything
+  loaded.best_weights = contents.tensors("best.");
+  model.load_state_dict(contents.tensors("model."));  // both validate fully before changing anything
   optimizer.load_state_dict(optim);
   state = std::move(loaded);
-  if (contents.metadata.count("final")) return metadata_json("final");
+  if (contents.has_entry("final")) return contents.entry("final");
   return std::nullopt;
 }
 
@@ -294,15 +227,10 @@ std::map<std::string, std::string> run_configuration(const SequentialRecommender
       {"audit", options.audit.enabled ? "every " + std::to_string(options.audit.every) : "off"},
       {"data", data.name + " " + data.fingerprint()},
   };
-  const auto exact = [](double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    return std::string(text);
-  };
-  c["clip_grad_norm"] = exact(options.clip_grad_norm);
+  c["clip_grad_norm"] = exact_number_text(options.clip_grad_norm);
   c["selection"] = "valid NDCG@" + std::to_string(options.selection_k);
   c["lr_schedule"] = options.cosine_t_max > 0 ? "cosine per epoch, T_max " + std::to_string(options.cosine_t_max) +
-                                                    ", eta_min " + exact(options.cosine_eta_min)
+                                                    ", eta_min " + exact_number_text(options.cosine_eta_min)
                                               : "constant";
   for (const auto& [field, value] : options.extra_configuration) c["extra." + field] = value;
   return c;

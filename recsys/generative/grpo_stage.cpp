@@ -14,6 +14,7 @@
 #include "core/host_random.h"
 #include "core/ops/copy.h"
 #include "nn/safetensors.h"
+#include "recsys/checkpoint_file.h"
 #include "recsys/metrics_json.h"
 
 namespace recgrad::recsys {
@@ -105,13 +106,9 @@ std::int64_t stage_from_json(const json& j, GrpoStageResult& result) {
 }
 
 // What a checkpoint must agree on to be continued: everything that shapes the trajectory.
-std::map<std::string, std::string> stage_configuration(const MiniOneRec& policy, const TrainingOptimizer& optimizer,
-                                                       const GrpoStageOptions& o) {
-  const auto text = [](double v) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.17g", v);
-    return std::string(buffer);
-  };
+CheckpointConfiguration stage_configuration(const MiniOneRec& policy, const TrainingOptimizer& optimizer,
+                                            const GrpoStageOptions& o) {
+  const auto text = exact_number_text;
   return {{"model", policy.describe()},
           {"optimizer", optimizer.describe()},
           {"group_size", std::to_string(o.step.group_size)},
@@ -130,26 +127,15 @@ std::map<std::string, std::string> stage_configuration(const MiniOneRec& policy,
 
 void save_stage_checkpoint(const std::string& path, const MiniOneRec& policy, const MiniOneRec& reference,
                            const TrainingOptimizer& optimizer, const GrpoStageResult& result, std::int64_t step,
-                           const std::map<std::string, std::string>& configuration, bool finished) {
-  nn::StateDict tensors;
-  for (const auto& [name, tensor] : policy.state_dict())
-    tensors.insert("policy." + name, raw::to_device(tensor, Device::cpu()));
-  for (const auto& [name, tensor] : reference.state_dict())
-    tensors.insert("reference." + name, raw::to_device(tensor, Device::cpu()));
-  const OptimizerStateDict optim = optimizer.state_dict();
-  for (const auto& [name, tensor] : optim.tensors)
-    tensors.insert("optim." + name, raw::to_device(tensor, Device::cpu()));
-  json scalars = json::object();  // as text: JSON has no NaN or infinity
-  for (const auto& [name, value] : optim.scalars) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    scalars[name] = text;
-  }
-  std::map<std::string, std::string> metadata = {{"stage", stage_to_json(result, step).dump()},
-                                                 {"optim_scalars", scalars.dump()},
-                                                 {"configuration", json(configuration).dump()}};
-  if (finished) metadata["final"] = json{{"test", metrics_to_json(result.test)}}.dump();
-  nn::save_safetensors(path, tensors, metadata);
+                           const CheckpointConfiguration& configuration, bool finished) {
+  CheckpointWriter checkpoint;
+  checkpoint.add_tensors("policy.", policy.state_dict());
+  checkpoint.add_tensors("reference.", reference.state_dict());
+  checkpoint.add_optimizer_state(optimizer.state_dict());
+  checkpoint.set_entry("stage", stage_to_json(result, step));
+  checkpoint.set_configuration(configuration);
+  if (finished) checkpoint.set_entry("final", json{{"test", metrics_to_json(result.test)}});
+  checkpoint.save(path);
 }
 
 // Throws unless `stored` (a checkpoint's reference) has exactly the names, shapes and dtypes of `policy`'s
@@ -185,55 +171,16 @@ struct StageCheckpoint {
 };
 
 StageCheckpoint read_stage_checkpoint(const std::string& path, const MiniOneRec& policy,
-                                      const std::map<std::string, std::string>& configuration) {
-  nn::SafetensorsContents contents;
-  try {
-    contents = nn::read_safetensors(path, nn::ChecksumPolicy::require);
-  } catch (const Error& error) {
-    throw Error(
-        detail::concat("grpo: checkpoint ", path,
-                       " is unusable, so the stage is not resumed (move it away or delete it): ", error.what()));
-  }
-  const auto metadata_json = [&](const std::string& key) {
-    const auto found = contents.metadata.find(key);
-    RG_CHECK(found != contents.metadata.end(), "grpo: checkpoint ", path, " has no '", key,
-             "' entry, so it is not a GRPO stage checkpoint; move it away or delete it");
-    try {
-      return json::parse(found->second);
-    } catch (const json::exception& error) {
-      throw Error(
-          detail::concat("grpo: checkpoint ", path, ": its '", key, "' entry is not valid JSON (", error.what(), ")"));
-    }
-  };
+                                      const CheckpointConfiguration& configuration) {
+  const CheckpointContents contents(path, {.reader = "grpo", .run = "stage", .writer = "recgrad's GRPO stage"});
   StageCheckpoint checkpoint;
-  for (const auto& [name, tensor] : contents.tensors) {
-    if (name.rfind("policy.", 0) == 0) checkpoint.policy.insert(name.substr(7), tensor);
-    if (name.rfind("reference.", 0) == 0) checkpoint.reference.insert(name.substr(10), tensor);
-    if (name.rfind("optim.", 0) == 0) checkpoint.optim.tensors[name.substr(6)] = tensor;
-  }
+  checkpoint.policy = contents.tensors("policy.");
+  checkpoint.reference = contents.tensors("reference.");
   check_reference_matches(path, checkpoint.reference, policy.state_dict());
-  std::map<std::string, std::string> stored;
-  try {
-    stored = metadata_json("configuration").get<std::map<std::string, std::string>>();
-  } catch (const json::exception& error) {
-    throw Error(detail::concat("grpo: checkpoint ", path, ": its configuration is not a JSON object of strings (",
-                               error.what(), ")"));
-  }
-  std::string differences;
-  for (const auto& [field, value] : configuration) {
-    const auto found = stored.find(field);
-    const std::string there = found == stored.end() ? "(absent)" : found->second;
-    if (there != value) differences += "\n  " + field + ": '" + there + "' in the checkpoint, '" + value + "' now";
-  }
-  RG_CHECK(
-      differences.empty(), "grpo: checkpoint ", path,
-      " was written by another stage (another configuration); delete it or change the path. Differences:", differences);
-  const json scalars = metadata_json("optim_scalars");
-  for (const auto& [name, value] : scalars.items()) {
-    checkpoint.optim.scalars[name] = std::strtod(value.get<std::string>().c_str(), nullptr);
-  }
-  checkpoint.stage = metadata_json("stage");
-  if (contents.metadata.count("final")) checkpoint.final = metadata_json("final");
+  contents.check_configuration(configuration);
+  checkpoint.optim = contents.optimizer_state();
+  checkpoint.stage = contents.entry("stage");
+  if (contents.has_entry("final")) checkpoint.final = contents.entry("final");
   return checkpoint;
 }
 
@@ -260,7 +207,7 @@ GrpoStageResult grpo_stage(MiniOneRec& policy, TrainingOptimizer& optimizer, con
                            const GrpoProgressCallback& progress) {
   const auto stage_start = std::chrono::steady_clock::now();
   check_grpo_stage_options(options, policy.num_items);
-  const std::map<std::string, std::string> configuration = stage_configuration(policy, optimizer, options);
+  const CheckpointConfiguration configuration = stage_configuration(policy, optimizer, options);
   std::shared_ptr<MiniOneRec> reference = policy.frozen_copy();
   GrpoStageResult result;
   std::int64_t step = 0;

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -27,6 +29,36 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
+
+/// A fresh folder under the system temp dir for the running test (named by its suite, its name and the process
+/// id, so parallel test processes never share one), removed with everything in it when the test ends.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::temp_directory_path() /
+            ("recgrad_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  /// Writes `text` (its bytes as they are) to `name` in the folder and returns the file's path.
+  std::string write(const std::string& name, const std::string& text) const {
+    const std::string file = (path_ / name).string();
+    write_bytes(file, text);
+    return file;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 /// Expects `fn` to throw a recgrad::Error whose message contains every one of `parts`.
 template <typename Fn>
@@ -71,8 +103,8 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
 
 /// Expects |actual - expected| <= atol + rtol |expected| elementwise (NaN only where expected is NaN);
 /// reports how many elements differ and the worst one.
-inline void expect_all_close(const Tensor& expected, const Tensor& actual, const std::string& what,
-                             double rtol = 1e-5, double atol = 1e-6) {
+inline void expect_all_close(const Tensor& expected, const Tensor& actual, const std::string& what, double rtol = 1e-5,
+                             double atol = 1e-6) {
   ASSERT_TRUE(actual.defined()) << what << " is undefined";
   ASSERT_EQ(expected.shape(), actual.shape()) << what;
   const std::vector<double> e = expected.to_vector<double>(), a = actual.to_vector<double>();

@@ -17,26 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using recgrad::testing::expect_error;
-
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("recgrad_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name, const std::string& text) const {
-    const fs::path path = path_ / name;
-    std::ofstream(path, std::ios::binary) << text;
-    return path.string();
-  }
-
- private:
-  fs::path path_;
-};
+using recgrad::testing::ScratchDir;
 
 struct Review {
   const char* user;
@@ -84,9 +65,9 @@ std::vector<ItemId> history_of(const Split& split, std::size_t row) {
 }
 
 TEST(AmazonRaw, KCoreCascadesAndNumbersByFirstAppearance) {
-  TempDir dir;
+  ScratchDir dir;
   AmazonRawReport report;
-  const SequenceDataset d = load_amazon_reviews(dir.file("Tools_5.json", reviews_2018(kReviews)), "",
+  const SequenceDataset d = load_amazon_reviews(dir.write("Tools_5.json", reviews_2018(kReviews)), "",
                                                 two_core(AmazonSplit::LeaveOneOut), &report);
   EXPECT_EQ(d.name, "Tools_5");
   EXPECT_EQ(report.reviews.rows_read, 12);
@@ -102,9 +83,9 @@ TEST(AmazonRaw, KCoreCascadesAndNumbersByFirstAppearance) {
 }
 
 TEST(AmazonRaw, LeaveOneOutSplit) {
-  TempDir dir;
+  ScratchDir dir;
   const SequenceDataset d =
-      load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", two_core(AmazonSplit::LeaveOneOut));
+      load_amazon_reviews(dir.write("r.json", reviews_2018(kReviews)), "", two_core(AmazonSplit::LeaveOneOut));
   // Sequences: u1 (0): A B C D = 2 3 1 4; u2 (1): 2 3 1; u3 (2): 3 4.
   ASSERT_EQ(d.train.size(), 1u);
   EXPECT_EQ(d.train.users[0], 0);
@@ -128,10 +109,10 @@ TEST(AmazonRaw, LeaveOneOutSplit) {
 }
 
 TEST(AmazonRaw, TimeWindowSplitIsGlobalAndTimeSorted) {
-  TempDir dir;
+  ScratchDir dir;
   AmazonRawOptions options = two_core(AmazonSplit::TimeWindow);
   options.max_history_length = 2;
-  const SequenceDataset d = load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", options);
+  const SequenceDataset d = load_amazon_reviews(dir.write("r.json", reviews_2018(kReviews)), "", options);
   // Samples by target time: 20 u1 B, 25 u2 B, 30 u1 C, 35 u2 C | 40 u1 D | 50 u3 D  (N = 6: 4 / 1 / 1).
   ASSERT_EQ(d.train.size(), 4u);
   EXPECT_EQ(d.train.users, (std::vector<UserId>{0, 1, 0, 1}));
@@ -148,9 +129,9 @@ TEST(AmazonRaw, TimeWindowSplitIsGlobalAndTimeSorted) {
 }
 
 TEST(AmazonRaw, Format2023GivesTheSameDatasetAndReadsMetadata) {
-  TempDir dir;
-  const std::string reviews_path = dir.file("Tools.jsonl", reviews_2023(kReviews));
-  const std::string meta_path = dir.file(
+  ScratchDir dir;
+  const std::string reviews_path = dir.write("Tools.jsonl", reviews_2023(kReviews));
+  const std::string meta_path = dir.write(
       "meta_Tools.jsonl",
       R"({"main_category": "Tools", "title": "Item A", "store": "Acme", "categories": ["Tools", "Hand"], "description": ["Line 1", "Line 2"], "parent_asin": "A"})"
       "\n"
@@ -161,7 +142,7 @@ TEST(AmazonRaw, Format2023GivesTheSameDatasetAndReadsMetadata) {
   AmazonRawReport report;
   const SequenceDataset d = load_amazon_reviews(reviews_path, meta_path, two_core(AmazonSplit::LeaveOneOut), &report);
   const SequenceDataset d2018 =
-      load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", two_core(AmazonSplit::LeaveOneOut));
+      load_amazon_reviews(dir.write("r.json", reviews_2018(kReviews)), "", two_core(AmazonSplit::LeaveOneOut));
   EXPECT_EQ(d.test.targets, d2018.test.targets);
   EXPECT_EQ(d.test.history_items, d2018.test.history_items);
   EXPECT_EQ(d.valid.history_items, d2018.valid.history_items);
@@ -176,13 +157,13 @@ TEST(AmazonRaw, Format2023GivesTheSameDatasetAndReadsMetadata) {
 }
 
 TEST(AmazonRaw, Metadata2018) {
-  TempDir dir;
-  const std::string meta_path = dir.file(
+  ScratchDir dir;
+  const std::string meta_path = dir.write(
       "meta_Tools.json",
       R"({"asin": "B", "title": "Item B", "brand": "Bolt", "category": ["Industrial", "Fasteners"], "description": "One line"})"
       "\n");
   AmazonRawReport report;
-  const SequenceDataset d = load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), meta_path,
+  const SequenceDataset d = load_amazon_reviews(dir.write("r.json", reviews_2018(kReviews)), meta_path,
                                                 two_core(AmazonSplit::LeaveOneOut), &report);
   EXPECT_EQ(d.item(3).title, "Item B");
   EXPECT_EQ(d.item(3).brand, "Bolt");
@@ -192,12 +173,12 @@ TEST(AmazonRaw, Metadata2018) {
 }
 
 TEST(AmazonRaw, TimeWindowFilterAndRepeats) {
-  TempDir dir;
+  ScratchDir dir;
   std::vector<Review> reviews = kReviews;
   reviews.push_back({"u1", "A", 45});  // a repeat of u1's A
   AmazonRawOptions options = two_core(AmazonSplit::LeaveOneOut);
   AmazonRawReport report;
-  const std::string path = dir.file("r.json", reviews_2018(reviews));
+  const std::string path = dir.write("r.json", reviews_2018(reviews));
   const SequenceDataset with_repeat = load_amazon_reviews(path, "", options, &report);
   EXPECT_EQ(with_repeat.test.targets[0], 2);  // u1's last interaction is A again
   options.keep_repeats = false;
@@ -221,7 +202,7 @@ TEST(AmazonRaw, TimeWindowFilterAndRepeats) {
 }
 
 TEST(AmazonRaw, MalformedLinesFailWithFileAndLineOrAreCounted) {
-  TempDir dir;
+  ScratchDir dir;
   std::string text = reviews_2018(kReviews);
   text.insert(0, "{\"reviewerID\": \"u9\", \"asin\": \"A\"}\n");  // line 1: no time
   text += "not json at all\n";                                    // line 14
@@ -230,7 +211,7 @@ TEST(AmazonRaw, MalformedLinesFailWithFileAndLineOrAreCounted) {
   text += R"({"something": "else"})"
           "\n";                                              // line 16
   text += R"({"reviewerID": "u1", "asin": "B", "unixRevi)";  // line 17: cut
-  const std::string path = dir.file("bad.json", text);
+  const std::string path = dir.write("bad.json", text);
   expect_error([&] { load_amazon_reviews(path, "", two_core(AmazonSplit::LeaveOneOut)); },
                {path + ":1: missing or non-integer \"unixReviewTime\""});
   AmazonRawOptions lenient = two_core(AmazonSplit::LeaveOneOut);
@@ -250,67 +231,67 @@ TEST(AmazonRaw, MalformedLinesFailWithFileAndLineOrAreCounted) {
 }
 
 TEST(AmazonRaw, GzipIsRefusedWithAHint) {
-  TempDir dir;
-  const std::string path = dir.file("r.json.gz", std::string("\x1f\x8b\x08\x00rest", 8));
+  ScratchDir dir;
+  const std::string path = dir.write("r.json.gz", std::string("\x1f\x8b\x08\x00rest", 8));
   expect_error([&] { load_amazon_reviews(path, ""); }, {"gzip-compressed", "gunzip -k"});
 }
 
 TEST(AmazonRaw, NothingLeftIsAnError) {
-  TempDir dir;
+  ScratchDir dir;
   AmazonRawOptions options;
   options.user_k = 10;
-  expect_error([&] { load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", options); },
+  expect_error([&] { load_amazon_reviews(dir.write("r.json", reviews_2018(kReviews)), "", options); },
                {"no interactions left", "user_k 10"});
 }
 
 // ---- Bad inputs (issue 13) ----
 
 TEST(AmazonRaw, TimestampsOutOfRangeAreBadNumbers) {
-  TempDir dir;
+  ScratchDir dir;
   // 2018 times are seconds, scaled to milliseconds: this one would overflow 64 bits.
   const std::string path2018 =
-      dir.file("r.json", R"({"reviewerID": "u1", "asin": "A", "unixReviewTime": 9223372036854776})"
-                         "\n");
+      dir.write("r.json", R"({"reviewerID": "u1", "asin": "A", "unixReviewTime": 9223372036854776})"
+                          "\n");
   expect_error([&] { load_amazon_reviews(path2018, ""); },
                {path2018 + ":1: \"unixReviewTime\" 9223372036854776 is out of range"});
   // Larger than any signed 64-bit value.
   const std::string path2023 =
-      dir.file("r.jsonl", R"({"user_id": "u1", "parent_asin": "A", "timestamp": 18446744073709551615})"
-                          "\n");
+      dir.write("r.jsonl", R"({"user_id": "u1", "parent_asin": "A", "timestamp": 18446744073709551615})"
+                           "\n");
   expect_error([&] { load_amazon_reviews(path2023, ""); },
                {path2023 + ":1: \"timestamp\" 18446744073709551615 is out of range"});
 }
 
 TEST(AmazonRaw, AnEmptySplitIsAnError) {
-  TempDir dir;
+  ScratchDir dir;
   // Every user has two interactions: leave-one-out has a test row per user and no valid row.
   const std::vector<Review> pairs = {{"u1", "A", 1}, {"u1", "B", 2}, {"u2", "B", 3}, {"u2", "A", 4}};
   AmazonRawOptions options = two_core(AmazonSplit::LeaveOneOut);
-  const std::string path = dir.file("pairs.json", reviews_2018(pairs));
+  const std::string path = dir.write("pairs.json", reviews_2018(pairs));
   expect_error([&] { load_amazon_reviews(path, "", options); },
                {"Amazon reviews 'pairs': the train split has no rows", "2 users"});
   // A time-window split with no valid share.
   options = two_core(AmazonSplit::TimeWindow);
   options.valid_fraction = 0;
-  expect_error([&] { load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", options); },
+  expect_error([&] { load_amazon_reviews(dir.write("r.json", reviews_2018(kReviews)), "", options); },
                {"valid_fraction"});
 }
 
 TEST(AmazonRaw, LineEndsByteOrderMarksFoldersAndBadBytes) {
-  TempDir dir;
+  ScratchDir dir;
   const SequenceDataset unix_dataset =
-      load_amazon_reviews(dir.file("r.json", reviews_2018(kReviews)), "", two_core(AmazonSplit::LeaveOneOut));
+      load_amazon_reviews(dir.write("r.json", reviews_2018(kReviews)), "", two_core(AmazonSplit::LeaveOneOut));
   // A BOM and old-Mac line ends read the same reviews.
   std::string text = "\xEF\xBB\xBF" + reviews_2018(kReviews);
   for (char& c : text) c = c == '\n' ? '\r' : c;
-  const SequenceDataset mac = load_amazon_reviews(dir.file("mac.json", text), "", two_core(AmazonSplit::LeaveOneOut));
+  const SequenceDataset mac = load_amazon_reviews(dir.write("mac.json", text), "", two_core(AmazonSplit::LeaveOneOut));
   EXPECT_EQ(mac.fingerprint(), unix_dataset.fingerprint());
   // A folder given as the reviews file.
-  const fs::path folder = fs::path(dir.file("marker", "")).parent_path() / "folder.json";
+  const fs::path folder = fs::path(dir.write("marker", "")).parent_path() / "folder.json";
   fs::create_directories(folder);
   expect_error([&] { load_amazon_reviews(folder.string(), ""); }, {folder.string(), "is a folder, not a file"});
   // A line that is not UTF-8: the message says why the JSON does not parse.
-  const std::string bad = dir.file(
+  const std::string bad = dir.write(
       "bad.json", "{\"reviewerID\": \"u\xE9\", \"asin\": \"A\", \"unixReviewTime\": 1}\n" + reviews_2018(kReviews));
   expect_error([&] { load_amazon_reviews(bad, "", two_core(AmazonSplit::LeaveOneOut)); },
                {bad + ":1: not a JSON object", "UTF-8"});

@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using recgrad::testing::expect_error;
 using recgrad::testing::read_bytes;
+using recgrad::testing::ScratchDir;
 using recgrad::testing::write_bytes;
 
 const std::string kTokenizerPath = std::string(RECGRAD_TEST_DATA_DIR) + "/datasets/tiny_qwen_tokenizer.json";
@@ -72,28 +73,6 @@ std::u32string code_points(const std::string& text) {
   }
   return out;
 }
-
-// A fresh folder under the system temp dir, removed at the end of the test.
-class TokenizerTempDir {
- public:
-  TokenizerTempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("recgrad_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TokenizerTempDir() { fs::remove_all(path_); }
-  // Writes `text` to `name` in the folder and returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string path = (path_ / name).string();
-    write_bytes(path, text);
-    return path;
-  }
-
- private:
-  fs::path path_;
-};
 
 json tiny_json() { return json::parse(read_bytes(kTokenizerPath)); }
 
@@ -151,7 +130,7 @@ TEST(BpeTokenizer, RoundTripsRandomUtf8) {
   const BpeTokenizer& tok = tiny();
   // Without the normalizer, any valid UTF-8 comes back byte for byte (combining marks, unassigned and private
   // use code points, controls included).
-  TokenizerTempDir dir;
+  ScratchDir dir;
   json raw = tiny_json();
   raw["normalizer"] = nullptr;
   const BpeTokenizer plain = BpeTokenizer::load(dir.write("plain.json", raw.dump()));
@@ -178,7 +157,7 @@ TEST(BpeTokenizer, RoundTripsRandomUtf8) {
 
 TEST(BpeTokenizer, MergesAsPairsGiveTheSameIds) {
   // Recent `tokenizers` versions write each merge as a pair ["a", "b"] instead of "a b".
-  TokenizerTempDir dir;
+  ScratchDir dir;
   json pairs = tiny_json();
   json merges = json::array();
   for (const json& merge : pairs["model"]["merges"]) {
@@ -263,7 +242,7 @@ TEST(BpeTokenizer, SaveWritesTheAddedTokens) {
 }
 
 TEST(BpeTokenizer, IgnoreMergesTakesAPieceThatIsInTheVocabulary) {
-  TokenizerTempDir dir;
+  ScratchDir dir;
   json data = tiny_json();
   const std::int64_t id = static_cast<std::int64_t>(data["model"]["vocab"].size()) + 3;  // after the added tokens
   data["model"]["vocab"]["\xC4\xA0qzx"] = id;  // "Ġqzx", which no merge spells
@@ -329,7 +308,7 @@ TEST(BpeTokenizerErrors, UnknownIdsAndTokens) {
 
 // Loads `data` (written to a temp file) and expects an Error naming the file and each of `parts`.
 void expect_load_error(const std::string& data, const std::vector<std::string>& parts) {
-  TokenizerTempDir dir;
+  ScratchDir dir;
   const std::string path = dir.write("bad_tokenizer.json", data);
   std::vector<std::string> all = {"BpeTokenizer::load", path};
   all.insert(all.end(), parts.begin(), parts.end());

@@ -25,23 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using recgrad::testing::expect_error;
-
-// A fresh folder under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("recgrad_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using recgrad::testing::ScratchDir;
 
 void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
@@ -293,7 +277,7 @@ const std::string kGoodRow2 =
     "A2,\"['Item zero', 'Item one']\",Item two,\"[0, 1]\",2,\"['<a_1><b_1>', '<a_1><b_2>']\",<a_2><b_1>\n";
 
 TEST(MiniOneRec, SmallReleaseLoads) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), kGoodRow + kGoodRow2, kGoodRow, kGoodRow2);
   const SequenceDataset d = load_minionerec(folder.string() + "/");
   EXPECT_EQ(d.name, "Tiny");
@@ -356,7 +340,7 @@ TEST(MiniOneRec, MalformedRowsFailWithFileLineAndReason) {
   };
   for (const Fault& fault : faults) {
     SCOPED_TRACE(fault.name);
-    TempDir dir;
+    ScratchDir dir;
     const bool at_end = fault.row.back() != '\n';
     const fs::path folder =
         write_release(dir.path(), kGoodRow + fault.row + (at_end ? "" : kGoodRow2), kGoodRow, kGoodRow);
@@ -381,7 +365,7 @@ TEST(MiniOneRec, MalformedRowsFailWithFileLineAndReason) {
 }
 
 TEST(MiniOneRec, LenientNeedsAReportAndCountsEveryReason) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder =
       write_release(dir.path(), kGoodRow + "A3,[],x,[],1,[],<a_1><b_2>\nA4,x,y,[0],9,[],<a_1><b_2>\n" + kGoodRow2,
                     "A5,a,b,c\n" + kGoodRow, kGoodRow2);
@@ -400,7 +384,7 @@ TEST(MiniOneRec, LenientNeedsAReportAndCountsEveryReason) {
 }
 
 TEST(MiniOneRec, CatalogueProblemsAlwaysFail) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), kGoodRow, kGoodRow, kGoodRow);
   LoadOptions lenient;
   lenient.lenient = true;
@@ -426,7 +410,7 @@ TEST(MiniOneRec, CatalogueProblemsAlwaysFail) {
 }
 
 TEST(MiniOneRec, HeaderMustNameTheColumns) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), kGoodRow, kGoodRow, kGoodRow);
   write_text(folder / "test/Tiny.csv", "user,history,target\nA1,[0],1\n");
   expect_error([&] { load_minionerec(folder.string()); }, {"test/Tiny.csv:1: the header lacks the column 'user_id'"});
@@ -453,7 +437,7 @@ std::string row_of(const std::string& user) {
 }
 
 TEST(MiniOneRec, UserIdsAreNamesNumberedInOrderOfFirstAppearance) {
-  TempDir dir;
+  ScratchDir dir;
   // A user id of 2e9 once made num_users 2e9 + 1 (a 24 GB Caser user table); names need not be A<int>.
   const fs::path folder = write_release(dir.path(), row_of("A2000000000") + kGoodRow2, row_of("bob smith") + kGoodRow,
                                         row_of("A2000000000"));
@@ -494,14 +478,14 @@ TEST(MiniOneRecDeathTest, AHugeUserIdLoadsUnderAMemoryLimit) {
   GTEST_SKIP() << "reads /proc/self/statm";
 #else
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), row_of("A2000000000") + kGoodRow2, kGoodRow, kGoodRow2);
   EXPECT_EXIT(load_under_a_memory_limit(dir.path(), folder, 3), ::testing::ExitedWithCode(0), "");
 #endif
 }
 
 TEST(MiniOneRec, ByteOrderMarksAreSkipped) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), kGoodRow + kGoodRow2, kGoodRow, kGoodRow2);
   for (const char* file : {"info/Tiny.txt", "index/Tiny.index.json", "index/Tiny.item.json", "train/Tiny.csv",
                            "valid/Tiny.csv", "test/Tiny.csv"}) {
@@ -545,7 +529,7 @@ TEST(TextLines, EveryLineEndConventionEndsALine) {
 }
 
 TEST(MiniOneRec, OldMacAndWindowsLineEndsLoadLikeUnixOnes) {
-  TempDir dir;
+  ScratchDir dir;
   const SequenceDataset unix_dataset =
       load_minionerec(write_release(dir.path() / "unix", kGoodRow + kGoodRow2, kGoodRow, kGoodRow2).string());
   for (const std::string line_end : {"\r", "\r\n"}) {
@@ -565,7 +549,7 @@ TEST(MiniOneRec, OldMacAndWindowsLineEndsLoadLikeUnixOnes) {
 TEST(MiniOneRec, AnEmptySplitIsAnErrorNamingTheFile) {
   for (const char* split : {"train", "valid", "test"}) {
     SCOPED_TRACE(split);
-    TempDir dir;
+    ScratchDir dir;
     const std::string s = split;
     const fs::path folder = write_release(dir.path(), s == "train" ? "" : kGoodRow, s == "valid" ? "" : kGoodRow,
                                           s == "test" ? "" : kGoodRow);
@@ -575,7 +559,7 @@ TEST(MiniOneRec, AnEmptySplitIsAnErrorNamingTheFile) {
     expect_error([&] { load_minionerec(folder.string()); }, {file + ": the file is empty"});
   }
   // Lenient: every row of the valid split is malformed, so none is left.
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), kGoodRow, "A3,[],x,[],1,[],<a_1><b_2>\n", kGoodRow);
   LoadOptions lenient;
   lenient.lenient = true;
@@ -585,7 +569,7 @@ TEST(MiniOneRec, AnEmptySplitIsAnErrorNamingTheFile) {
 }
 
 TEST(MiniOneRec, ACatalogueOfOneItemIsAnError) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), kGoodRow, kGoodRow, kGoodRow);
   write_text(folder / "info/Tiny.txt", "<a_1><b_1>\tItem zero\t0\n");
   write_text(folder / "index/Tiny.index.json", R"({"0": ["<a_1>", "<b_1>"]})");
@@ -642,7 +626,7 @@ TEST(Csv, AnUnbalancedQuoteNamesTheLineItOpenedOnAndReadingResumes) {
 }
 
 TEST(MiniOneRec, LenientSkipsOnlyTheLineOfAnUnbalancedQuote) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string bad = "A3,\"['Item zero'],Item one,[0],1,['<a_1><b_1>'],<a_1><b_2>\n";
   const std::string train_file = (dir.path() / "a/Tiny/train/Tiny.csv").string();
   // No quote after it: the quote is never closed.
@@ -668,7 +652,7 @@ TEST(MiniOneRec, LenientSkipsOnlyTheLineOfAnUnbalancedQuote) {
 }
 
 TEST(MiniOneRec, NeighbouringFaultsGetClearErrors) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path folder = write_release(dir.path(), kGoodRow, kGoodRow, kGoodRow);
   const auto load = [&] { load_minionerec(folder.string()); };
   const fs::path index = folder / "index/Tiny.index.json";
@@ -712,7 +696,7 @@ TEST(MiniOneRec, NeighbouringFaultsGetClearErrors) {
 }
 
 TEST(Csv, ReadFileRefusesAFolder) {
-  TempDir dir;
+  ScratchDir dir;
   expect_error([&] { read_file(dir.path().string()); }, {dir.path().string(), "is a folder, not a file"});
 }
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,7 +12,7 @@
 #include "core/factory.h"
 #include "core/ops/copy.h"
 #include "datasets/batching.h"
-#include "nn/safetensors.h"
+#include "nn/state_dict.h"
 #include "optim/audit.h"
 #include "optim/clip_grad.h"
 #include "optim/lr_schedule.h"

@@ -2,8 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -12,8 +10,7 @@
 
 #include "core/error.h"
 #include "core/host_random.h"
-#include "core/ops/copy.h"
-#include "nn/safetensors.h"
+#include "nn/state_dict.h"
 #include "recsys/checkpoint_file.h"
 #include "recsys/metrics_json.h"
 
